@@ -1,0 +1,566 @@
+//! The case lifecycle and the deadline rules, as pure functions over a [`CaseRecord`]: no I/O,
+//! no clock reads. The server's store loads a record, calls [`apply`], and persists the result
+//! with the returned event in one transaction.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use crate::wire::{
+    Case, CaseAction, ClockKind, Deadline, Location, NextDue, PendingExtension, Policy, Requester,
+    Role, Satisfaction, Status, Tier, mask_phone,
+};
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub name: String,
+    pub role: Role,
+    pub department_id: Option<i64>,
+}
+
+impl Actor {
+    /// May this actor see this case at all? Department users see their own department's only.
+    pub fn can_see(&self, rec: &CaseRecord) -> bool {
+        match self.role {
+            Role::Department => {
+                self.department_id.is_some() && rec.department_id == self.department_id
+            }
+            _ => true,
+        }
+    }
+}
+
+/// A case as stored: every milestone, in UTC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub reference: String,
+    pub version: i64,
+    pub channel: crate::wire::Channel,
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    pub requester_name: String,
+    pub requester_phone: String,
+    pub town: String,
+    pub address: String,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub tier: Option<Tier>,
+    pub status: Status,
+    pub department_id: Option<i64>,
+    pub claimed_by: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub triaged_at: Option<DateTime<Utc>>,
+    /// The first dispatch ever: meets the dispatch clock once and for all.
+    pub first_dispatched_at: Option<DateTime<Utc>>,
+    /// The current dispatch: starts the sign-for clock; cleared by a return.
+    pub dispatched_at: Option<DateTime<Utc>>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub followed_up_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// Set by an approved extension: the new feedback deadline.
+    pub feedback_due_override: Option<DateTime<Utc>>,
+    pub return_count: i64,
+    pub extension_count: i64,
+    pub urge_count: i64,
+    pub pending_extension: Option<PendingExtensionRecord>,
+    pub satisfaction: Option<Satisfaction>,
+    pub merged_into: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingExtensionRecord {
+    pub until: DateTime<Utc>,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    /// The caller's role may not do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The case's state does not allow this now (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// A field of the body is unacceptable (422).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+/// What an accepted action did, for the event log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub from_status: Status,
+    pub to_status: Status,
+    pub payload: serde_json::Value,
+}
+
+fn forbidden(actor: &Actor, action: &str) -> Refusal {
+    Refusal::Forbidden(format!(
+        "role {} may not {action} a case",
+        actor.role.as_str()
+    ))
+}
+
+fn conflict(action: &str, status: Status) -> Refusal {
+    Refusal::Conflict(format!(
+        "cannot {action} a case that is {}",
+        status.as_str()
+    ))
+}
+
+fn required_text(field: &str, text: &str) -> Result<(), Refusal> {
+    if text.trim().is_empty() {
+        return Err(Refusal::Invalid {
+            field: field.into(),
+            message: "must not be empty".into(),
+        });
+    }
+    if text.chars().count() > crate::wire::MAX_TEXT_CHARS {
+        return Err(Refusal::Invalid {
+            field: field.into(),
+            message: format!("must be at most {} characters", crate::wire::MAX_TEXT_CHARS),
+        });
+    }
+    Ok(())
+}
+
+fn optional_text(field: &str, text: &Option<String>) -> Result<(), Refusal> {
+    match text {
+        Some(t) if t.chars().count() > crate::wire::MAX_TEXT_CHARS => Err(Refusal::Invalid {
+            field: field.into(),
+            message: format!("must be at most {} characters", crate::wire::MAX_TEXT_CHARS),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Which roles may take which action. Department users act on their own department's cases.
+fn allowed(role: Role, action: &CaseAction) -> bool {
+    use CaseAction::*;
+    match action {
+        Triage(_) | Retier(_) | Claim(_) | Release(_) | Dispatch(_) | AnswerOnline(_)
+        | Close(_) | Merge(_) => matches!(role, Role::Operator | Role::Supervisor),
+        SignFor(_) | Progress(_) | Return(_) | RequestExtension(_) => role == Role::Department,
+        Resolve(_) => matches!(role, Role::Department | Role::Supervisor),
+        DecideExtension(_) | Urge(_) | FollowUp(_) | Reopen(_) => role == Role::Supervisor,
+        Note(_) => !matches!(role, Role::Observer | Role::Admin),
+    }
+}
+
+/// Applies `action` by `actor` at `now` to `rec`, or refuses it. Checks role, then visibility,
+/// then state. On success the record is changed (version and `updated_at` included) and the
+/// outcome describes the event to record. Merge's effect on the target is the store's.
+pub fn apply(
+    rec: &mut CaseRecord,
+    action: &CaseAction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Outcome, Refusal> {
+    use CaseAction::*;
+    let name = action.name();
+    if !allowed(actor.role, action) {
+        return Err(forbidden(actor, name));
+    }
+    if !actor.can_see(rec) {
+        return Err(Refusal::Forbidden(format!(
+            "case {} belongs to another department",
+            rec.reference
+        )));
+    }
+    let from = rec.status;
+    // An operator may not work a case another operator has claimed; a supervisor may.
+    let claim_guarded = matches!(
+        action,
+        Triage(_) | Retier(_) | Dispatch(_) | AnswerOnline(_) | Close(_) | Merge(_) | Claim(_)
+    );
+    if claim_guarded && actor.role == Role::Operator {
+        if let Some(other) = rec.claimed_by.as_deref().filter(|c| *c != actor.name) {
+            return Err(Refusal::Conflict(format!("case is claimed by {other}")));
+        }
+    }
+    let mut payload = action.body();
+    match action {
+        Triage(b) => {
+            if from != Status::New {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            rec.tier = Some(b.tier);
+            rec.status = Status::Triaged;
+            rec.triaged_at = Some(now);
+        }
+        Retier(b) => {
+            if matches!(from, Status::New | Status::Closed) {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            if rec.tier == Some(b.tier) {
+                return Err(Refusal::Conflict(format!(
+                    "case is already {}",
+                    b.tier.as_str()
+                )));
+            }
+            payload["from_tier"] = serde_json::json!(rec.tier.map(Tier::as_str));
+            rec.tier = Some(b.tier);
+        }
+        Claim(_) => {
+            if from == Status::Closed {
+                return Err(conflict(name, from));
+            }
+            if rec.claimed_by.as_deref() == Some(actor.name.as_str()) {
+                return Err(Refusal::Conflict("case is already claimed by you".into()));
+            }
+            if let Some(other) = &rec.claimed_by {
+                payload["taken_from"] = serde_json::json!(other);
+            }
+            rec.claimed_by = Some(actor.name.clone());
+        }
+        Release(_) => match rec.claimed_by.as_deref() {
+            None => return Err(Refusal::Conflict("case is not claimed".into())),
+            Some(c) if c != actor.name && actor.role != Role::Supervisor => {
+                return Err(Refusal::Conflict(format!(
+                    "case is claimed by {c}, not by you"
+                )));
+            }
+            Some(_) => rec.claimed_by = None,
+        },
+        Dispatch(b) => {
+            if from != Status::Triaged {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            rec.department_id = Some(b.department_id);
+            rec.status = Status::Dispatched;
+            rec.dispatched_at = Some(now);
+            rec.first_dispatched_at.get_or_insert(now);
+            rec.signed_at = None;
+        }
+        SignFor(b) => {
+            if from != Status::Dispatched {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            rec.status = Status::InProgress;
+            rec.signed_at = Some(now);
+        }
+        Progress(b) => {
+            if from != Status::InProgress {
+                return Err(conflict(name, from));
+            }
+            required_text("text", &b.text)?;
+        }
+        Resolve(b) => {
+            if from != Status::InProgress {
+                return Err(conflict(name, from));
+            }
+            required_text("text", &b.text)?;
+            rec.status = Status::Resolved;
+            rec.resolved_at = Some(now);
+            rec.pending_extension = None;
+        }
+        AnswerOnline(b) => {
+            if !matches!(from, Status::New | Status::Triaged) {
+                return Err(conflict(name, from));
+            }
+            required_text("text", &b.text)?;
+            rec.status = Status::Resolved;
+            rec.resolved_at = Some(now);
+        }
+        Return(b) => {
+            if !matches!(from, Status::Dispatched | Status::InProgress) {
+                return Err(conflict(name, from));
+            }
+            required_text("reason", &b.reason)?;
+            payload["department_id"] = serde_json::json!(rec.department_id);
+            rec.status = Status::Triaged;
+            rec.return_count += 1;
+            rec.department_id = None;
+            rec.dispatched_at = None;
+            rec.signed_at = None;
+            rec.pending_extension = None;
+        }
+        RequestExtension(b) => {
+            if !matches!(from, Status::Dispatched | Status::InProgress) {
+                return Err(conflict(name, from));
+            }
+            required_text("reason", &b.reason)?;
+            if rec.pending_extension.is_some() {
+                return Err(Refusal::Conflict(
+                    "an extension request is already pending".into(),
+                ));
+            }
+            let until = b.until.with_timezone(&Utc);
+            if until <= now {
+                return Err(Refusal::Invalid {
+                    field: "until".into(),
+                    message: "must be in the future".into(),
+                });
+            }
+            rec.pending_extension = Some(PendingExtensionRecord {
+                until,
+                reason: b.reason.clone(),
+                requested_by: actor.name.clone(),
+                requested_at: now,
+            });
+        }
+        DecideExtension(b) => {
+            let Some(pending) = rec.pending_extension.take() else {
+                return Err(Refusal::Conflict("no extension request is pending".into()));
+            };
+            optional_text("note", &b.note)?;
+            payload["until"] = serde_json::json!(pending.until);
+            payload["reason"] = serde_json::json!(pending.reason);
+            if b.approve {
+                rec.feedback_due_override = Some(pending.until);
+                rec.extension_count += 1;
+            }
+        }
+        Urge(b) => {
+            if !matches!(from, Status::Dispatched | Status::InProgress) {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            rec.urge_count += 1;
+        }
+        FollowUp(b) => {
+            if from != Status::Resolved {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            rec.satisfaction = Some(b.result);
+            rec.followed_up_at = Some(now);
+            if b.result == Satisfaction::Dissatisfied {
+                // Back to the department that handled it; without one, back to the desk.
+                rec.resolved_at = None;
+                if rec.department_id.is_some() {
+                    rec.status = Status::Dispatched;
+                    rec.dispatched_at = Some(now);
+                    rec.signed_at = None;
+                } else {
+                    rec.status = Status::Triaged;
+                }
+            } else {
+                rec.status = Status::Closed;
+                rec.closed_at = Some(now);
+            }
+        }
+        Close(b) => {
+            if from != Status::Resolved {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            rec.status = Status::Closed;
+            rec.closed_at = Some(now);
+        }
+        Reopen(b) => {
+            if !matches!(from, Status::Resolved | Status::Closed) {
+                return Err(conflict(name, from));
+            }
+            required_text("reason", &b.reason)?;
+            if rec.merged_into.is_some() {
+                return Err(Refusal::Conflict(
+                    "a merged duplicate cannot be reopened".into(),
+                ));
+            }
+            rec.status = if rec.tier.is_some() {
+                Status::Triaged
+            } else {
+                Status::New
+            };
+            rec.department_id = None;
+            rec.dispatched_at = None;
+            rec.signed_at = None;
+            rec.resolved_at = None;
+            rec.closed_at = None;
+            rec.satisfaction = None;
+        }
+        Note(b) => required_text("text", &b.text)?,
+        Merge(b) => {
+            if from == Status::Closed {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            if b.into == rec.id {
+                return Err(Refusal::Invalid {
+                    field: "into".into(),
+                    message: "a case cannot be merged into itself".into(),
+                });
+            }
+            rec.merged_into = Some(b.into);
+            rec.status = Status::Closed;
+            rec.closed_at = Some(now);
+            rec.pending_extension = None;
+        }
+    }
+    rec.version += 1;
+    rec.updated_at = now;
+    Ok(Outcome {
+        from_status: from,
+        to_status: rec.status,
+        payload,
+    })
+}
+
+/// The deadlines of a case under `policy`, as seen at `now`.
+pub fn deadlines(rec: &CaseRecord, policy: &Policy, now: DateTime<Utc>) -> Vec<DeadlineAt> {
+    let minutes = Duration::minutes;
+    let mut out = Vec::with_capacity(5);
+    // Untriaged cases have only the triage clock, at the strictest tier's figure.
+    let triage_minutes = match rec.tier {
+        Some(t) => policy.tier(t).triage_minutes,
+        None => Tier::ALL
+            .iter()
+            .map(|t| policy.tier(*t).triage_minutes)
+            .min()
+            .unwrap_or(15),
+    };
+    // Answering online or closing settles the triage and dispatch clocks.
+    let settled = rec.resolved_at.or(rec.closed_at);
+    out.push(DeadlineAt::new(
+        ClockKind::Triage,
+        rec.received_at + minutes(triage_minutes),
+        rec.triaged_at.or(settled),
+    ));
+    if let Some(tier) = rec.tier {
+        let tp = policy.tier(tier);
+        if let Some(d) = tp.dispatch_minutes {
+            out.push(DeadlineAt::new(
+                ClockKind::Dispatch,
+                rec.received_at + minutes(d),
+                rec.first_dispatched_at.or(settled),
+            ));
+        }
+        if let Some(dispatched) = rec.dispatched_at {
+            out.push(DeadlineAt::new(
+                ClockKind::SignFor,
+                dispatched + minutes(tp.sign_for_minutes),
+                rec.signed_at.or(rec.closed_at),
+            ));
+        }
+        out.push(DeadlineAt::new(
+            ClockKind::Feedback,
+            rec.feedback_due_override
+                .unwrap_or(rec.received_at + minutes(tp.feedback_minutes)),
+            rec.resolved_at.or(rec.closed_at),
+        ));
+        if let (Some(f), Some(resolved)) = (tp.follow_up_minutes, rec.resolved_at) {
+            out.push(DeadlineAt::new(
+                ClockKind::FollowUp,
+                resolved + minutes(f),
+                rec.followed_up_at.or(rec.closed_at),
+            ));
+        }
+    }
+    for d in &mut out {
+        d.breached = match d.met_at {
+            Some(met) => met > d.due_at,
+            None => now > d.due_at,
+        };
+    }
+    out
+}
+
+/// A deadline in UTC, before it is put on the wire in the desk's zone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeadlineAt {
+    pub clock: ClockKind,
+    pub due_at: DateTime<Utc>,
+    pub met_at: Option<DateTime<Utc>>,
+    pub breached: bool,
+}
+
+impl DeadlineAt {
+    fn new(clock: ClockKind, due_at: DateTime<Utc>, met_at: Option<DateTime<Utc>>) -> Self {
+        DeadlineAt {
+            clock,
+            due_at,
+            met_at,
+            breached: false,
+        }
+    }
+}
+
+/// The earliest unmet deadline, if any.
+pub fn next_due(deadlines: &[DeadlineAt]) -> Option<DeadlineAt> {
+    deadlines
+        .iter()
+        .filter(|d| d.met_at.is_none())
+        .min_by_key(|d| d.due_at)
+        .copied()
+}
+
+impl CaseRecord {
+    /// The case as clients see it; the phone is masked unless `reveal_phone`.
+    pub fn to_wire(&self, policy: &Policy, tz: Tz, now: DateTime<Utc>, reveal_phone: bool) -> Case {
+        let t = |d: DateTime<Utc>| d.with_timezone(&tz).fixed_offset();
+        let ds = deadlines(self, policy, now);
+        let next = next_due(&ds);
+        let overdue = ds.iter().any(|d| d.met_at.is_none() && d.breached);
+        Case {
+            id: self.id,
+            reference: self.reference.clone(),
+            version: self.version,
+            channel: self.channel,
+            category: self.category.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            requester: Requester {
+                name: self.requester_name.clone(),
+                phone: if reveal_phone {
+                    self.requester_phone.clone()
+                } else {
+                    mask_phone(&self.requester_phone)
+                },
+            },
+            location: Location {
+                town: self.town.clone(),
+                address: self.address.clone(),
+                lat: self.lat,
+                long: self.long,
+            },
+            tier: self.tier,
+            status: self.status,
+            department_id: self.department_id,
+            claimed_by: self.claimed_by.clone(),
+            received_at: t(self.received_at),
+            triaged_at: self.triaged_at.map(t),
+            dispatched_at: self.dispatched_at.map(t),
+            signed_at: self.signed_at.map(t),
+            resolved_at: self.resolved_at.map(t),
+            closed_at: self.closed_at.map(t),
+            updated_at: t(self.updated_at),
+            deadlines: ds
+                .iter()
+                .map(|d| Deadline {
+                    clock: d.clock,
+                    due_at: t(d.due_at),
+                    met_at: d.met_at.map(t),
+                    breached: d.breached,
+                })
+                .collect(),
+            next_due: next.map(|d| NextDue {
+                clock: d.clock,
+                due_at: t(d.due_at),
+            }),
+            overdue,
+            return_count: self.return_count,
+            extension_count: self.extension_count,
+            urge_count: self.urge_count,
+            pending_extension: self.pending_extension.as_ref().map(|p| PendingExtension {
+                until: t(p.until),
+                reason: p.reason.clone(),
+                requested_by: p.requested_by.clone(),
+                requested_at: t(p.requested_at),
+            }),
+            satisfaction: self.satisfaction,
+            merged_into: self.merged_into,
+        }
+    }
+}

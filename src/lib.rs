@@ -1,0 +1,7 @@
+//! Jieyou (解忧): a 24/7 help-request desk — the central request API (`server`), its typed
+//! `client`, and the terminal dispatcher `console`, sharing the `wire` types and the `domain`
+//! rules.
+
+pub mod client;
+pub mod domain;
+pub mod wire;

@@ -1,0 +1,742 @@
+//! Wire types of the central request API (v1): the contract shared by the server, the typed
+//! client, the console and the tests. Field names follow `design.md`; never rename one.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every time on the wire: RFC 3339 with an offset (the desk's zone).
+pub type Timestamp = DateTime<FixedOffset>;
+
+/// Longest accepted description, in characters (not bytes).
+pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
+/// Longest accepted title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Longest accepted note, answer, reason, in characters.
+pub const MAX_TEXT_CHARS: usize = 4_000;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Blue,
+    Orange,
+    Red,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Red, Tier::Orange, Tier::Blue];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Blue => "blue",
+            Tier::Orange => "orange",
+            Tier::Red => "red",
+        }
+    }
+    /// Higher is more urgent: red 2, orange 1, blue 0.
+    pub fn urgency(self) -> u8 {
+        match self {
+            Tier::Blue => 0,
+            Tier::Orange => 1,
+            Tier::Red => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    New,
+    Triaged,
+    Dispatched,
+    InProgress,
+    Resolved,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Triaged => "triaged",
+            Status::Dispatched => "dispatched",
+            Status::InProgress => "in_progress",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "new" => Status::New,
+            "triaged" => Status::Triaged,
+            "dispatched" => Status::Dispatched,
+            "in_progress" => Status::InProgress,
+            "resolved" => Status::Resolved,
+            "closed" => Status::Closed,
+            _ => return None,
+        })
+    }
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Web,
+    #[serde(rename = "hotline_12345")]
+    Hotline12345,
+    #[serde(rename = "hotline_110")]
+    Hotline110,
+    Open311,
+    WalkIn,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] = [
+        Channel::Hotline12345,
+        Channel::Web,
+        Channel::Hotline110,
+        Channel::Open311,
+        Channel::WalkIn,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Hotline12345 => "hotline_12345",
+            Channel::Hotline110 => "hotline_110",
+            Channel::Open311 => "open311",
+            Channel::WalkIn => "walk_in",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Intake,
+    Operator,
+    Supervisor,
+    Department,
+    Observer,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Intake,
+        Role::Operator,
+        Role::Supervisor,
+        Role::Department,
+        Role::Observer,
+        Role::Admin,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Intake => "intake",
+            Role::Operator => "operator",
+            Role::Supervisor => "supervisor",
+            Role::Department => "department",
+            Role::Observer => "observer",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// The deadline clocks of the policy table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    Triage,
+    Dispatch,
+    SignFor,
+    Feedback,
+    FollowUp,
+}
+
+impl ClockKind {
+    pub const ALL: [ClockKind; 5] = [
+        ClockKind::Triage,
+        ClockKind::Dispatch,
+        ClockKind::SignFor,
+        ClockKind::Feedback,
+        ClockKind::FollowUp,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockKind::Triage => "triage",
+            ClockKind::Dispatch => "dispatch",
+            ClockKind::SignFor => "sign_for",
+            ClockKind::Feedback => "feedback",
+            ClockKind::FollowUp => "follow_up",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    pub name: String,
+    /// Masked (`138****0000`) unless the case was fetched with `reveal=phone`.
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    pub town: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Deadline {
+    pub clock: ClockKind,
+    pub due_at: DateTime<FixedOffset>,
+    pub met_at: Option<DateTime<FixedOffset>>,
+    /// Met late, or unmet and past due at `server_time` of the answer.
+    pub breached: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NextDue {
+    pub clock: ClockKind,
+    pub due_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PendingExtension {
+    pub until: DateTime<FixedOffset>,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    Satisfied,
+    FairlySatisfied,
+    Dissatisfied,
+}
+
+/// A help request (工单) as every client sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Case {
+    pub id: i64,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub version: i64,
+    pub channel: Channel,
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    pub requester: Requester,
+    pub location: Location,
+    pub tier: Option<Tier>,
+    pub status: Status,
+    pub department_id: Option<i64>,
+    pub claimed_by: Option<String>,
+    pub received_at: DateTime<FixedOffset>,
+    pub triaged_at: Option<DateTime<FixedOffset>>,
+    pub dispatched_at: Option<DateTime<FixedOffset>>,
+    pub signed_at: Option<DateTime<FixedOffset>>,
+    pub resolved_at: Option<DateTime<FixedOffset>>,
+    pub closed_at: Option<DateTime<FixedOffset>>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub deadlines: Vec<Deadline>,
+    pub next_due: Option<NextDue>,
+    /// Past any deadline (met late or unmet and past due).
+    pub overdue: bool,
+    pub return_count: i64,
+    pub extension_count: i64,
+    pub urge_count: i64,
+    pub pending_extension: Option<PendingExtension>,
+    pub satisfaction: Option<Satisfaction>,
+    pub merged_into: Option<i64>,
+}
+
+/// One immutable entry of a case's audit history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    pub case_id: i64,
+    pub at: DateTime<FixedOffset>,
+    pub actor: String,
+    pub actor_role: Role,
+    /// `received`, or the action's name: `triage`, `dispatch`, `sign-for`, …
+    pub action: String,
+    pub from_status: Option<Status>,
+    pub to_status: Option<Status>,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// `GET /api/v1/cases/{id}`: the case and its timeline, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: Case,
+    pub events: Vec<Event>,
+}
+
+/// `GET /api/v1/changes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Changes {
+    /// Opaque; pass back as `since`.
+    pub cursor: String,
+    pub server_time: DateTime<FixedOffset>,
+    /// True when this answer is a full snapshot (no `since`): replace everything held.
+    pub snapshot: bool,
+    pub cases: Vec<Case>,
+    /// More changes are waiting: ask again at once with the new cursor.
+    pub more: bool,
+}
+
+/// `GET /api/v1/cases`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CaseList {
+    pub cases: Vec<Case>,
+    pub next_cursor: Option<String>,
+    pub server_time: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    pub channel: Channel,
+    pub category: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub requester: Requester,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DepartmentKind {
+    Township,
+    Bureau,
+    Squad,
+    Hospital,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Department {
+    pub id: i64,
+    pub name: String,
+    pub kind: DepartmentKind,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDepartment {
+    pub name: String,
+    pub kind: DepartmentKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub kind: Option<DepartmentKind>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub role: Role,
+    pub department_id: Option<i64>,
+    pub desk_name: String,
+    pub time_zone: String,
+}
+
+/// Minutes per clock for one tier; `None` means the tier has no such clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierPolicy {
+    pub triage_minutes: i64,
+    pub dispatch_minutes: Option<i64>,
+    pub sign_for_minutes: i64,
+    pub feedback_minutes: i64,
+    pub follow_up_minutes: Option<i64>,
+}
+
+/// `GET /api/v1/policy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub time_zone: String,
+    pub blue: TierPolicy,
+    pub orange: TierPolicy,
+    pub red: TierPolicy,
+}
+
+impl Policy {
+    pub fn tier(&self, tier: Tier) -> &TierPolicy {
+        match tier {
+            Tier::Blue => &self.blue,
+            Tier::Orange => &self.orange,
+            Tier::Red => &self.red,
+        }
+    }
+}
+
+impl Default for Policy {
+    /// design.md's table.
+    fn default() -> Self {
+        Policy {
+            time_zone: "Asia/Shanghai".into(),
+            blue: TierPolicy {
+                triage_minutes: 15,
+                dispatch_minutes: None,
+                sign_for_minutes: 30,
+                feedback_minutes: 180,
+                follow_up_minutes: None,
+            },
+            orange: TierPolicy {
+                triage_minutes: 15,
+                dispatch_minutes: Some(120),
+                sign_for_minutes: 30,
+                feedback_minutes: 480,
+                follow_up_minutes: None,
+            },
+            red: TierPolicy {
+                triage_minutes: 15,
+                dispatch_minutes: Some(60),
+                sign_for_minutes: 15,
+                feedback_minutes: 240,
+                follow_up_minutes: Some(1440),
+            },
+        }
+    }
+}
+
+/// One field that failed validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `requester.phone`; `body` for the body as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+/// RFC 9457 problem details; every 4xx/5xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// On 412: the case as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<CaseDetail>>,
+}
+
+// ---- action bodies -------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierBody {
+    pub tier: Tier,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchBody {
+    pub department_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextBody {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequestBody {
+    pub until: DateTime<FixedOffset>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionDecisionBody {
+    pub approve: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpBody {
+    pub result: Satisfaction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    pub into: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Every `POST /api/v1/cases/{id}/{action}` with its typed body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseAction {
+    Triage(TierBody),
+    Retier(TierBody),
+    Claim(NoteBody),
+    Release(NoteBody),
+    Dispatch(DispatchBody),
+    SignFor(NoteBody),
+    Progress(TextBody),
+    Resolve(TextBody),
+    AnswerOnline(TextBody),
+    Return(ReasonBody),
+    RequestExtension(ExtensionRequestBody),
+    DecideExtension(ExtensionDecisionBody),
+    Urge(NoteBody),
+    FollowUp(FollowUpBody),
+    Close(NoteBody),
+    Reopen(ReasonBody),
+    Note(TextBody),
+    Merge(MergeBody),
+}
+
+/// The action names as they appear in the URL and in events.
+pub const ACTION_NAMES: [&str; 18] = [
+    "triage",
+    "retier",
+    "claim",
+    "release",
+    "dispatch",
+    "sign-for",
+    "progress",
+    "resolve",
+    "answer-online",
+    "return",
+    "request-extension",
+    "decide-extension",
+    "urge",
+    "follow-up",
+    "close",
+    "reopen",
+    "note",
+    "merge",
+];
+
+impl CaseAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CaseAction::Triage(_) => "triage",
+            CaseAction::Retier(_) => "retier",
+            CaseAction::Claim(_) => "claim",
+            CaseAction::Release(_) => "release",
+            CaseAction::Dispatch(_) => "dispatch",
+            CaseAction::SignFor(_) => "sign-for",
+            CaseAction::Progress(_) => "progress",
+            CaseAction::Resolve(_) => "resolve",
+            CaseAction::AnswerOnline(_) => "answer-online",
+            CaseAction::Return(_) => "return",
+            CaseAction::RequestExtension(_) => "request-extension",
+            CaseAction::DecideExtension(_) => "decide-extension",
+            CaseAction::Urge(_) => "urge",
+            CaseAction::FollowUp(_) => "follow-up",
+            CaseAction::Close(_) => "close",
+            CaseAction::Reopen(_) => "reopen",
+            CaseAction::Note(_) => "note",
+            CaseAction::Merge(_) => "merge",
+        }
+    }
+
+    /// The JSON body sent for this action.
+    pub fn body(&self) -> serde_json::Value {
+        let v = match self {
+            CaseAction::Triage(b) | CaseAction::Retier(b) => serde_json::to_value(b),
+            CaseAction::Claim(b)
+            | CaseAction::Release(b)
+            | CaseAction::SignFor(b)
+            | CaseAction::Urge(b)
+            | CaseAction::Close(b) => serde_json::to_value(b),
+            CaseAction::Dispatch(b) => serde_json::to_value(b),
+            CaseAction::Progress(b)
+            | CaseAction::Resolve(b)
+            | CaseAction::AnswerOnline(b)
+            | CaseAction::Note(b) => serde_json::to_value(b),
+            CaseAction::Return(b) | CaseAction::Reopen(b) => serde_json::to_value(b),
+            CaseAction::RequestExtension(b) => serde_json::to_value(b),
+            CaseAction::DecideExtension(b) => serde_json::to_value(b),
+            CaseAction::FollowUp(b) => serde_json::to_value(b),
+            CaseAction::Merge(b) => serde_json::to_value(b),
+        };
+        v.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Parses an action from its URL name and JSON body; the error names the offending field.
+    pub fn parse(name: &str, body: &[u8]) -> Result<CaseAction, ParseActionError> {
+        fn de<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseActionError> {
+            let body: &[u8] = if body.iter().all(|b| b.is_ascii_whitespace()) {
+                b"{}"
+            } else {
+                body
+            };
+            from_json(body)
+        }
+        Ok(match name {
+            "triage" => CaseAction::Triage(de(body)?),
+            "retier" => CaseAction::Retier(de(body)?),
+            "claim" => CaseAction::Claim(de(body)?),
+            "release" => CaseAction::Release(de(body)?),
+            "dispatch" => CaseAction::Dispatch(de(body)?),
+            "sign-for" => CaseAction::SignFor(de(body)?),
+            "progress" => CaseAction::Progress(de(body)?),
+            "resolve" => CaseAction::Resolve(de(body)?),
+            "answer-online" => CaseAction::AnswerOnline(de(body)?),
+            "return" => CaseAction::Return(de(body)?),
+            "request-extension" => CaseAction::RequestExtension(de(body)?),
+            "decide-extension" => CaseAction::DecideExtension(de(body)?),
+            "urge" => CaseAction::Urge(de(body)?),
+            "follow-up" => CaseAction::FollowUp(de(body)?),
+            "close" => CaseAction::Close(de(body)?),
+            "reopen" => CaseAction::Reopen(de(body)?),
+            "note" => CaseAction::Note(de(body)?),
+            "merge" => CaseAction::Merge(de(body)?),
+            _ => return Err(ParseActionError::UnknownAction(name.to_string())),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParseActionError {
+    #[error("no such action: {0}")]
+    UnknownAction(String),
+    #[error("{message}")]
+    Body { field: String, message: String },
+}
+
+/// Deserializes a JSON body; on failure names the offending field by its JSON path
+/// (`requester.phone`), or `body` when the body as a whole is at fault.
+pub fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseActionError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| body_error(&e.path().to_string(), e.inner().to_string()))?;
+    de.end().map_err(|e| body_error(".", e.to_string()))?;
+    Ok(value)
+}
+
+fn body_error(path: &str, message: String) -> ParseActionError {
+    let leaf = field_in_message(&message);
+    let field = match (path, leaf) {
+        (".", Some(leaf)) => leaf,
+        (".", None) => "body".to_string(),
+        (path, Some(leaf)) if message.starts_with("missing field") => format!("{path}.{leaf}"),
+        (path, _) => path.to_string(),
+    };
+    ParseActionError::Body { field, message }
+}
+
+/// serde_json says ``missing field `tier` `` or ``unknown field `x`, expected …``.
+fn field_in_message(message: &str) -> Option<String> {
+    if !(message.starts_with("missing field") || message.starts_with("unknown field")) {
+        return None;
+    }
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(message[start..start + len].to_string())
+}
+
+/// Masks a phone number for lists: keeps the first three and the last four digits.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 7 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_phones() {
+        assert_eq!(mask_phone("13800000000"), "138****0000");
+        assert_eq!(mask_phone("110"), "***");
+    }
+
+    #[test]
+    fn parses_actions_and_names_bad_fields() {
+        let a = CaseAction::parse("triage", br#"{"tier":"red"}"#).unwrap();
+        assert_eq!(a.name(), "triage");
+        assert_eq!(a.body(), serde_json::json!({"tier": "red"}));
+        match CaseAction::parse("triage", br#"{"tier":"purple"}"#) {
+            Err(ParseActionError::Body { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        match CaseAction::parse("return", br#"{}"#) {
+            Err(ParseActionError::Body { field, .. }) => assert_eq!(field, "reason"),
+            other => panic!("{other:?}"),
+        }
+        match CaseAction::parse("claim", br#"{"nope":1}"#) {
+            Err(ParseActionError::Body { field, .. }) => assert_eq!(field, "nope"),
+            other => panic!("{other:?}"),
+        }
+        assert!(CaseAction::parse("claim", b"").is_ok());
+        assert!(matches!(
+            CaseAction::parse("explode", b"{}"),
+            Err(ParseActionError::UnknownAction(_))
+        ));
+    }
+
+    #[test]
+    fn case_serializes_ref() {
+        let p = Policy::default();
+        assert_eq!(p.red.dispatch_minutes, Some(60));
+        let v = serde_json::to_value(Channel::Hotline12345).unwrap();
+        assert_eq!(v, "hotline_12345");
+    }
+}
