@@ -3,5 +3,6 @@
 //! rules.
 
 pub mod client;
+pub mod console;
 pub mod domain;
 pub mod wire;

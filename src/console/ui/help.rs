@@ -1,0 +1,76 @@
+//! `?`: every command with its keys, from the keymap in effect.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+use super::put;
+use crate::console::app::App;
+use crate::console::command::Command;
+use crate::console::layout;
+use crate::console::text::fit;
+use crate::console::theme::Theme;
+
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let n = Command::ALL.len() as u16;
+    let two_columns = area.width >= 110;
+    let rows = if two_columns { n.div_ceil(2) } else { n };
+    let width = if two_columns { 104 } else { 60 };
+    let r = centered(area, width, rows + 3);
+    let buf = frame.buffer_mut();
+    Clear.render(r, buf);
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(format!(" {} ", app.i18n.t("help.title")))
+        .render(r, buf);
+    let inner = layout::inner(r);
+    let col_w = if two_columns {
+        inner.width / 2
+    } else {
+        inner.width
+    };
+    for (k, cmd) in Command::ALL.iter().enumerate() {
+        let (col, row) = if two_columns {
+            ((k as u16) / rows, (k as u16) % rows)
+        } else {
+            (0, k as u16)
+        };
+        if row >= inner.height.saturating_sub(1) {
+            continue;
+        }
+        let keys = fit(&app.keymap.label(*cmd), 18);
+        let desc = fit(
+            app.i18n.t(&format!("cmd.{}", cmd.name())),
+            (col_w as usize).saturating_sub(21),
+        );
+        let cell = Rect::new(inner.x + col * col_w, inner.y, col_w, inner.height);
+        put(
+            buf,
+            cell,
+            inner.y + row,
+            &Line::from(vec![
+                Span::styled(format!(" {keys} "), theme.key()),
+                Span::raw(desc),
+            ]),
+        );
+    }
+    put(
+        buf,
+        inner,
+        inner.y + inner.height.saturating_sub(1),
+        &Line::styled(format!(" {}", app.i18n.t("help.close")), theme.dim()),
+    );
+}
