@@ -4,4 +4,5 @@
 
 pub mod client;
 pub mod domain;
+pub mod server;
 pub mod wire;
