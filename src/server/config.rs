@@ -98,3 +98,35 @@ impl ServerConfig {
         self.database.strip_prefix("sqlite:").map(PathBuf::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_is_the_default_policy() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/server.example.toml");
+        let cfg = ServerConfig::load(Some(Path::new(path))).unwrap();
+        assert_eq!(cfg.policy, Policy::default());
+        assert_eq!(cfg.listen, "0.0.0.0:8080");
+        assert_eq!(
+            cfg.database_path(),
+            Some(PathBuf::from("/var/lib/jieyou/desk.db"))
+        );
+    }
+
+    #[test]
+    fn a_partial_policy_keeps_the_other_defaults_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(&f, "[policy.red]\nfeedback_minutes = 180\n").unwrap();
+        let cfg = ServerConfig::load(Some(&f)).unwrap();
+        assert_eq!(cfg.policy.red.feedback_minutes, 180);
+        assert_eq!(cfg.policy.red.dispatch_minutes, Some(60));
+        assert_eq!(cfg.policy.orange, Policy::default().orange);
+        std::fs::write(&f, "[policy.red]\nfeedback_minutes = 0\n").unwrap();
+        assert!(ServerConfig::load(Some(&f)).is_err());
+        std::fs::write(&f, "colour = 1\n").unwrap();
+        assert!(ServerConfig::load(Some(&f)).is_err());
+    }
+}

@@ -423,6 +423,7 @@ impl Store {
     }
 
     /// Applies `action` to case `id`. `expected_version` is the `If-Match` version.
+    #[allow(clippy::too_many_arguments)]
     pub async fn act(
         &self,
         id: i64,
@@ -441,10 +442,10 @@ impl Store {
         if !actor.can_see(&rec) {
             return Err(StoreError::NotFound(format!("case {id}")));
         }
-        if let Some(v) = expected_version {
-            if v != rec.version {
-                return Err(StoreError::Stale(Box::new(rec)));
-            }
+        if let Some(v) = expected_version
+            && v != rec.version
+        {
+            return Err(StoreError::Stale(Box::new(rec)));
         }
         let mut changed = vec![id];
         match action {
