@@ -241,7 +241,8 @@ pub struct App {
     pub policy: Option<Policy>,
     pub departments: Vec<Department>,
     dept_index: HashMap<i64, usize>,
-    /// Lower-case pinyin initials and full pinyin of each department name.
+    /// Lower-case pinyin initials and full pinyin of each department name; a query matches
+    /// their start (`wjj`, `weijian` → 卫健局) so short queries stay precise.
     dept_pinyin: HashMap<i64, (String, String)>,
 
     pub cases: HashMap<i64, Case>,
@@ -423,7 +424,7 @@ impl App {
         }
         self.dept_pinyin
             .get(&d.id)
-            .is_some_and(|(initials, full)| initials.contains(q) || full.contains(q))
+            .is_some_and(|(initials, full)| initials.starts_with(q) || full.starts_with(q))
     }
 
     // ---- update ----------------------------------------------------------------------------
@@ -1668,3 +1669,7 @@ fn new_case_from(f: &NewCaseForm) -> NewCase {
         },
     }
 }
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

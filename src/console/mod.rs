@@ -7,6 +7,8 @@ pub mod action;
 pub mod app;
 pub mod command;
 pub mod config;
+#[doc(hidden)]
+pub mod fixtures;
 pub mod i18n;
 pub mod layout;
 pub mod text;

@@ -71,8 +71,25 @@ pub fn wrap(s: &str, w: usize) -> Vec<String> {
         for c in para.chars().map(clean) {
             let cw = char_width(c);
             if used + cw > w {
-                lines.push(std::mem::take(&mut line));
-                used = 0;
+                // Latin words move whole to the next line when they can; CJK breaks anywhere.
+                let split = match line.rfind(' ') {
+                    Some(at) if c != ' ' && cw == 1 && at > 0 && width(&line[at + 1..]) < w => {
+                        Some(at)
+                    }
+                    _ => None,
+                };
+                match split {
+                    Some(at) => {
+                        let rest = line[at + 1..].to_string();
+                        line.truncate(at);
+                        lines.push(std::mem::replace(&mut line, rest));
+                        used = width(&line);
+                    }
+                    None => {
+                        lines.push(std::mem::take(&mut line));
+                        used = 0;
+                    }
+                }
             }
             line.push(c);
             used += cw;
@@ -126,6 +143,7 @@ mod tests {
             vec!["透析病", "人需要", "转运"]
         );
         assert_eq!(wrap("ab\ncd", 10), vec!["ab", "cd"]);
+        assert_eq!(wrap("claimed by op-li", 12), vec!["claimed by", "op-li"]);
     }
 
     #[test]
