@@ -213,6 +213,9 @@ impl Key {
         }
         match self.code {
             KeyCode::Char(' ') => s.push_str("Space"),
+            KeyCode::Char(c) if self.mods.contains(KeyModifiers::CONTROL) => {
+                s.push(c.to_ascii_uppercase())
+            }
             KeyCode::Char(c) => s.push(c),
             KeyCode::Enter => s.push_str("Enter"),
             KeyCode::Esc => s.push_str("Esc"),
@@ -308,7 +311,7 @@ mod tests {
         assert_eq!(Key::parse("-").unwrap().code, KeyCode::Char('-'));
         assert_eq!(Key::parse("f5").unwrap().code, KeyCode::F(5));
         assert!(Key::parse("hyper-x").is_err());
-        assert_eq!(Key::parse("ctrl-s").unwrap().label(), "Ctrl-s");
+        assert_eq!(Key::parse("ctrl-s").unwrap().label(), "Ctrl-S");
     }
 
     #[test]

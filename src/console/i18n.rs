@@ -155,6 +155,50 @@ mod tests {
         );
     }
 
+    /// Every literal key the console names (`"hint.quit"`, `t("msg.done")`…) exists.
+    #[test]
+    fn every_key_named_in_the_code_exists() {
+        let en = parse(EN);
+        let namespaces: BTreeSet<&str> = en.keys().filter_map(|k| k.split('.').next()).collect();
+        let mut missing = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/console"
+        ))];
+        let mut seen = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let src = std::fs::read_to_string(&path).unwrap();
+                for literal in src.split('"').skip(1).step_by(2) {
+                    let is_key = literal.contains('.')
+                        && literal.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)
+                        })
+                        && literal
+                            .split('.')
+                            .next()
+                            .is_some_and(|ns| namespaces.contains(ns));
+                    if is_key {
+                        seen += 1;
+                        if !en.contains_key(literal) {
+                            missing.push(format!("{}: {literal}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 50, "found only {seen} keys in the sources");
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
     #[test]
     fn placeholders_are_filled() {
         let en = I18n::new(Lang::En);

@@ -25,10 +25,15 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let n = Command::ALL.len() as u16;
-    let two_columns = area.width >= 110;
-    let rows = if two_columns { n.div_ceil(2) } else { n };
-    let width = if two_columns { 104 } else { 60 };
-    let r = centered(area, width, rows + 3);
+    // As many columns as it takes to show every command on this screen.
+    let room = area.height.saturating_sub(3).max(1);
+    let cols = n
+        .div_ceil(room)
+        .clamp(1, 3)
+        .max(if area.width >= 110 { 2 } else { 1 });
+    let rows = n.div_ceil(cols);
+    let col_w = (area.width.saturating_sub(2) / cols).min(52);
+    let r = centered(area, col_w * cols + 2, rows + 3);
     let buf = frame.buffer_mut();
     Clear.render(r, buf);
     Block::new()
@@ -37,24 +42,16 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .title(format!(" {} ", app.i18n.t("help.title")))
         .render(r, buf);
     let inner = layout::inner(r);
-    let col_w = if two_columns {
-        inner.width / 2
-    } else {
-        inner.width
-    };
+    let key_w = (col_w as usize / 3).min(18);
     for (k, cmd) in Command::ALL.iter().enumerate() {
-        let (col, row) = if two_columns {
-            ((k as u16) / rows, (k as u16) % rows)
-        } else {
-            (0, k as u16)
-        };
+        let (col, row) = ((k as u16) / rows, (k as u16) % rows);
         if row >= inner.height.saturating_sub(1) {
             continue;
         }
-        let keys = fit(&app.keymap.label(*cmd), 18);
+        let keys = fit(&app.keymap.label(*cmd), key_w);
         let desc = fit(
             app.i18n.t(&format!("cmd.{}", cmd.name())),
-            (col_w as usize).saturating_sub(21),
+            (col_w as usize).saturating_sub(key_w + 3),
         );
         let cell = Rect::new(inner.x + col * col_w, inner.y, col_w, inner.height);
         put(

@@ -46,3 +46,6 @@ fn put(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line) {
         buf.set_line(area.x, y, line, area.width);
     }
 }
+
+#[cfg(test)]
+mod tests;

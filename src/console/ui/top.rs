@@ -54,13 +54,19 @@ pub fn conn_text(app: &App, now: DateTime<Utc>) -> (String, ConnState) {
 pub fn top_bar(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTime<Utc>) {
     let i = &app.i18n;
     let mut left = vec![Span::styled(format!(" {}", i.t("app.name")), theme.bold())];
+    // Narrow screens keep what matters at 3 a.m.: who, the connection, the clock, counters.
     if let Some(me) = &app.me {
-        left.push(Span::raw(format!(" · {}   ", me.desk_name)));
-        left.push(Span::raw(format!(
-            "{} ({})   ",
-            me.name,
-            i.t(&format!("role.{}", me.role.as_str()))
-        )));
+        if area.width >= 120 {
+            left.push(Span::raw(format!(" · {}", me.desk_name)));
+        }
+        left.push(Span::raw(format!("   {}", me.name)));
+        if area.width >= 100 {
+            left.push(Span::raw(format!(
+                " ({})",
+                i.t(&format!("role.{}", me.role.as_str()))
+            )));
+        }
+        left.push(Span::raw("   "));
     } else {
         left.push(Span::raw(format!("   {}   ", app.server_label)));
     }
@@ -131,16 +137,11 @@ pub fn tabs(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
 /// Connection trouble first (it explains a stale screen), then the latest message.
 pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTime<Utc>) {
     let line = if let Some(f) = &app.failure {
+        // What is wrong first: on a narrow screen the tail is what gets cut.
         let since = text::short_duration((now - f.since).num_seconds());
         Line::from(vec![
-            Span::styled(
-                format!(
-                    " ✗ {} ",
-                    app.i18n.f("status.offline_since", &[("since", &since)])
-                ),
-                theme.error(),
-            ),
-            Span::raw(app.error_text(&f.error)),
+            Span::styled(format!(" ✗ {} ", app.error_text(&f.error)), theme.error()),
+            Span::raw(app.i18n.f("status.offline_since", &[("since", &since)])),
         ])
     } else if let Some(m) = &app.message {
         let (mark, style) = match m.level {
@@ -186,7 +187,7 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
         left.push(Span::raw(format!(" {}  ", i.t(label))));
     }
     let right = match app.last_ok {
-        Some(t) => vec![Span::styled(
+        Some(t) if area.width >= 100 => vec![Span::styled(
             format!(
                 "{} ",
                 i.f(
@@ -196,7 +197,7 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
             ),
             theme.dim(),
         )],
-        None => vec![],
+        _ => vec![],
     };
     put(buf, area, area.y, &spread(left, right, area.width));
 }
