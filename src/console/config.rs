@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, Keymap};
@@ -63,6 +63,18 @@ pub struct Overrides {
     pub lang: Option<String>,
 }
 
+impl Overrides {
+    /// `JIEYOU_TOKEN=` (set but empty) must not wipe out the token in a config file.
+    fn without_empty(&self) -> Overrides {
+        let keep = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        Overrides {
+            server: keep(&self.server),
+            token: keep(&self.token),
+            lang: keep(&self.lang),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {0} does not exist")]
@@ -100,9 +112,9 @@ impl Config {
             }
             fig = fig.merge(Toml::file_exact(p));
         }
-        fig = fig
-            .merge(Env::prefixed("JIEYOU_").only(&["server", "token", "language"]))
-            .merge(Serialized::defaults(overrides));
+        // The environment arrives through the flags (clap reads JIEYOU_SERVER, JIEYOU_TOKEN,
+        // JIEYOU_LANGUAGE), so there is one place where an empty value means "not set".
+        fig = fig.merge(Serialized::defaults(overrides.without_empty()));
         fig.extract::<Config>()
             .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
@@ -161,6 +173,7 @@ mod tests {
         std::fs::write(&explicit, "token = \"e\"\n").unwrap();
         let flags = Overrides {
             lang: Some("zh-CN".into()),
+            server: Some(String::new()),
             ..Overrides::default()
         };
         let c = Config::load(Some(&user), Some(&explicit), &flags).unwrap();

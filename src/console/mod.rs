@@ -40,7 +40,7 @@ pub struct ConsoleArgs {
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// UI language: en or zh-CN (default: from the locale)
-    #[arg(long, value_name = "LANG")]
+    #[arg(long, env = "JIEYOU_LANGUAGE", value_name = "LANG")]
     pub lang: Option<String>,
     /// Print the default configuration (every key, documented) and exit
     #[arg(long)]

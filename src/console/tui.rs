@@ -258,6 +258,8 @@ async fn feed(
                 }
             };
             cursor = Some(changes.cursor.clone());
+            // More waiting on the server: fetch it at once rather than long-poll.
+            immediate = changes.more;
             let _ = tx.send(Action::FeedLoaded {
                 changes,
                 received_at: Utc::now(),
@@ -274,6 +276,9 @@ async fn feed(
                 tracing::warn!("feed: {error}");
                 // Departments or our own account may have changed while we were away.
                 session = false;
+                // The first poll after a failure must not long-poll: it is what shows the
+                // operator that the server is back.
+                immediate = true;
                 let _ = tx.send(Action::FeedFailed {
                     error,
                     at: Utc::now(),
