@@ -4,5 +4,6 @@
 
 pub mod client;
 pub mod domain;
+pub mod report;
 pub mod server;
 pub mod wire;

@@ -1890,22 +1890,6 @@ async fn dissatisfied_follow_up_of_a_triaged_answer_goes_back_to_triaged() {
     assert_next_due(&c, Some((ClockKind::Feedback, &at_s(180))));
 }
 
-/// Every time on the wire is in the desk's zone, event payloads included: the extension
-/// decision records `until` as the request did, with `+08:00`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn extension_event_payload_times_are_in_the_desk_zone() {
-    let app = spawn_app().await;
-    let c = dispatched_red(&app, "时区").await;
-    let ask = request_extension(at(360), "协调");
-    let c = app.act(&app.dept_a, &c, ask).await.unwrap();
-    assert_eq!(c.events.last().unwrap().payload["until"], json!(at_s(360)));
-    let approve = decide_extension(true);
-    let c = app.act(&app.supervisor, &c, approve).await.unwrap();
-    assert_eq!(c.events.last().unwrap().payload["until"], json!(at_s(360)));
-}
-
-// ---- 3. deadlines per tier ------------------------------------------------------------------
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_is_the_design_table() {
     let app = spawn_app().await;

@@ -71,7 +71,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     if !database.starts_with("sqlite:") {
         anyhow::bail!("--database must be sqlite:PATH (got {database:?})");
     }
-    let store = Store::open(&database, &config.ref_prefix, tz)
+    let store = Store::open(&database, &config.ref_prefix, tz, config.policy.clone())
         .await
         .with_context(|| format!("opening database {database}"))?;
     let listener = TcpListener::bind(&config.listen)
@@ -79,6 +79,14 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
+    if config.escalation_interval_seconds > 0 {
+        tokio::spawn(escalate_periodically(
+            store.clone(),
+            clock.clone(),
+            std::time::Duration::from_secs(config.escalation_interval_seconds),
+            shutdown.clone(),
+        ));
+    }
     let state = AppState {
         store: store.clone(),
         clock,
@@ -100,6 +108,28 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         shutdown,
         task,
     })
+}
+
+/// The escalation ladder's clock: fires due rungs every `every` until shutdown.
+async fn escalate_periodically(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    every: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match store.escalate_due(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rungs = n, "escalated overdue cases"),
+            Err(e) => tracing::warn!(error = %e, "escalation pass failed; will retry"),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,7 +235,13 @@ pub async fn user(args: UserArgs) -> anyhow::Result<()> {
                 Some(d) => d,
                 None => config::default_database_url()?,
             };
-            let store = Store::open(&database, "KH", chrono_tz::Asia::Shanghai).await?;
+            let cfg = ServerConfig::default();
+            let tz = cfg
+                .policy
+                .time_zone
+                .parse()
+                .unwrap_or(chrono_tz::Asia::Shanghai);
+            let store = Store::open(&database, &cfg.ref_prefix, tz, cfg.policy).await?;
             let token = store.add_user(&name, role, department).await?;
             store.close().await;
             println!(
