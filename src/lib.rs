@@ -3,6 +3,7 @@
 //! rules.
 
 pub mod client;
+pub mod commands;
 pub mod domain;
 pub mod report;
 pub mod server;
