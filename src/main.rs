@@ -15,6 +15,8 @@ enum Command {
     Serve(jieyou::server::ServeArgs),
     /// Manage users of a server's database
     User(jieyou::server::UserArgs),
+    /// Manage departments of a server's database
+    Department(jieyou::server::DepartmentArgs),
     /// Reports from a server: `jieyou report daily`
     Report(jieyou::commands::ReportArgs),
     /// Print shell completions
@@ -32,6 +34,7 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(jieyou::server::serve(args))
         }
         Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
+        Some(Command::Department(args)) => runtime()?.block_on(jieyou::server::department(args)),
         Some(Command::Report(args)) => runtime()?.block_on(jieyou::commands::report(args)),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "jieyou", &mut std::io::stdout());

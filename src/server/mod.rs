@@ -19,7 +19,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
 pub use store::Store;
 
-use crate::wire::Role;
+use crate::wire::{DepartmentKind, Role};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -212,6 +212,90 @@ pub enum UserCommand {
         #[arg(long)]
         department: Option<i64>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DepartmentArgs {
+    #[command(subcommand)]
+    pub command: DepartmentCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DepartmentCommand {
+    /// Add a department cases can be dispatched to
+    #[command(after_help = "Examples:
+  jieyou department add --database sqlite:desk.db --name 卫健局 --kind bureau
+  jieyou department add --database sqlite:desk.db --name 马金镇 --kind township")]
+    Add {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// township, bureau, squad or hospital
+        #[arg(long, value_parser = parse_department_kind)]
+        kind: DepartmentKind,
+    },
+    /// List departments with their ids (for `user add --department`)
+    List {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+    },
+}
+
+fn parse_department_kind(s: &str) -> Result<DepartmentKind, String> {
+    serde_json::from_value(serde_json::json!(s))
+        .map_err(|_| format!("no kind {s:?}; one of: township, bureau, squad, hospital"))
+}
+
+/// Opens the store named on the command line (or the default one) for an admin command.
+async fn open_for_admin(database: Option<String>) -> anyhow::Result<Store> {
+    let database = match database {
+        Some(d) => d,
+        None => config::default_database_url()?,
+    };
+    let cfg = ServerConfig::default();
+    let tz = cfg
+        .policy
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Shanghai);
+    Ok(Store::open(&database, &cfg.ref_prefix, tz, cfg.policy)
+        .await
+        .with_context(|| format!("opening database {database}"))?)
+}
+
+pub async fn department(args: DepartmentArgs) -> anyhow::Result<()> {
+    match args.command {
+        DepartmentCommand::Add {
+            database,
+            name,
+            kind,
+        } => {
+            let store = open_for_admin(database).await?;
+            let d = store.add_department(&name, kind).await;
+            store.close().await;
+            let d = d?;
+            println!("added department {} (id {})", d.name, d.id);
+        }
+        DepartmentCommand::List { database } => {
+            let store = open_for_admin(database).await?;
+            let all = store.departments().await;
+            store.close().await;
+            for d in all? {
+                let kind = serde_json::to_value(d.kind)?;
+                let state = if d.active { "" } else { "  (inactive)" };
+                println!(
+                    "{:>4}  {:<10} {}{state}",
+                    d.id,
+                    kind.as_str().unwrap_or(""),
+                    d.name
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
