@@ -261,9 +261,9 @@ async fn open_for_admin(database: Option<String>) -> anyhow::Result<Store> {
         .time_zone
         .parse()
         .unwrap_or(chrono_tz::Asia::Shanghai);
-    Ok(Store::open(&database, &cfg.ref_prefix, tz, cfg.policy)
+    Store::open(&database, &cfg.ref_prefix, tz, cfg.policy)
         .await
-        .with_context(|| format!("opening database {database}"))?)
+        .with_context(|| format!("opening database {database}"))
 }
 
 pub async fn department(args: DepartmentArgs) -> anyhow::Result<()> {
