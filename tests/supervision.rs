@@ -890,6 +890,34 @@ async fn extension_approve_moves_the_feedback_deadline_and_deny_does_not() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_must_move_the_feedback_deadline_later() {
+    let app = spawn_app().await;
+    let c = dispatched_red(&app, "透析病人需要转运").await;
+    let id = c.case.id;
+    goto(&app, 12);
+    ok(&app, &app.dept_a, id, sign_for()).await;
+    goto(&app, 60);
+    // Feedback is due 01:04; an "extension" to 22:30 would pull it earlier.
+    let before = fetch(&app, id).await;
+    assert_eq!(
+        rfc(&deadline(&before, ClockKind::Feedback).due_at),
+        at_s(240)
+    );
+    let err = app
+        .act(&app.dept_a, &before, request_extension(at(86), "提前"))
+        .await
+        .expect_err("an extension earlier than the current deadline is refused");
+    assert_eq!(err.status(), Some(422), "{err}");
+    let p = problem_of(err);
+    assert_eq!(
+        p.errors.first().map(|e| e.field.as_str()),
+        Some("until"),
+        "{p:?}"
+    );
+    assert_eq!(fetch(&app, id).await, before, "nothing changed");
+}
+
 // ---- 4. follow-up ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1139,6 +1167,13 @@ async fn daily_report_is_computed_from_events_and_never_changes_afterwards() {
     let json: DailyReport = app.supervisor.get_json(DAY).await.unwrap();
     let md = app.supervisor.get_text(DAY, "text/markdown").await.unwrap();
     let csv = app.observer.get_text(DAY, "text/csv").await.unwrap();
+    // Without a date: today in the desk's zone (23:54 local, 15:54 UTC).
+    let today: DailyReport = app
+        .supervisor
+        .get_json("/api/v1/reports/daily")
+        .await
+        .unwrap();
+    assert_eq!(today, json);
 
     assert_eq!(json.date, "2022-05-08");
     assert_eq!(json.time_zone, "Asia/Shanghai");
@@ -1309,6 +1344,14 @@ async fn daily_report_is_computed_from_events_and_never_changes_afterwards() {
         rfc(&fetch(&app, f).await.case.received_at),
         "2022-05-09T00:30:00+08:00"
     );
+    // Local midnight has passed (16:30 UTC is still the 8th in UTC): today is the 9th.
+    let today: DailyReport = app
+        .supervisor
+        .get_json("/api/v1/reports/daily")
+        .await
+        .unwrap();
+    assert_eq!(today.date, "2022-05-09");
+    assert_eq!(today.totals.received, 1);
 
     // The next day: later changes to the same cases, and a department renamed.
     goto(&app, 716); // 2022-05-09 09:00
