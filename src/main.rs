@@ -18,6 +18,10 @@ enum Command {
     Serve(jieyou::server::ServeArgs),
     /// Manage users of a server's database
     User(jieyou::server::UserArgs),
+    /// Manage departments of a server's database
+    Department(jieyou::server::DepartmentArgs),
+    /// Reports from a server: `jieyou report daily`
+    Report(jieyou::commands::ReportArgs),
     /// Print shell completions
     #[command(
         after_help = "Example:\n  jieyou completions bash > ~/.local/share/bash-completion/completions/jieyou"
@@ -33,6 +37,8 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(jieyou::server::serve(args))
         }
         Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
+        Some(Command::Department(args)) => runtime()?.block_on(jieyou::server::department(args)),
+        Some(Command::Report(args)) => runtime()?.block_on(jieyou::commands::report(args)),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "jieyou", &mut std::io::stdout());
             Ok(())

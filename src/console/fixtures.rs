@@ -10,8 +10,9 @@ use super::command::Keymap;
 use super::config::{Config, Overrides};
 use super::i18n::{I18n, Lang};
 use crate::wire::{
-    Case, CaseDetail, Changes, Channel, ClockKind, Deadline, Department, DepartmentKind, Event,
-    Location, Me, NextDue, Policy, Requester, Role, Status, Tier,
+    Case, CaseDetail, Changes, Channel, ClockKind, Deadline, Department, DepartmentKind,
+    Escalation, EscalationStep, Event, Location, Me, NextDue, Policy, Requester, Role, Status,
+    Tier,
 };
 
 /// The workstation's clock in every fixture: 2022-05-08 21:14:07 in the desk's zone.
@@ -141,6 +142,9 @@ pub fn case(
         pending_extension: None,
         satisfaction: None,
         merged_into: None,
+        follow_up_required: false,
+        awaiting_ruling: false,
+        escalation: None,
     }
 }
 
@@ -148,6 +152,39 @@ pub fn case(
 pub fn sample_cases() -> Vec<Case> {
     use Status::*;
     use Tier::*;
+    let mut returned = case(
+        57,
+        Some(Red),
+        Triaged,
+        2482,
+        "发热儿童需就医",
+        "华埠镇",
+        None,
+        None,
+    );
+    returned.return_count = 1;
+    let mut escalated = case(
+        42,
+        Some(Red),
+        Dispatched,
+        -190,
+        "透析病人需要转运",
+        "马金镇",
+        Some(3),
+        Some("op-li"),
+    );
+    let breached = escalated
+        .next_due
+        .as_ref()
+        .map(|d| d.due_at)
+        .unwrap_or_default();
+    escalated.escalation = Some(Escalation {
+        clock: ClockKind::SignFor,
+        step: EscalationStep::Reminder,
+        at: breached,
+        next_step: Some(EscalationStep::UrgingNotice),
+        next_step_at: Some(breached + Duration::minutes(15)),
+    });
     vec![
         case(
             134,
@@ -179,26 +216,8 @@ pub fn sample_cases() -> Vec<Case> {
             None,
             None,
         ),
-        case(
-            42,
-            Some(Red),
-            Dispatched,
-            -190,
-            "透析病人需要转运",
-            "马金镇",
-            Some(3),
-            Some("op-li"),
-        ),
-        case(
-            57,
-            Some(Red),
-            Triaged,
-            2482,
-            "发热儿童需就医",
-            "华埠镇",
-            None,
-            None,
-        ),
+        escalated,
+        returned,
         case(
             101,
             Some(Orange),

@@ -123,6 +123,15 @@ impl I18n {
             .unwrap_or("?")
     }
 
+    /// For names the server may grow (event actions): unknown ones show as they are.
+    pub fn t_or<'a>(&'a self, key: &str, fallback: &'a str) -> &'a str {
+        self.strings
+            .get(key)
+            .or_else(|| self.fallback.get(key))
+            .map(String::as_str)
+            .unwrap_or(fallback)
+    }
+
     /// `t` with `{name}` placeholders filled in.
     pub fn f(&self, key: &str, args: &[(&str, &str)]) -> String {
         let mut s = self.t(key).to_string();

@@ -28,7 +28,9 @@ fn clock(app: &App, t: &DateTime<FixedOffset>, now: DateTime<Utc>) -> String {
 
 fn event_summary(app: &App, e: &Event) -> String {
     let i = &app.i18n;
-    let mut s = i.t(&format!("action.{}", e.action)).to_string();
+    let mut s = i
+        .t_or(&format!("action.{}", e.action), &e.action)
+        .to_string();
     let p = &e.payload;
     if let Some(t) = p.get("tier").and_then(|v| v.as_str()) {
         s.push(' ');
@@ -140,6 +142,30 @@ pub fn detail(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
             ),
             theme.warn(),
         );
+    }
+    if c.awaiting_ruling {
+        wrapped(&mut lines, i.t("detail.awaiting_ruling"), theme.error());
+    }
+    if let Some(e) = &c.escalation {
+        let mut s = i.f(
+            "detail.escalation",
+            &[
+                ("clock", i.t(&format!("clock.{}", e.clock.as_str()))),
+                ("step", i.t(&format!("escalation.{}", e.step.as_str()))),
+                ("at", &clock(app, &e.at, now)),
+            ],
+        );
+        if let (Some(next), Some(at)) = (e.next_step, e.next_step_at) {
+            s.push_str(" · ");
+            s.push_str(&i.f(
+                "detail.escalation_next",
+                &[
+                    ("step", i.t(&format!("escalation.{}", next.as_str()))),
+                    ("at", &clock(app, &at, now)),
+                ],
+            ));
+        }
+        wrapped(&mut lines, &s, theme.warn());
     }
     lines.push(Line::raw(""));
     wrapped(&mut lines, &c.description, theme.base());
