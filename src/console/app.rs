@@ -70,7 +70,12 @@ pub enum Level {
 pub struct Message {
     pub text: String,
     pub level: Level,
+    /// Local time it was shown; confirmations fade, errors stay until dismissed.
+    pub at: DateTime<Utc>,
 }
+
+/// How long a confirmation stays in the status line.
+const MESSAGE_SECONDS: i64 = 10;
 
 /// The last failure of the feed, and when the feed task will try again.
 #[derive(Debug, Clone)]
@@ -433,6 +438,11 @@ impl App {
         match action {
             Action::Tick(now) => {
                 self.now = now;
+                if self.message.as_ref().is_some_and(|m| {
+                    m.level != Level::Error && (now - m.at).num_seconds() >= MESSAGE_SECONDS
+                }) {
+                    self.message = None;
+                }
                 vec![]
             }
             Action::Resize { width, height } => {
@@ -540,7 +550,11 @@ impl App {
     }
 
     fn info(&mut self, level: Level, text: String) {
-        self.message = Some(Message { text, level });
+        self.message = Some(Message {
+            text,
+            level,
+            at: self.now,
+        });
     }
 
     fn set_departments(&mut self, departments: Vec<Department>) {
@@ -1447,6 +1461,15 @@ impl App {
             let text = self
                 .i18n
                 .f("msg.refused", &[("action", &label), ("error", &reason)]);
+            if let (Mode::NewCase(f), Some(p)) = (&mut self.mode, error.problem()) {
+                // Put the server's field errors next to the fields they are about.
+                for fe in &p.errors {
+                    if let Some(i) = new_case_field(&fe.field) {
+                        f.errors.insert(i, fe.message.clone());
+                        f.focus = i;
+                    }
+                }
+            }
             if form_open {
                 // The server said no: the same key would only repeat that answer.
                 set_form_error(&mut self.mode, text.clone(), true);
@@ -1649,6 +1672,21 @@ fn validate_new_case(f: &NewCaseForm, i18n: &I18n) -> HashMap<usize, String> {
         errors.insert(4, i18n.t("form.error.phone").to_string());
     }
     errors
+}
+
+/// The form field a server's JSON path names (`requester.phone` → the phone field).
+fn new_case_field(path: &str) -> Option<usize> {
+    Some(match path.trim_start_matches("body.") {
+        "channel" => 0,
+        "title" => 1,
+        "category" => 2,
+        "requester.name" => 3,
+        "requester.phone" => 4,
+        "location.town" => 5,
+        "location.address" => 6,
+        "description" => 7,
+        _ => return None,
+    })
 }
 
 fn new_case_from(f: &NewCaseForm) -> NewCase {

@@ -193,6 +193,55 @@ fn a_refused_token_is_explained() {
 }
 
 #[test]
+fn confirmations_fade_and_errors_stay() {
+    let mut app = app();
+    app.update(key('R'));
+    assert!(app.message.is_some());
+    app.update(Action::Tick(now() + ChronoDuration::seconds(11)));
+    assert!(app.message.is_none());
+    app.update(Action::DetailFailed {
+        case_id: 134,
+        error: ClientError::Unreachable("x".into()),
+    });
+    app.update(Action::Tick(now() + ChronoDuration::seconds(60)));
+    assert!(app.message.is_some());
+    app.update(code(KeyCode::Esc));
+    assert!(app.message.is_none(), "Esc dismisses it");
+}
+
+#[test]
+fn the_servers_field_errors_land_on_the_form_fields() {
+    let mut app = app();
+    app.update(key('n'));
+    typed(&mut app, "t");
+    for s in ["", "n", "123", "town"] {
+        app.update(code(KeyCode::Tab));
+        typed(&mut app, s);
+    }
+    let fx = app.update(ctrl('s'));
+    let Some(Effect::Create { request, .. }) = fx.first().cloned() else {
+        panic!("{fx:?}")
+    };
+    let mut p = problem(422, "invalid case");
+    p.errors = vec![FieldError {
+        field: "requester.phone".into(),
+        message: "not a phone number".into(),
+    }];
+    app.update(Action::ActionFailed {
+        request,
+        error: ClientError::Api(Box::new(p)),
+    });
+    let Mode::NewCase(f) = &app.mode else {
+        panic!()
+    };
+    assert_eq!(
+        f.errors.get(&4).map(String::as_str),
+        Some("not a phone number")
+    );
+    assert_eq!(f.focus, 4);
+}
+
+#[test]
 fn tick_and_resize_are_recorded() {
     let mut app = app();
     let t = now() + ChronoDuration::seconds(1);
@@ -541,7 +590,7 @@ fn urge_is_a_one_key_action() {
 #[test]
 fn answer_online_takes_multiline_text() {
     let mut app = app();
-    app.update(key('A'));
+    app.update(key('o'));
     assert!(app.update(ctrl('s')).is_empty(), "empty text is not sent");
     let Mode::Text(f) = &app.mode else { panic!() };
     assert!(f.error.is_some());
@@ -639,7 +688,7 @@ fn new_case_form_validates_then_creates_into_untriaged() {
 #[test]
 fn a_form_sent_while_offline_is_kept_and_resent_with_the_same_key() {
     let mut app = app();
-    app.update(key('A'));
+    app.update(key('o'));
     typed(&mut app, "answer");
     let (req, _, _, _, key1) = the_act(&app.update(ctrl('s')));
     app.update(Action::ActionFailed {
@@ -747,7 +796,7 @@ fn a_412_dialog_can_go_back_to_the_form() {
 #[test]
 fn a_refusal_shows_the_servers_reason() {
     let mut app = app();
-    app.update(key('A'));
+    app.update(key('o'));
     typed(&mut app, "x");
     let (req, _, _, _, key1) = the_act(&app.update(ctrl('s')));
     let mut p = problem(422, "invalid body");

@@ -77,7 +77,16 @@ async fn event_loop(
     app.update(Action::Tick(Utc::now()));
 
     'outer: loop {
+        // One synchronized update per frame: terminals that support it never show half a frame.
+        let _ = crossterm::queue!(
+            std::io::stdout(),
+            crossterm::terminal::BeginSynchronizedUpdate
+        );
         terminal.draw(|f| ui::draw(f, app, &theme, Utc::now()))?;
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            crossterm::terminal::EndSynchronizedUpdate
+        );
         let action = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => Action::Key(k),

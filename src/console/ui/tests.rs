@@ -152,7 +152,7 @@ fn dialogs() {
             )));
             insta::assert_snapshot!(format!("new_case_{code}_{w}x{h}"), render(&a, w, h));
             a.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
-            keys(&mut a, "A已联系家属，车辆21:30到。\n请保持电话畅通");
+            keys(&mut a, "o已联系家属，车辆21:30到。\n请保持电话畅通");
             insta::assert_snapshot!(format!("answer_{code}_{w}x{h}"), render(&a, w, h));
             a.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
             keys(&mut a, "c");
