@@ -136,7 +136,7 @@ pub struct Picker {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextKind {
     Answer,
     Note,
@@ -283,6 +283,10 @@ pub struct App {
     queued: Vec<(Outgoing, Origin)>,
     next_request: RequestId,
     pub size: (u16, u16),
+    /// Text put aside with Esc, per case and kind; reopening the form brings it back.
+    drafts: HashMap<(i64, TextKind), String>,
+    /// The new-case form put aside with Esc (a caller may still be on the line).
+    case_draft: Option<NewCaseForm>,
 }
 
 impl App {
@@ -330,6 +334,8 @@ impl App {
             queued: Vec::new(),
             next_request: 1,
             size: (80, 24),
+            drafts: HashMap::new(),
+            case_draft: None,
         }
     }
 
@@ -941,7 +947,8 @@ impl App {
                 vec![Effect::RefreshNow]
             }
             Command::NewCase => {
-                self.mode = Mode::NewCase(NewCaseForm::new());
+                let form = self.case_draft.take().unwrap_or_else(NewCaseForm::new);
+                self.mode = Mode::NewCase(form);
                 vec![]
             }
             Command::RevealPhone => match self.selected_id {
@@ -1012,15 +1019,16 @@ impl App {
                 vec![]
             }
             Command::Answer | Command::Note => {
+                let kind = if command == Command::Answer {
+                    TextKind::Answer
+                } else {
+                    TextKind::Note
+                };
                 self.mode = Mode::Text(TextForm {
-                    kind: if command == Command::Answer {
-                        TextKind::Answer
-                    } else {
-                        TextKind::Note
-                    },
+                    kind,
                     case_id: case.id,
                     base_version: case.version,
-                    text: String::new(),
+                    text: self.drafts.remove(&(case.id, kind)).unwrap_or_default(),
                     key: new_idempotency_key(),
                     sending: false,
                     error: None,
@@ -1158,6 +1166,10 @@ impl App {
 
     fn key_text(&mut self, key: KeyEvent, mut f: TextForm) -> Vec<Effect> {
         if self.keymap.is(&key, Command::Cancel) {
+            if !f.sending && !f.text.trim().is_empty() {
+                self.drafts.insert((f.case_id, f.kind), f.text);
+                self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
+            }
             return vec![];
         }
         if f.sending {
@@ -1201,6 +1213,16 @@ impl App {
 
     fn key_new_case(&mut self, key: KeyEvent, mut f: NewCaseForm) -> Vec<Effect> {
         if self.keymap.is(&key, Command::Cancel) {
+            let typed = f
+                .fields
+                .iter()
+                .enumerate()
+                .any(|(i, v)| i != 2 && !v.trim().is_empty());
+            if !f.sending && typed {
+                f.error = None;
+                self.case_draft = Some(f);
+                self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
+            }
             return vec![];
         }
         if f.sending {

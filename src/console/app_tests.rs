@@ -612,6 +612,31 @@ fn answer_online_takes_multiline_text() {
 }
 
 #[test]
+fn esc_puts_typed_text_aside_and_reopening_brings_it_back() {
+    let mut app = app();
+    app.update(key('o'));
+    typed(&mut app, "已联系");
+    app.update(code(KeyCode::Esc));
+    assert!(matches!(app.mode, Mode::Normal));
+    app.update(key('N'));
+    let Mode::Text(f) = &app.mode else { panic!() };
+    assert_eq!(f.text, "", "a note is a different draft");
+    app.update(code(KeyCode::Esc));
+    app.update(key('o'));
+    let Mode::Text(f) = &app.mode else { panic!() };
+    assert_eq!(f.text, "已联系");
+    app.update(code(KeyCode::Esc));
+    app.update(key('n'));
+    typed(&mut app, "老人走失");
+    app.update(code(KeyCode::Esc));
+    app.update(key('n'));
+    let Mode::NewCase(f) = &app.mode else {
+        panic!()
+    };
+    assert_eq!(f.fields[1], "老人走失");
+}
+
+#[test]
 fn a_note_is_added() {
     let mut app = app();
     app.update(key('N'));

@@ -217,6 +217,7 @@ pub fn detail(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
         format!(" {}", i.t("detail.timeline")),
         theme.bold(),
     ));
+    let timeline_start = lines.len();
     match app.detail.as_ref().filter(|d| d.case.id == c.id) {
         Some(d) => {
             for e in &d.events {
@@ -229,7 +230,21 @@ pub fn detail(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
             theme.dim(),
         )),
     }
-    for (n, line) in lines.iter().take(inner.height as usize).enumerate() {
+    // Short of room, the oldest timeline entries give way: the latest is what matters now.
+    let height = inner.height as usize;
+    let timeline_len = lines.len() - timeline_start;
+    if lines.len() > height && timeline_len > 1 {
+        let drop = (lines.len() - height + 1).min(timeline_len);
+        lines.drain(timeline_start..timeline_start + drop);
+        lines.insert(
+            timeline_start,
+            Line::styled(
+                format!(" {}", i.f("detail.earlier", &[("n", &drop.to_string())])),
+                theme.dim(),
+            ),
+        );
+    }
+    for (n, line) in lines.iter().take(height).enumerate() {
         put(buf, inner, inner.y + n as u16, line);
     }
 }

@@ -239,3 +239,23 @@ fn colour_marks_tiers_and_countdowns_and_no_color_still_reads() {
     );
     assert!(Theme::from_no_color(None).color);
 }
+
+#[test]
+fn a_long_timeline_keeps_its_latest_entries_in_view() {
+    let mut a = app(Lang::En, 80, 24);
+    let mut d = fixtures::detail(&a.cases[&42]);
+    let template = d.events[0].clone();
+    for n in 0..30 {
+        let mut e = template.clone();
+        e.id = 100 + n;
+        e.action = "note".into();
+        e.payload = serde_json::json!({ "text": format!("call {n}") });
+        d.events.push(e);
+    }
+    a.update(Action::DetailLoaded(Box::new(d)));
+    keys(&mut a, "\n");
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("call 29"), "{screen}");
+    assert!(!screen.contains("call 0 "), "{screen}");
+    assert!(screen.contains("earlier lines"), "{screen}");
+}
