@@ -577,3 +577,40 @@ fn sigterm_and_q_restore_the_terminal_and_logs_go_to_a_file() {
     t.keys(&["q"]);
     t.wait_text("CONSOLE-EXITED 0");
 }
+
+#[test]
+fn a_case_taken_down_from_a_call_appears_in_untriaged() {
+    if !have_tmux() {
+        return;
+    }
+    let desk = Desk::new();
+    let t = console(&desk, "intake", "en_US.UTF-8");
+    t.wait_text("● live");
+    t.keys(&["n"]);
+    t.wait_text("New case from a call");
+    // Title, category (kept), caller, phone, town; then send.
+    t.text("独居老人断药");
+    t.keys(&["Tab", "Tab"]);
+    t.text("刘奶奶");
+    t.keys(&["Tab"]);
+    t.text("13900001111");
+    t.keys(&["Tab"]);
+    t.text("华埠镇");
+    t.keys(&["C-s"]);
+    t.wait_for("the new case in the untriaged pane", |s| {
+        s.contains("Untriaged 1")
+            && s.lines()
+                .any(|l| l.contains("独居老人断药") && l.contains("KH-"))
+    });
+    let list = runtime()
+        .block_on(desk.intake.list(&jieyou::client::ListQuery::default()))
+        .expect("list");
+    let created = list
+        .cases
+        .iter()
+        .find(|c| c.title == "独居老人断药")
+        .expect("on the server");
+    assert_eq!(created.requester.name, "刘奶奶");
+    assert_eq!(created.location.town, "华埠镇");
+    assert_eq!(created.channel, Channel::Hotline12345);
+}
