@@ -3,5 +3,6 @@
 //! rules.
 
 pub mod client;
+pub mod demo;
 pub mod domain;
 pub mod wire;
