@@ -180,10 +180,11 @@ pub fn apply(
         action,
         Triage(_) | Retier(_) | Dispatch(_) | AnswerOnline(_) | Close(_) | Merge(_) | Claim(_)
     );
-    if claim_guarded && actor.role == Role::Operator {
-        if let Some(other) = rec.claimed_by.as_deref().filter(|c| *c != actor.name) {
-            return Err(Refusal::Conflict(format!("case is claimed by {other}")));
-        }
+    if claim_guarded
+        && actor.role == Role::Operator
+        && let Some(other) = rec.claimed_by.as_deref().filter(|c| *c != actor.name)
+    {
+        return Err(Refusal::Conflict(format!("case is claimed by {other}")));
     }
     let mut payload = action.body();
     match action {

@@ -5,4 +5,5 @@
 pub mod client;
 pub mod demo;
 pub mod domain;
+pub mod server;
 pub mod wire;

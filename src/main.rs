@@ -1,1 +1,62 @@
-fn main() {}
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// Jieyou (解忧): the dispatcher console of a 24/7 help-request desk, and the central request
+/// API behind it.
+#[derive(Debug, Parser)]
+#[command(name = "jieyou", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the central request API
+    Serve(jieyou::server::ServeArgs),
+    /// Manage users of a server's database
+    User(jieyou::server::UserArgs),
+    /// Print shell completions
+    #[command(
+        after_help = "Example:\n  jieyou completions bash > ~/.local/share/bash-completion/completions/jieyou"
+    )]
+    Completions { shell: clap_complete::Shell },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => {
+            init_server_logging();
+            runtime()?.block_on(jieyou::server::serve(args))
+        }
+        Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "jieyou", &mut std::io::stdout());
+            Ok(())
+        }
+        None => {
+            Cli::command().print_help()?;
+            Ok(())
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Structured logs to stderr; `RUST_LOG` filters, `JIEYOU_LOG_FORMAT=json` for JSON lines.
+fn init_server_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("JIEYOU_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

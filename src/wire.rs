@@ -660,8 +660,14 @@ pub enum ParseActionError {
 /// (`requester.phone`), or `body` when the body as a whole is at fault.
 pub fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseActionError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| body_error(&e.path().to_string(), e.inner().to_string()))?;
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // Malformed JSON (syntax, truncation, bad UTF-8) is the body's fault, not a field's.
+        let path = match e.inner().classify() {
+            serde_json::error::Category::Data => e.path().to_string(),
+            _ => ".".to_string(),
+        };
+        body_error(&path, e.inner().to_string())
+    })?;
     de.end().map_err(|e| body_error(".", e.to_string()))?;
     Ok(value)
 }

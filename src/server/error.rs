@@ -1,0 +1,173 @@
+//! Every error answer is `application/problem+json` (RFC 9457), naming the field or the rule.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::domain::Refusal;
+use crate::server::store::StoreError;
+use crate::wire::{CaseDetail, FieldError, Problem};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400/413/415/422 with the offending field.
+    Invalid {
+        status: StatusCode,
+        field: String,
+        message: String,
+    },
+    /// 422 with every field that failed.
+    Validation(Vec<FieldError>),
+    Unauthorized(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    PreconditionRequired,
+    Stale(Box<CaseDetail>),
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            status: StatusCode::BAD_REQUEST,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid { status, .. } => *status,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::Stale(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn problem(self) -> Problem {
+        let status = self.status();
+        let (kind, title, detail, errors, current) = match self {
+            ApiError::Invalid { field, message, .. } => (
+                "validation",
+                "Invalid request",
+                format!("{field}: {message}"),
+                vec![FieldError { field, message }],
+                None,
+            ),
+            ApiError::Validation(errors) => (
+                "validation",
+                "Invalid request",
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                errors,
+                None,
+            ),
+            ApiError::Unauthorized(d) => ("unauthorized", "Not signed in", d, vec![], None),
+            ApiError::Forbidden(d) => ("forbidden", "Not allowed for your role", d, vec![], None),
+            ApiError::NotFound(d) => ("not-found", "Not found", d, vec![], None),
+            ApiError::Conflict(d) => (
+                "state-conflict",
+                "Not allowed in this state",
+                d,
+                vec![],
+                None,
+            ),
+            ApiError::PreconditionRequired => (
+                "if-match-required",
+                "If-Match required",
+                "send If-Match: \"<version>\" with the version of the case you acted on".into(),
+                vec![FieldError {
+                    field: "If-Match".into(),
+                    message: "header is required".into(),
+                }],
+                None,
+            ),
+            ApiError::Stale(current) => (
+                "stale-version",
+                "The case has changed",
+                format!(
+                    "the case is now at version {}; review the change and try again",
+                    current.case.version
+                ),
+                vec![],
+                Some(current),
+            ),
+            ApiError::Internal(d) => {
+                tracing::error!(error = %d, "internal error");
+                (
+                    "internal",
+                    "Internal error",
+                    "the server failed; the request was not applied".into(),
+                    vec![],
+                    None,
+                )
+            }
+        };
+        Problem {
+            kind: format!("https://jieyou.invalid/problems/{kind}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            errors,
+            current,
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Forbidden(d) => ApiError::Forbidden(d),
+            Refusal::Conflict(d) => ApiError::Conflict(d),
+            Refusal::Invalid { field, message } => ApiError::invalid(field, message),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(format!("no {what}")),
+            StoreError::Refused(r) => r.into(),
+            StoreError::Duplicate(d) => ApiError::Conflict(d),
+            // Callers that can render the current case turn this into `ApiError::Stale`.
+            StoreError::Stale(rec) => {
+                ApiError::Conflict(format!("the case is now at version {}", rec.version))
+            }
+            StoreError::Db(e) => ApiError::Internal(e.to_string()),
+            StoreError::Migrate(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        problem_response(&self.problem())
+    }
+}

@@ -1,0 +1,219 @@
+//! `jieyou serve`: the central request API.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono_tz::Tz;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::ServerConfig;
+pub use store::Store;
+
+use crate::wire::Role;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ServerConfig>,
+    pub tz: Tz,
+    /// Cancelled on shutdown: long polls answer at once.
+    pub shutdown: CancellationToken,
+}
+
+/// A server running in this process.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish (long polls answer at once), closes
+    /// the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await??;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Opens the database, binds `config.listen` and serves in a background task.
+pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
+    config.validate()?;
+    let tz: Tz = config
+        .policy
+        .time_zone
+        .parse()
+        .map_err(|e| anyhow::anyhow!("policy.time_zone: {e}"))?;
+    let database = if config.database.is_empty() {
+        config::default_database_url()?
+    } else {
+        config.database.clone()
+    };
+    if !database.starts_with("sqlite:") {
+        anyhow::bail!("--database must be sqlite:PATH (got {database:?})");
+    }
+    let store = Store::open(&database, &config.ref_prefix, tz)
+        .await
+        .with_context(|| format!("opening database {database}"))?;
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let shutdown = CancellationToken::new();
+    let state = AppState {
+        store: store.clone(),
+        clock,
+        config: Arc::new(config),
+        tz,
+        shutdown: shutdown.clone(),
+    };
+    let app = routes::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+    tracing::info!(%addr, database, "serving");
+    Ok(RunningServer {
+        addr,
+        store,
+        shutdown,
+        task,
+    })
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  jieyou serve --listen 127.0.0.1:8080 --database sqlite:/var/lib/jieyou/desk.db
+  JIEYOU_DATABASE_URL=sqlite:desk.db jieyou serve --config server.toml")]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "JIEYOU_LISTEN")]
+    pub listen: Option<String>,
+    /// Database URL, `sqlite:PATH` [default: jieyou.db in the platform data dir]
+    #[arg(long, env = "JIEYOU_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Server config file (TOML): desk name, reference prefix, deadline policy
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `jieyou serve`: runs until SIGTERM or Ctrl-C.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = ServerConfig::load(args.config.as_deref())?;
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(d) = args.database {
+        config.database = d;
+    }
+    let server = spawn(config, Arc::new(SystemClock)).await?;
+    println!("jieyou serve: listening on {}", server.url());
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await
+}
+
+/// Resolves on Ctrl-C, or SIGTERM where there is one.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Add a user; prints the new bearer token as the last line (it is not stored, only its hash)
+    #[command(after_help = "Examples:
+  jieyou user add --database sqlite:desk.db --name op-li --role operator
+  jieyou user add --database sqlite:desk.db --name wj-zhang --role department --department 3")]
+    Add {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+        /// Login name, shown in case timelines
+        #[arg(long)]
+        name: String,
+        /// intake, operator, supervisor, department, observer or admin
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Department id (for the department role)
+        #[arg(long)]
+        department: Option<i64>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        format!(
+            "no role {s:?}; one of: {}",
+            Role::ALL.map(Role::as_str).join(", ")
+        )
+    })
+}
+
+pub async fn user(args: UserArgs) -> anyhow::Result<()> {
+    match args.command {
+        UserCommand::Add {
+            database,
+            name,
+            role,
+            department,
+        } => {
+            let database = match database {
+                Some(d) => d,
+                None => config::default_database_url()?,
+            };
+            let store = Store::open(&database, "KH", chrono_tz::Asia::Shanghai).await?;
+            let token = store.add_user(&name, role, department).await?;
+            store.close().await;
+            println!(
+                "added {} user {name}; their token (shown only now):",
+                role.as_str()
+            );
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

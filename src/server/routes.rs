@@ -1,0 +1,762 @@
+//! HTTP routes of the central request API (v1). Handlers parse and authorize; the store
+//! applies the domain rules inside one transaction.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Duration as ChronoDuration;
+use sha2::{Digest, Sha256};
+use utoipa::OpenApi;
+
+use super::AppState;
+use super::error::ApiError;
+use super::store::{CaseFilter, IdempotencyKey, StoredAnswer, Written};
+use crate::domain::{Actor, CaseRecord};
+use crate::wire::{
+    self, CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, Event,
+    FieldError, Me, NewCase, NewDepartment, ParseActionError, Policy, Problem, Role, Status, Tier,
+};
+
+/// Longest long poll, in seconds.
+pub const MAX_WAIT_SECONDS: u64 = 30;
+/// Most cases in one delta page of the change feed.
+const FEED_PAGE: i64 = 1000;
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/policy", get(policy))
+        .route(
+            "/api/v1/departments",
+            get(departments).post(create_department),
+        )
+        .route(
+            "/api/v1/departments/{id}",
+            axum::routing::patch(patch_department),
+        )
+        .route("/api/v1/changes", get(changes))
+        .route("/api/v1/cases", get(list_cases).post(create_case))
+        .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/{action}", post(act))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Jieyou central request API", version = "1"),
+    paths(
+        healthz, readyz, me, policy, departments, create_department, patch_department, changes,
+        list_cases, create_case, get_case, act
+    ),
+    components(schemas(
+        wire::Case, CaseDetail, Changes, CaseList, NewCase, Department, NewDepartment,
+        DepartmentPatch, Me, Policy, Problem, FieldError, Event, wire::TierBody,
+        wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::ReasonBody,
+        wire::ExtensionRequestBody, wire::ExtensionDecisionBody, wire::FollowUpBody,
+        wire::MergeBody
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+async fn method_not_allowed() -> Response {
+    let mut p = ApiError::NotFound(String::new()).problem();
+    p.status = 405;
+    p.title = "Method not allowed".into();
+    p.detail = "this endpoint does not take that method".into();
+    super::error::problem_response(&p)
+}
+
+// ---- extractors -----------------------------------------------------------------------------
+
+/// The signed-in user, from `Authorization: Bearer <token>`.
+pub struct Auth(pub Actor);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <token>".into()))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <token>".into()))?;
+        match state.store.user_by_token(token).await? {
+            Some(u) => Ok(Auth(u.actor)),
+            None => Err(ApiError::Unauthorized("unknown or revoked token".into())),
+        }
+    }
+}
+
+/// A request body, read whole: 413 past the limit, 415 for a non-JSON content type.
+pub struct Body(pub Bytes);
+
+impl FromRequest<AppState> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("");
+            if !ct.starts_with("application/json") && !ct.contains("+json") {
+                return Err(ApiError::Invalid {
+                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    field: "Content-Type".into(),
+                    message: format!("must be application/json, not {ct}"),
+                });
+            }
+        }
+        match Bytes::from_request(req, state).await {
+            Ok(b) => Ok(Body(b)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::Invalid {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                field: "body".into(),
+                message: format!(
+                    "the body is larger than {} bytes",
+                    state.config.max_body_bytes
+                ),
+            }),
+            Err(e) => Err(ApiError::bad_request("body", e.body_text())),
+        }
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("body", "a JSON body is required"));
+    }
+    wire::from_json(body).map_err(parse_error)
+}
+
+fn parse_error(e: ParseActionError) -> ApiError {
+    match e {
+        ParseActionError::UnknownAction(a) => ApiError::NotFound(format!("no action named {a}")),
+        ParseActionError::Body { field, message } => {
+            // Syntax errors (including bad UTF-8) are 400; well-formed JSON of the wrong shape 422.
+            if field == "body" {
+                ApiError::bad_request(field, message)
+            } else {
+                ApiError::invalid(field, message)
+            }
+        }
+    }
+}
+
+/// Query parameters, each at most once, none unknown.
+fn query_params(raw: Option<String>, known: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("query", e.to_string()))?;
+    let mut map = HashMap::new();
+    for (k, v) in pairs {
+        if !known.contains(&k.as_str()) {
+            return Err(ApiError::bad_request(
+                k.clone(),
+                format!("unknown query parameter; known: {}", known.join(", ")),
+            ));
+        }
+        if map.insert(k.clone(), v).is_some() {
+            return Err(ApiError::bad_request(k, "given more than once"));
+        }
+    }
+    Ok(map)
+}
+
+fn parse_param<T: std::str::FromStr>(
+    params: &HashMap<String, String>,
+    name: &str,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    params
+        .get(name)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ApiError::bad_request(name, format!("must be {what}, not {v:?}")))
+        })
+        .transpose()
+}
+
+fn idempotency_key(
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "Idempotency-Key",
+                "must be 1 to 200 visible ASCII characters",
+            )
+        })?;
+    let digest: String = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Some(IdempotencyKey {
+        key: key.to_string(),
+        request: format!("{method} {path} {digest}"),
+    }))
+}
+
+fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
+    let v = headers
+        .get(header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?;
+    let s = v.to_str().unwrap_or("").trim();
+    let s = s.strip_prefix("W/").unwrap_or(s);
+    s.trim_matches('"')
+        .parse()
+        .map_err(|_| ApiError::bad_request("If-Match", format!("must be \"<version>\", not {s:?}")))
+}
+
+fn answer_response(answer: StoredAnswer, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut resp = (status, answer.body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+impl AppState {
+    pub fn case_detail(&self, rec: &CaseRecord, events: Vec<Event>, reveal: bool) -> CaseDetail {
+        CaseDetail {
+            case: rec.to_wire(&self.config.policy, self.tz, self.clock.now(), reveal),
+            events,
+        }
+    }
+
+    fn render(&self, status: StatusCode) -> impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer {
+        move |rec, events| StoredAnswer {
+            status: status.as_u16(),
+            body: serde_json::to_vec(&self.case_detail(rec, events.to_vec(), false))
+                .unwrap_or_default(),
+        }
+    }
+
+    fn now_wire(&self) -> wire::Timestamp {
+        self.clock.now().with_timezone(&self.tz).fixed_offset()
+    }
+}
+
+// ---- handlers -------------------------------------------------------------------------------
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", responses(
+    (status = 200, description = "ready"),
+    (status = 503, body = Problem, content_type = "application/problem+json")))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            let mut p = ApiError::Internal(e.to_string()).problem();
+            p.status = 503;
+            p.title = "Not ready".into();
+            p.detail = "the database does not answer".into();
+            super::error::problem_response(&p)
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me)))]
+async fn me(State(state): State<AppState>, Auth(actor): Auth) -> Json<Me> {
+    Json(Me {
+        name: actor.name,
+        role: actor.role,
+        department_id: actor.department_id,
+        desk_name: state.config.desk_name.clone(),
+        time_zone: state.config.policy.time_zone.clone(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/policy", responses((status = 200, body = Policy)))]
+async fn policy(State(state): State<AppState>, Auth(_): Auth) -> Json<Policy> {
+    Json(state.config.policy.clone())
+}
+
+#[utoipa::path(get, path = "/api/v1/departments", responses((status = 200, body = [Department])))]
+async fn departments(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+) -> Result<Json<Vec<Department>>, ApiError> {
+    Ok(Json(state.store.departments().await?))
+}
+
+fn require_role(actor: &Actor, roles: &[Role], what: &str) -> Result<(), ApiError> {
+    if roles.contains(&actor.role) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "role {} may not {what}",
+            actor.role.as_str()
+        )))
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/departments", request_body = NewDepartment,
+    responses((status = 201, body = Department), (status = 403, body = Problem)))]
+async fn create_department(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<Department>), ApiError> {
+    require_role(&actor, &[Role::Admin], "create departments")?;
+    let new: NewDepartment = parse_json(&body)?;
+    let d = state.store.add_department(&new.name, new.kind).await?;
+    Ok((StatusCode::CREATED, Json(d)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/departments/{id}", request_body = DepartmentPatch,
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Department), (status = 403, body = Problem)))]
+async fn patch_department(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<Department>, ApiError> {
+    require_role(&actor, &[Role::Admin], "change departments")?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no department {id}")))?;
+    let patch: DepartmentPatch = parse_json(&body)?;
+    Ok(Json(state.store.patch_department(id, &patch).await?))
+}
+
+/// The change feed: a snapshot without `since`; with it, every case changed after the cursor.
+#[utoipa::path(get, path = "/api/v1/changes",
+    params(
+        ("since" = Option<String>, Query, description = "cursor of the previous answer"),
+        ("wait" = Option<u64>, Query, description = "seconds (≤ 30) to hold the request until something changes")),
+    responses((status = 200, body = Changes), (status = 400, body = Problem)))]
+async fn changes(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Changes>, ApiError> {
+    let params = query_params(raw, &["since", "wait"])?;
+    let wait: u64 = parse_param(&params, "wait", "a number of seconds")?.unwrap_or(0);
+    if wait > MAX_WAIT_SECONDS {
+        return Err(ApiError::bad_request(
+            "wait",
+            format!("must be at most {MAX_WAIT_SECONDS} seconds"),
+        ));
+    }
+    let since: Option<i64> = parse_param(&params, "since", "a cursor from a previous answer")?;
+    let dept = (actor.role == Role::Department).then_some(actor.department_id.unwrap_or(-1));
+    let Some(since) = since else {
+        let closed_after = state.clock.now() - ChronoDuration::hours(24);
+        let (recs, cursor) = state.store.snapshot(closed_after, dept).await?;
+        return Ok(Json(state.changes_answer(&recs, cursor, true, false)));
+    };
+    if since < 0 {
+        return Err(ApiError::bad_request("since", "must not be negative"));
+    }
+    let mut feed = state.store.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    loop {
+        let (recs, cursor, more) = state.store.changes_since(since, FEED_PAGE, dept).await?;
+        if !recs.is_empty() || wait == 0 {
+            return Ok(Json(state.changes_answer(&recs, cursor, false, more)));
+        }
+        // Nothing yet: wait for a commit numbered past what we just read, the deadline, or
+        // shutdown. `wait_for` sees a commit made between the query and now.
+        let seen = cursor.max(*feed.borrow_and_update());
+        tokio::select! {
+            r = feed.wait_for(|s| *s > seen) => { if r.is_err() { break; } }
+            () = tokio::time::sleep_until(deadline) => break,
+            () = state.shutdown.cancelled() => break,
+        }
+    }
+    Ok(Json(state.changes_answer(&[], since, false, false)))
+}
+
+impl AppState {
+    fn changes_answer(
+        &self,
+        recs: &[CaseRecord],
+        cursor: i64,
+        snapshot: bool,
+        more: bool,
+    ) -> Changes {
+        let now = self.clock.now();
+        Changes {
+            cursor: cursor.to_string(),
+            server_time: now.with_timezone(&self.tz).fixed_offset(),
+            snapshot,
+            cases: recs
+                .iter()
+                .map(|r| r.to_wire(&self.config.policy, self.tz, now, false))
+                .collect(),
+            more,
+        }
+    }
+}
+
+/// Search and list, newest first.
+#[utoipa::path(get, path = "/api/v1/cases",
+    params(
+        ("status" = Option<String>, Query, description = "comma-separated statuses"),
+        ("tier" = Option<String>, Query, description = "blue, orange, red or none"),
+        ("department" = Option<i64>, Query),
+        ("overdue" = Option<bool>, Query),
+        ("q" = Option<String>, Query, description = "text in ref, title, description, town, requester"),
+        ("cursor" = Option<String>, Query),
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 50")),
+    responses((status = 200, body = CaseList), (status = 400, body = Problem)))]
+async fn list_cases(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<CaseList>, ApiError> {
+    let params = query_params(
+        raw,
+        &[
+            "status",
+            "tier",
+            "department",
+            "overdue",
+            "q",
+            "cursor",
+            "limit",
+        ],
+    )?;
+    let mut statuses = vec![];
+    if let Some(s) = params.get("status") {
+        for part in s.split(',').filter(|p| !p.is_empty()) {
+            statuses.push(Status::parse(part).ok_or_else(|| {
+                ApiError::bad_request("status", format!("no status named {part:?}"))
+            })?);
+        }
+    }
+    let tier = match params.get("tier").map(String::as_str) {
+        None => None,
+        Some("none") => Some(None),
+        Some(t) => Some(Some(
+            serde_json::from_value::<Tier>(serde_json::json!(t))
+                .map_err(|_| ApiError::bad_request("tier", "must be blue, orange, red or none"))?,
+        )),
+    };
+    let limit: i64 = parse_param(&params, "limit", "a number from 1 to 200")?.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "must be from 1 to 200"));
+    }
+    let overdue: Option<bool> = parse_param(&params, "overdue", "true or false")?;
+    let mut department_id: Option<i64> = parse_param(&params, "department", "a department id")?;
+    if actor.role == Role::Department {
+        department_id = Some(actor.department_id.unwrap_or(-1));
+    }
+    let mut filter = CaseFilter {
+        statuses,
+        tier,
+        department_id,
+        q: params.get("q").cloned(),
+        before_id: parse_param(&params, "cursor", "a cursor from a previous answer")?,
+        limit,
+    };
+    let now = state.clock.now();
+    let mut out = Vec::new();
+    // `overdue` is computed, not stored: filter page by page until the page is full.
+    let next_cursor = loop {
+        let page = state.store.search(&filter).await?;
+        let exhausted = (page.len() as i64) < filter.limit;
+        for rec in &page {
+            let case = rec.to_wire(&state.config.policy, state.tz, now, false);
+            if overdue.is_none_or(|o| o == case.overdue) {
+                out.push(case);
+                if out.len() as i64 == limit {
+                    break;
+                }
+            }
+        }
+        let last_id = out.last().map(|c| c.id);
+        if out.len() as i64 == limit {
+            break last_id.map(|id| id.to_string());
+        }
+        if exhausted {
+            break None;
+        }
+        filter.before_id = page.last().map(|r| r.id);
+    };
+    Ok(Json(CaseList {
+        cases: out,
+        next_cursor,
+        server_time: state.now_wire(),
+    }))
+}
+
+fn validate_new_case(new: &NewCase) -> Result<(), ApiError> {
+    let mut errors = vec![];
+    let mut check = |field: &str, ok: bool, message: &str| {
+        if !ok {
+            errors.push(FieldError {
+                field: field.into(),
+                message: message.into(),
+            });
+        }
+    };
+    let len = |s: &str| s.trim().chars().count();
+    check(
+        "category",
+        !new.category.is_empty()
+            && new.category.len() <= 64
+            && new
+                .category
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "must be 1 to 64 characters of a-z, 0-9 and _",
+    );
+    check(
+        "title",
+        (1..=wire::MAX_TITLE_CHARS).contains(&len(&new.title)),
+        &format!("must be 1 to {} characters", wire::MAX_TITLE_CHARS),
+    );
+    check(
+        "description",
+        new.description.chars().count() <= wire::MAX_DESCRIPTION_CHARS,
+        &format!("must be at most {} characters", wire::MAX_DESCRIPTION_CHARS),
+    );
+    check(
+        "requester.name",
+        (1..=50).contains(&len(&new.requester.name)),
+        "must be 1 to 50 characters",
+    );
+    let phone = new.requester.phone.trim();
+    check(
+        "requester.phone",
+        (3..=20).contains(&phone.len())
+            && phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')),
+        "must be 3 to 20 digits (+, - and spaces allowed)",
+    );
+    check(
+        "location.town",
+        (1..=50).contains(&len(&new.location.town)),
+        "must be 1 to 50 characters",
+    );
+    check(
+        "location.address",
+        len(&new.location.address) <= 200,
+        "must be at most 200 characters",
+    );
+    check(
+        "location.lat",
+        new.location.lat.is_none_or(|v| (-90.0..=90.0).contains(&v)),
+        "must be between -90 and 90",
+    );
+    check(
+        "location.long",
+        new.location
+            .long
+            .is_none_or(|v| (-180.0..=180.0).contains(&v)),
+        "must be between -180 and 180",
+    );
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Create a case (hotline intake, web, …). Answers 201 with the case and its first event.
+#[utoipa::path(post, path = "/api/v1/cases", request_body = NewCase,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = CaseDetail), (status = 422, body = Problem)))]
+async fn create_case(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    method: Method,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    require_role(
+        &actor,
+        &[Role::Intake, Role::Operator, Role::Supervisor],
+        "create cases",
+    )?;
+    let key = idempotency_key(&headers, &method, "/api/v1/cases", &body)?;
+    let new: NewCase = parse_json(&body)?;
+    validate_new_case(&new)?;
+    let now = state.clock.now();
+    let written = state
+        .store
+        .create_case(
+            &new,
+            &actor,
+            now,
+            key.as_ref(),
+            state.render(StatusCode::CREATED),
+        )
+        .await?;
+    Ok(match written {
+        Written::Fresh(_, answer) => answer_response(answer, false),
+        Written::Replayed(answer) => answer_response(answer, true),
+    })
+}
+
+fn parse_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("no case {id:?}")))
+}
+
+/// A case with its timeline; `reveal=phone` unmasks the requester's phone.
+#[utoipa::path(get, path = "/api/v1/cases/{id}",
+    params(("id" = i64, Path), ("reveal" = Option<String>, Query, description = "phone")),
+    responses((status = 200, body = CaseDetail), (status = 404, body = Problem)))]
+async fn get_case(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let params = query_params(raw, &["reveal"])?;
+    let reveal = match params.get("reveal").map(String::as_str) {
+        None => false,
+        Some("phone") => true,
+        Some(_) => return Err(ApiError::bad_request("reveal", "must be phone")),
+    };
+    if reveal && actor.role == Role::Observer {
+        return Err(ApiError::Forbidden(
+            "role observer may not see requesters' phone numbers".into(),
+        ));
+    }
+    let rec = state.store.case(id).await?;
+    if !actor.can_see(&rec) {
+        // Not "forbidden": a department must not learn which other cases exist.
+        return Err(ApiError::NotFound(format!("no case {id}")));
+    }
+    if reveal {
+        tracing::info!(case = rec.reference, user = actor.name, "phone revealed");
+    }
+    let events = state.store.events(id).await?;
+    let detail = state.case_detail(&rec, events, reveal);
+    let mut resp = Json(detail).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", rec.version)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(resp)
+}
+
+/// Act on a case: `triage`, `retier`, `claim`, `release`, `dispatch`, `sign-for`, `progress`,
+/// `resolve`, `answer-online`, `return`, `request-extension`, `decide-extension`, `urge`,
+/// `follow-up`, `close`, `reopen`, `note`, `merge`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/{action}",
+    params(("id" = i64, Path), ("action" = String, Path),
+        ("If-Match" = String, Header, description = "\"<version>\" of the case acted on"),
+        ("Idempotency-Key" = Option<String>, Header)),
+    request_body(content = Object, description = "the action's body, e.g. {\"tier\": \"red\"}"),
+    responses(
+        (status = 200, body = CaseDetail),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem), (status = 428, body = Problem)))]
+async fn act(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path((id, action)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let action_name = action;
+    let body_or_empty: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &body
+    };
+    let action = CaseAction::parse(&action_name, body_or_empty).map_err(parse_error)?;
+    let version = if_match(&headers)?;
+    let key = idempotency_key(
+        &headers,
+        &method,
+        &format!("/api/v1/cases/{id}/{action_name}"),
+        &body,
+    )?;
+    let now = state.clock.now();
+    let result = state
+        .store
+        .act(
+            id,
+            Some(version),
+            &action,
+            &actor,
+            now,
+            key.as_ref(),
+            state.render(StatusCode::OK),
+        )
+        .await;
+    match result {
+        Ok(Written::Fresh(_, answer)) => Ok(answer_response(answer, false)),
+        Ok(Written::Replayed(answer)) => Ok(answer_response(answer, true)),
+        Err(super::store::StoreError::Stale(rec)) => {
+            let events = state.store.events(rec.id).await?;
+            Err(ApiError::Stale(Box::new(
+                state.case_detail(&rec, events, false),
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

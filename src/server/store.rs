@@ -1,0 +1,935 @@
+//! The SQLite store: cases, their immutable events, users, departments, idempotency records
+//! and the change feed's sequence.
+//!
+//! Writes go through one connection (`write` pool of size 1) inside `BEGIN IMMEDIATE`
+//! transactions, so they are serialized; each bumps the feed sequence as its last statement.
+//! Sequence order is therefore commit order, and a reader that sees sequence `s` sees every
+//! change numbered below `s`: the feed cannot skip a change, by construction.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use tokio::sync::watch;
+
+use crate::domain::{self, Actor, CaseRecord, PendingExtensionRecord, Refusal};
+use crate::wire::{
+    CaseAction, Channel, Department, DepartmentKind, DepartmentPatch, Event, NewCase, Role,
+    Satisfaction, Status, Tier,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// `If-Match` named another version: the case as it is now.
+    #[error("case has changed: it is at version {}", .0.version)]
+    Stale(Box<CaseRecord>),
+    #[error("{0}")]
+    Duplicate(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A user as stored; the token itself is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub actor: Actor,
+}
+
+/// The answer an idempotent request gave the first time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// An `Idempotency-Key` with a fingerprint of the request it was first used for.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub key: String,
+    pub request: String,
+}
+
+/// What a write returned: a fresh answer, or the replay of an earlier one.
+#[derive(Debug)]
+pub enum Written<T> {
+    Fresh(T, StoredAnswer),
+    Replayed(StoredAnswer),
+}
+
+/// Filters of the case search.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub statuses: Vec<Status>,
+    /// `Some(None)`: untriaged only.
+    pub tier: Option<Option<Tier>>,
+    pub department_id: Option<i64>,
+    pub q: Option<String>,
+    /// Only ids below this (cursor pagination, newest first).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    read: SqlitePool,
+    write: SqlitePool,
+    feed: watch::Sender<i64>,
+    ref_prefix: String,
+    tz: Tz,
+}
+
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or_default()
+}
+
+fn opt_ms(t: Option<DateTime<Utc>>) -> Option<i64> {
+    t.map(ms)
+}
+
+fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `url` (`sqlite:PATH`) and migrates it.
+    pub async fn open(url: &str, ref_prefix: &str, tz: Tz) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Every acknowledged write is on disk.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        migrator().run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        let seq: i64 = sqlx::query_scalar("SELECT seq FROM feed_counter WHERE id = 1")
+            .fetch_one(&write)
+            .await?;
+        let (feed, _) = watch::channel(seq);
+        Ok(Store {
+            read,
+            write,
+            feed,
+            ref_prefix: ref_prefix.to_string(),
+            tz,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    /// Receives the feed sequence after every committed write.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.feed.subscribe()
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    // ---- users and departments -------------------------------------------------------------
+
+    /// Adds a user and returns the bearer token, shown once.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        department_id: Option<i64>,
+    ) -> Result<String, StoreError> {
+        if role == Role::Department && department_id.is_none() {
+            return Err(Refusal::Invalid {
+                field: "department".into(),
+                message: "a department user needs --department".into(),
+            }
+            .into());
+        }
+        if let Some(d) = department_id {
+            self.department(d).await?;
+        }
+        let token = format!(
+            "jy_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let res = sqlx::query(
+            "INSERT INTO users (name, role, department_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(department_id)
+        .bind(hash_token(&token))
+        .bind(ms(Utc::now()))
+        .execute(&self.write)
+        .await;
+        match res {
+            Ok(_) => Ok(token),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(StoreError::Duplicate(format!("a user named {name} exists")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_token(&self, token: &str) -> Result<Option<User>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, name, role, department_id FROM users WHERE token_hash = ?")
+                .bind(hash_token(token))
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| {
+            let role: String = r.try_get("role")?;
+            Ok(User {
+                id: r.try_get("id")?,
+                actor: Actor {
+                    name: r.try_get("name")?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+                    department_id: r.try_get("department_id")?,
+                },
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn add_department(
+        &self,
+        name: &str,
+        kind: DepartmentKind,
+    ) -> Result<Department, StoreError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Refusal::Invalid {
+                field: "name".into(),
+                message: "must be 1 to 100 characters".into(),
+            }
+            .into());
+        }
+        let res = sqlx::query("INSERT INTO departments (name, kind) VALUES (?, ?) RETURNING id")
+            .bind(name)
+            .bind(enum_str(&kind))
+            .fetch_one(&self.write)
+            .await;
+        match res {
+            Ok(row) => Ok(Department {
+                id: row.try_get("id")?,
+                name: name.to_string(),
+                kind,
+                active: true,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Duplicate(
+                format!("a department named {name} exists"),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn patch_department(
+        &self,
+        id: i64,
+        patch: &DepartmentPatch,
+    ) -> Result<Department, StoreError> {
+        let mut d = self.department(id).await?;
+        if let Some(name) = &patch.name {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(Refusal::Invalid {
+                    field: "name".into(),
+                    message: "must be 1 to 100 characters".into(),
+                }
+                .into());
+            }
+            d.name = name.to_string();
+        }
+        if let Some(kind) = patch.kind {
+            d.kind = kind;
+        }
+        if let Some(active) = patch.active {
+            d.active = active;
+        }
+        let res = sqlx::query("UPDATE departments SET name = ?, kind = ?, active = ? WHERE id = ?")
+            .bind(&d.name)
+            .bind(enum_str(&d.kind))
+            .bind(d.active)
+            .bind(id)
+            .execute(&self.write)
+            .await;
+        match res {
+            Ok(_) => Ok(d),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Duplicate(
+                format!("a department named {} exists", d.name),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, kind, active FROM departments ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(department_from_row).collect()
+    }
+
+    pub async fn department(&self, id: i64) -> Result<Department, StoreError> {
+        let row = sqlx::query("SELECT id, name, kind, active FROM departments WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(r) => department_from_row(&r),
+            None => Err(StoreError::NotFound(format!("department {id}"))),
+        }
+    }
+
+    // ---- cases --------------------------------------------------------------------------------
+
+    pub async fn case(&self, id: i64) -> Result<CaseRecord, StoreError> {
+        let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(r) => Ok(record_from_row(&r)?),
+            None => Err(StoreError::NotFound(format!("case {id}"))),
+        }
+    }
+
+    pub async fn events(&self, case_id: i64) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events WHERE case_id = ? ORDER BY id")
+            .bind(case_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| event_from_row(r, self.tz).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Creates a case received at `now`. With `idem`, a repeated key replays the first answer.
+    pub async fn create_case(
+        &self,
+        new: &NewCase,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        idem: Option<&IdempotencyKey>,
+        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+    ) -> Result<Written<CaseRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(answer) = replay(&mut tx, actor, idem).await? {
+            return Ok(Written::Replayed(answer));
+        }
+        let day = now.with_timezone(&self.tz).format("%Y%m%d").to_string();
+        let prefix = format!("{}-{day}-", self.ref_prefix);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE reference LIKE ?")
+            .bind(format!("{prefix}%"))
+            .fetch_one(&mut *tx)
+            .await?;
+        let rec = CaseRecord {
+            id: 0,
+            reference: format!("{prefix}{:04}", count + 1),
+            version: 1,
+            channel: new.channel,
+            category: new.category.trim().to_string(),
+            title: new.title.trim().to_string(),
+            description: new.description.trim().to_string(),
+            requester_name: new.requester.name.trim().to_string(),
+            requester_phone: new.requester.phone.trim().to_string(),
+            town: new.location.town.trim().to_string(),
+            address: new.location.address.trim().to_string(),
+            lat: new.location.lat,
+            long: new.location.long,
+            tier: None,
+            status: Status::New,
+            department_id: None,
+            claimed_by: None,
+            received_at: now,
+            triaged_at: None,
+            first_dispatched_at: None,
+            dispatched_at: None,
+            signed_at: None,
+            resolved_at: None,
+            followed_up_at: None,
+            closed_at: None,
+            updated_at: now,
+            feedback_due_override: None,
+            return_count: 0,
+            extension_count: 0,
+            urge_count: 0,
+            pending_extension: None,
+            satisfaction: None,
+            merged_into: None,
+        };
+        let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let rec = CaseRecord { id, ..rec };
+        let payload = serde_json::json!({ "channel": rec.channel });
+        insert_event(
+            &mut tx,
+            id,
+            now,
+            actor,
+            "received",
+            None,
+            Some(Status::New),
+            &payload,
+        )
+        .await?;
+        self.finish(tx, &[id], actor, idem, &rec, render).await
+    }
+
+    /// Applies `action` to case `id`. `expected_version` is the `If-Match` version.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn act(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        action: &CaseAction,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        idem: Option<&IdempotencyKey>,
+        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+    ) -> Result<Written<CaseRecord>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(answer) = replay(&mut tx, actor, idem).await? {
+            return Ok(Written::Replayed(answer));
+        }
+        let mut rec = load_for_update(&mut tx, id).await?;
+        if !actor.can_see(&rec) {
+            return Err(StoreError::NotFound(format!("case {id}")));
+        }
+        if let Some(v) = expected_version
+            && v != rec.version
+        {
+            return Err(StoreError::Stale(Box::new(rec)));
+        }
+        let mut changed = vec![id];
+        match action {
+            CaseAction::Dispatch(b) => {
+                let active: Option<bool> =
+                    sqlx::query_scalar("SELECT active FROM departments WHERE id = ?")
+                        .bind(b.department_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match active {
+                    Some(true) => {}
+                    Some(false) => {
+                        return Err(Refusal::Invalid {
+                            field: "department_id".into(),
+                            message: format!("department {} is inactive", b.department_id),
+                        }
+                        .into());
+                    }
+                    None => {
+                        return Err(Refusal::Invalid {
+                            field: "department_id".into(),
+                            message: format!("no department {}", b.department_id),
+                        }
+                        .into());
+                    }
+                }
+            }
+            CaseAction::Merge(b) if b.into != id => {
+                let target = match load_for_update(&mut tx, b.into).await {
+                    Ok(t) => t,
+                    Err(StoreError::NotFound(_)) => {
+                        return Err(Refusal::Invalid {
+                            field: "into".into(),
+                            message: format!("no case {}", b.into),
+                        }
+                        .into());
+                    }
+                    Err(e) => return Err(e),
+                };
+                if target.status == Status::Closed {
+                    return Err(Refusal::Conflict(format!(
+                        "cannot merge into {}: it is closed",
+                        target.reference
+                    ))
+                    .into());
+                }
+                changed.push(target.id);
+            }
+            _ => {}
+        }
+        let outcome = domain::apply(&mut rec, action, actor, now)?;
+        bind_update(&rec).execute(&mut *tx).await?;
+        insert_event(
+            &mut tx,
+            id,
+            now,
+            actor,
+            action.name(),
+            Some(outcome.from_status),
+            Some(outcome.to_status),
+            &outcome.payload,
+        )
+        .await?;
+        if let CaseAction::Merge(b) = action {
+            let mut target = load_for_update(&mut tx, b.into).await?;
+            target.version += 1;
+            target.updated_at = now;
+            bind_update(&target).execute(&mut *tx).await?;
+            let payload =
+                serde_json::json!({ "duplicate": rec.id, "duplicate_ref": rec.reference });
+            insert_event(
+                &mut tx,
+                target.id,
+                now,
+                actor,
+                "merged-in",
+                Some(target.status),
+                Some(target.status),
+                &payload,
+            )
+            .await?;
+        }
+        self.finish(tx, &changed, actor, idem, &rec, render).await
+    }
+
+    /// Numbers the changed cases in the feed, records the answer under the idempotency key,
+    /// commits, and wakes long polls.
+    async fn finish(
+        &self,
+        mut tx: Transaction<'static, Sqlite>,
+        changed: &[i64],
+        actor: &Actor,
+        idem: Option<&IdempotencyKey>,
+        rec: &CaseRecord,
+        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+    ) -> Result<Written<CaseRecord>, StoreError> {
+        let mut seq = 0;
+        for id in changed {
+            seq = sqlx::query_scalar(
+                "UPDATE feed_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE cases SET change_seq = ? WHERE id = ?")
+                .bind(seq)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows = sqlx::query("SELECT * FROM events WHERE case_id = ? ORDER BY id")
+            .bind(rec.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let events = rows
+            .iter()
+            .map(|r| event_from_row(r, self.tz))
+            .collect::<Result<Vec<_>, _>>()?;
+        let answer = render(rec, &events);
+        if let Some(k) = idem {
+            sqlx::query(
+                "INSERT INTO idempotency (user_name, key, request, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&actor.name)
+            .bind(&k.key)
+            .bind(&k.request)
+            .bind(answer.status as i64)
+            .bind(&answer.body)
+            .bind(ms(Utc::now()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.feed.send_replace(seq);
+        Ok(Written::Fresh(rec.clone(), answer))
+    }
+
+    /// Every case not closed plus those closed since `closed_after`, and the feed cursor they
+    /// are current to (read in one snapshot).
+    pub async fn snapshot(
+        &self,
+        closed_after: DateTime<Utc>,
+        department_id: Option<i64>,
+    ) -> Result<(Vec<CaseRecord>, i64), StoreError> {
+        let mut tx = self.read.begin().await?;
+        let seq: i64 = sqlx::query_scalar("SELECT seq FROM feed_counter WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM cases WHERE (status != 'closed' OR closed_at > ?)
+               AND (? IS NULL OR department_id = ?) ORDER BY id",
+        )
+        .bind(ms(closed_after))
+        .bind(department_id)
+        .bind(department_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let cases = rows.iter().map(record_from_row).collect::<Result<_, _>>()?;
+        Ok((cases, seq))
+    }
+
+    /// Cases changed after feed sequence `since`, oldest change first, at most `limit`; with the
+    /// sequence of the last one returned (or `since` when none).
+    pub async fn changes_since(
+        &self,
+        since: i64,
+        limit: i64,
+        department_id: Option<i64>,
+    ) -> Result<(Vec<CaseRecord>, i64, bool), StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM cases WHERE change_seq > ? AND (? IS NULL OR department_id = ?)
+             ORDER BY change_seq LIMIT ?",
+        )
+        .bind(since)
+        .bind(department_id)
+        .bind(department_id)
+        .bind(limit + 1)
+        .fetch_all(&self.read)
+        .await?;
+        let more = rows.len() as i64 > limit;
+        let mut cursor = since;
+        let mut cases = Vec::with_capacity(rows.len());
+        for r in rows.iter().take(limit as usize) {
+            cursor = r.try_get("change_seq")?;
+            cases.push(record_from_row(r)?);
+        }
+        Ok((cases, cursor, more))
+    }
+
+    /// Newest first, cursor-paginated by id.
+    pub async fn search(&self, f: &CaseFilter) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM cases WHERE 1 = 1");
+        if !f.statuses.is_empty() {
+            qb.push(" AND status IN (");
+            let mut sep = qb.separated(", ");
+            for s in &f.statuses {
+                sep.push_bind(s.as_str());
+            }
+            qb.push(")");
+        }
+        match f.tier {
+            Some(Some(t)) => {
+                qb.push(" AND tier = ").push_bind(t.as_str());
+            }
+            Some(None) => {
+                qb.push(" AND tier IS NULL");
+            }
+            None => {}
+        }
+        if let Some(d) = f.department_id {
+            qb.push(" AND department_id = ").push_bind(d);
+        }
+        if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+            let like = format!("%{}%", q.replace(['%', '_'], ""));
+            qb.push(" AND (reference LIKE ")
+                .push_bind(like.clone())
+                .push(" OR title LIKE ")
+                .push_bind(like.clone())
+                .push(" OR description LIKE ")
+                .push_bind(like.clone())
+                .push(" OR town LIKE ")
+                .push_bind(like.clone())
+                .push(" OR requester_name LIKE ")
+                .push_bind(like)
+                .push(")");
+        }
+        if let Some(b) = f.before_id {
+            qb.push(" AND id < ").push_bind(b);
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        let rows = qb.build().fetch_all(&self.read).await?;
+        Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
+    }
+}
+
+/// The schema's migrations, embedded in the binary.
+fn migrator() -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let all = [(
+        1,
+        "init",
+        include_str!("../../assets/migrations/sqlite/0001_init.sql"),
+    )];
+    Migrator::with_migrations(
+        all.into_iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    version,
+                    name.into(),
+                    MigrationType::Simple,
+                    sqlx::AssertSqlSafe(sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+async fn replay(
+    tx: &mut Transaction<'static, Sqlite>,
+    actor: &Actor,
+    idem: Option<&IdempotencyKey>,
+) -> Result<Option<StoredAnswer>, StoreError> {
+    let Some(k) = idem else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT request, status, body FROM idempotency WHERE user_name = ? AND key = ?",
+    )
+    .bind(&actor.name)
+    .bind(&k.key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let request: String = row.try_get("request")?;
+    if request != k.request {
+        return Err(Refusal::Invalid {
+            field: "Idempotency-Key".into(),
+            message: "this key was already used for a different request".into(),
+        }
+        .into());
+    }
+    let status: i64 = row.try_get("status")?;
+    Ok(Some(StoredAnswer {
+        status: status as u16,
+        body: row.try_get("body")?,
+    }))
+}
+
+async fn load_for_update(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: i64,
+) -> Result<CaseRecord, StoreError> {
+    let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match row {
+        Some(r) => Ok(record_from_row(&r)?),
+        None => Err(StoreError::NotFound(format!("case {id}"))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    case_id: i64,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    action: &str,
+    from: Option<Status>,
+    to: Option<Status>,
+    payload: &serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (case_id, at, actor, actor_role, action, from_status, to_status, payload)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(case_id)
+    .bind(ms(at))
+    .bind(&actor.name)
+    .bind(actor.role.as_str())
+    .bind(action)
+    .bind(from.map(Status::as_str))
+    .bind(to.map(Status::as_str))
+    .bind(payload.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+const INSERT_CASE: &str = "INSERT INTO cases (
+    reference, version, channel, category, title, description, requester_name, requester_phone,
+    town, address, lat, long, tier, status, department_id, claimed_by, received_at, triaged_at,
+    first_dispatched_at, dispatched_at, signed_at, resolved_at, followed_up_at, closed_at,
+    updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
+    ext_reason, ext_by, ext_at, satisfaction, merged_into, change_seq)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+            ?, ?, ?, ?, ?, ?, 0)
+    RETURNING id";
+
+const UPDATE_CASE: &str = "UPDATE cases SET
+    reference = ?, version = ?, channel = ?, category = ?, title = ?, description = ?,
+    requester_name = ?, requester_phone = ?, town = ?, address = ?, lat = ?, long = ?, tier = ?,
+    status = ?, department_id = ?, claimed_by = ?, received_at = ?, triaged_at = ?,
+    first_dispatched_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?,
+    followed_up_at = ?, closed_at = ?, updated_at = ?, feedback_due_override = ?,
+    return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
+    ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?
+    WHERE id = ?";
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds every column of a record, in the order of [`INSERT_CASE`] and [`UPDATE_CASE`].
+fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
+    let ext = r.pending_extension.as_ref();
+    q.bind(&r.reference)
+        .bind(r.version)
+        .bind(r.channel.as_str())
+        .bind(&r.category)
+        .bind(&r.title)
+        .bind(&r.description)
+        .bind(&r.requester_name)
+        .bind(&r.requester_phone)
+        .bind(&r.town)
+        .bind(&r.address)
+        .bind(r.lat)
+        .bind(r.long)
+        .bind(r.tier.map(Tier::as_str))
+        .bind(r.status.as_str())
+        .bind(r.department_id)
+        .bind(&r.claimed_by)
+        .bind(ms(r.received_at))
+        .bind(opt_ms(r.triaged_at))
+        .bind(opt_ms(r.first_dispatched_at))
+        .bind(opt_ms(r.dispatched_at))
+        .bind(opt_ms(r.signed_at))
+        .bind(opt_ms(r.resolved_at))
+        .bind(opt_ms(r.followed_up_at))
+        .bind(opt_ms(r.closed_at))
+        .bind(ms(r.updated_at))
+        .bind(opt_ms(r.feedback_due_override))
+        .bind(r.return_count)
+        .bind(r.extension_count)
+        .bind(r.urge_count)
+        .bind(ext.map(|e| ms(e.until)))
+        .bind(ext.map(|e| e.reason.as_str()))
+        .bind(ext.map(|e| e.requested_by.as_str()))
+        .bind(ext.map(|e| ms(e.requested_at)))
+        .bind(r.satisfaction.as_ref().map(enum_str))
+        .bind(r.merged_into)
+}
+
+fn bind_update(r: &CaseRecord) -> SqliteQuery<'_> {
+    bind_record(sqlx::query(UPDATE_CASE), r).bind(r.id)
+}
+
+fn department_from_row(r: &SqliteRow) -> Result<Department, StoreError> {
+    let kind: String = r.try_get("kind")?;
+    Ok(Department {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        kind: parse_enum(&kind)?,
+        active: r.try_get("active")?,
+    })
+}
+
+fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
+    let t = |c: &str| -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        Ok(r.try_get::<Option<i64>, _>(c)?.map(from_ms))
+    };
+    let channel: String = r.try_get("channel")?;
+    let status: String = r.try_get("status")?;
+    let tier: Option<String> = r.try_get("tier")?;
+    let satisfaction: Option<String> = r.try_get("satisfaction")?;
+    let pending_extension = match t("ext_until")? {
+        Some(until) => Some(PendingExtensionRecord {
+            until,
+            reason: r
+                .try_get::<Option<String>, _>("ext_reason")?
+                .unwrap_or_default(),
+            requested_by: r
+                .try_get::<Option<String>, _>("ext_by")?
+                .unwrap_or_default(),
+            requested_at: t("ext_at")?.unwrap_or(until),
+        }),
+        None => None,
+    };
+    Ok(CaseRecord {
+        id: r.try_get("id")?,
+        reference: r.try_get("reference")?,
+        version: r.try_get("version")?,
+        channel: Channel::parse(&channel)
+            .ok_or_else(|| sqlx::Error::Decode(format!("channel {channel}").into()))?,
+        category: r.try_get("category")?,
+        title: r.try_get("title")?,
+        description: r.try_get("description")?,
+        requester_name: r.try_get("requester_name")?,
+        requester_phone: r.try_get("requester_phone")?,
+        town: r.try_get("town")?,
+        address: r.try_get("address")?,
+        lat: r.try_get("lat")?,
+        long: r.try_get("long")?,
+        tier: tier.as_deref().map(parse_enum::<Tier>).transpose()?,
+        status: Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("status {status}").into()))?,
+        department_id: r.try_get("department_id")?,
+        claimed_by: r.try_get("claimed_by")?,
+        received_at: from_ms(r.try_get("received_at")?),
+        triaged_at: t("triaged_at")?,
+        first_dispatched_at: t("first_dispatched_at")?,
+        dispatched_at: t("dispatched_at")?,
+        signed_at: t("signed_at")?,
+        resolved_at: t("resolved_at")?,
+        followed_up_at: t("followed_up_at")?,
+        closed_at: t("closed_at")?,
+        updated_at: from_ms(r.try_get("updated_at")?),
+        feedback_due_override: t("feedback_due_override")?,
+        return_count: r.try_get("return_count")?,
+        extension_count: r.try_get("extension_count")?,
+        urge_count: r.try_get("urge_count")?,
+        pending_extension,
+        satisfaction: satisfaction
+            .as_deref()
+            .map(parse_enum::<Satisfaction>)
+            .transpose()?,
+        merged_into: r.try_get("merged_into")?,
+    })
+}
+
+fn event_from_row(r: &SqliteRow, tz: Tz) -> Result<Event, sqlx::Error> {
+    let role: String = r.try_get("actor_role")?;
+    let from: Option<String> = r.try_get("from_status")?;
+    let to: Option<String> = r.try_get("to_status")?;
+    let payload: String = r.try_get("payload")?;
+    Ok(Event {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        at: from_ms(r.try_get("at")?).with_timezone(&tz).fixed_offset(),
+        actor: r.try_get("actor")?,
+        actor_role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+        action: r.try_get("action")?,
+        from_status: from.as_deref().and_then(Status::parse),
+        to_status: to.as_deref().and_then(Status::parse),
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    })
+}

@@ -1,0 +1,189 @@
+//! The real `jieyou` binary: `user add`, `serve` on a SQLite file, durability across a
+//! restart, graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jieyou::client::{Client, new_idempotency_key};
+use jieyou::wire::{Channel, Location, NewCase, Requester};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
+
+fn user_add(db: &str, name: &str, role: &str) -> String {
+    let out = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--database",
+            db,
+            "--name",
+            name,
+            "--role",
+            role,
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout
+        .lines()
+        .last()
+        .expect("token line")
+        .trim()
+        .to_string()
+}
+
+/// Starts `jieyou serve` on a free port and returns it with its URL (read from its stdout).
+fn serve(db: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .expect("listening line names the URL")
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
+#[cfg(unix)]
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_cases_across_a_restart_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("desk.db").display());
+    let token = user_add(&db, "intake-wang", "intake");
+    assert!(token.starts_with("jy_") && token.len() > 40, "{token}");
+    // A second user with the same name is refused with a clear message.
+    let dup = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--database",
+            &db,
+            "--name",
+            "intake-wang",
+            "--role",
+            "intake",
+        ])
+        .output()
+        .unwrap();
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("exists"));
+
+    let (mut child, url) = serve(&db);
+    let client = Client::new(&url, &token).unwrap();
+    client.health().await.unwrap();
+    let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let new = NewCase {
+        channel: Channel::Hotline12345,
+        category: "supplies".into(),
+        title: "5个月婴儿需要特殊奶粉".into(),
+        description: "家中婴儿因身体原因需食用特定奶粉,已断货".into(),
+        requester: Requester {
+            name: "史先生".into(),
+            phone: "13900001111".into(),
+        },
+        location: Location {
+            town: "华埠镇".into(),
+            address: "德济苑".into(),
+            lat: None,
+            long: None,
+        },
+    };
+    let created = client
+        .create_case(&new, &new_idempotency_key())
+        .await
+        .unwrap();
+    // A long poll in flight must not hold up shutdown.
+    let snap = client.changes(None, None).await.unwrap();
+    let poll = {
+        let c = client.clone();
+        tokio::spawn(async move { c.changes(Some(&snap.cursor), Some(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let status = tokio::task::spawn_blocking(move || terminate(&mut child))
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "shutdown waited for the long poll"
+    );
+    let _ = poll.await;
+
+    let (mut child, url) = serve(&db);
+    let client = Client::new(&url, &token).unwrap();
+    let back = client.case(created.case.id).await.unwrap();
+    assert_eq!(back.case.reference, created.case.reference);
+    assert_eq!(back.case.title, "5个月婴儿需要特殊奶粉");
+    assert_eq!(back.events.len(), 1);
+    terminate(&mut child);
+}
+
+#[test]
+fn help_and_version_and_completions() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("jieyou "));
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--database") && help.contains("Examples:"),
+        "{help}"
+    );
+    let out = Command::new(BIN)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("jieyou"));
+    let out = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--name",
+            "x",
+            "--role",
+            "boss",
+            "--database",
+            "sqlite::memory:",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no role \"boss\""));
+}
