@@ -15,6 +15,8 @@ enum Command {
     Serve(jieyou::server::ServeArgs),
     /// Manage users of a server's database
     User(jieyou::server::UserArgs),
+    /// The whole desk on one machine: server, seeded Kaihua data, simulated citizens and departments
+    Demo(jieyou::demo::DemoArgs),
     /// Print shell completions
     #[command(
         after_help = "Example:\n  jieyou completions bash > ~/.local/share/bash-completion/completions/jieyou"
@@ -30,6 +32,10 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(jieyou::server::serve(args))
         }
         Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
+        Some(Command::Demo(args)) => {
+            init_server_logging();
+            runtime()?.block_on(jieyou::demo::run(args))
+        }
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "jieyou", &mut std::io::stdout());
             Ok(())

@@ -107,6 +107,13 @@ pub async fn run_simulator(
     cancel: CancellationToken,
 ) -> Result<SimSummary, SimError> {
     let data = DemoData::embedded()?;
+    // Waiting times are realistic; speed shortens all of them, the operator's patience too.
+    let mut cfg = cfg;
+    if cfg.speed > 0.0 {
+        cfg.operator_min_age = Duration::milliseconds(
+            (cfg.operator_min_age.num_milliseconds() as f64 / cfg.speed) as i64,
+        );
+    }
     let intake = Client::new(server_url, &tokens.intake)?;
     let operator = Client::new(server_url, &tokens.operator)?;
     let mut departments = HashMap::new();
