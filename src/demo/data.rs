@@ -574,6 +574,8 @@ pub fn plan(
     opts: &PlanOptions,
 ) -> Result<SeedPlan, DataError> {
     let ids = department_ids(data, departments)?;
+    // Whole milliseconds, as the store keeps them, so a replay reads back what was planned.
+    let now = DateTime::from_timestamp_millis(opts.now.timestamp_millis()).unwrap_or(opts.now);
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let span_secs = opts.span.num_seconds().max(60);
     // A steady stream over the span, plus a fresh batch nobody has triaged yet.
@@ -585,7 +587,7 @@ pub fn plan(
             } else {
                 rng.random_range(0..span_secs)
             };
-            opts.now - Duration::seconds(back)
+            now - Duration::seconds(back)
         })
         .collect();
     received.sort();
@@ -600,9 +602,9 @@ pub fn plan(
             t: at,
             steps: Vec::new(),
         };
-        planner.plan_life(&drawn, opts.now);
+        planner.plan_life(&drawn, now);
         let mut steps = planner.steps;
-        steps.retain(|s| s.at <= opts.now);
+        steps.retain(|s| s.at <= now);
         let intake = data.staff_with(Role::Intake);
         let intake = intake.choose(&mut rng).expect("validated");
         cases.push(PlannedCase {
@@ -616,10 +618,7 @@ pub fn plan(
             steps,
         });
     }
-    Ok(SeedPlan {
-        now: opts.now,
-        cases,
-    })
+    Ok(SeedPlan { now, cases })
 }
 
 struct Planner<'a, R: Rng> {
@@ -1039,7 +1038,11 @@ mod tests {
 
     fn seed_plan(seed: u64) -> SeedPlan {
         let d = data();
-        plan(&d, &server_departments(&d), &PlanOptions::new(seed, now())).unwrap()
+        // A "now" with nanoseconds, like the wall clock's.
+        let now = now() + Duration::nanoseconds(123_456_789);
+        let p = plan(&d, &server_departments(&d), &PlanOptions::new(seed, now)).unwrap();
+        assert_eq!(p.now, now - Duration::nanoseconds(456_789));
+        p
     }
 
     #[test]
@@ -1117,13 +1120,13 @@ mod tests {
     fn planned_cases_are_well_formed() {
         let p = seed_plan(1);
         assert_eq!(p.cases.len(), 300);
-        let oldest = now() - Duration::hours(12);
+        let oldest = p.now - Duration::hours(12);
         let mut channels = HashSet::new();
         for pair in p.cases.windows(2) {
             assert!(pair[0].received_at <= pair[1].received_at);
         }
         for c in &p.cases {
-            assert!(c.received_at >= oldest && c.received_at <= now());
+            assert!(c.received_at >= oldest && c.received_at <= p.now);
             assert_eq!(c.intake.role, Role::Intake);
             channels.insert(c.new_case.channel);
             assert!(!c.new_case.description.contains("{place}"));
@@ -1131,9 +1134,10 @@ mod tests {
             let mut t = c.received_at;
             for s in &c.steps {
                 assert!(
-                    s.at > t && s.at <= now(),
+                    s.at > t && s.at <= p.now,
                     "steps must be in order and in the past"
                 );
+                assert_eq!(s.at.timestamp_subsec_nanos() % 1_000_000, 0, "whole ms");
                 t = s.at;
             }
         }
