@@ -552,10 +552,10 @@ impl Desk {
         }
         self.drop_plan(id);
         let case = &self.cases[&id];
-        let salt = stage
-            .since
-            .map_or(0, |t| t.timestamp_millis() as u64)
-            .wrapping_add(stage.status as u64);
+        // Decided by what the case is, not by when it got there, so a seed repeats itself.
+        let salt = (stage.status as u64) << 32
+            | (case.return_count as u64 & 0xFFFF) << 16
+            | stage.department_id.unwrap_or(0) as u64 & 0xFFFF;
         let mut rng = case_rng(self.cfg.seed, id, salt);
         let steps = department_script(case, now, &self.cfg, &mut rng);
         tracing::debug!(case = %case.reference, ?steps, "department plan");
