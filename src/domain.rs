@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use crate::wire::{
-    Case, CaseAction, ClockKind, Deadline, Location, NextDue, PendingExtension, Policy, Requester,
-    Role, Satisfaction, Status, Tier, mask_phone,
+    Case, CaseAction, ClockKind, Deadline, Escalation, EscalationStep, Location, NextDue,
+    PendingExtension, Policy, Requester, Role, Satisfaction, Status, Tier, mask_phone,
 };
 
 /// Who is acting.
@@ -69,6 +69,12 @@ pub struct CaseRecord {
     pub pending_extension: Option<PendingExtensionRecord>,
     pub satisfaction: Option<Satisfaction>,
     pub merged_into: Option<i64>,
+    pub follow_up_required: bool,
+    pub awaiting_ruling: bool,
+    /// The breached clock the escalation ladder is climbing, and the rungs reached (0–3).
+    pub escalation_clock: Option<ClockKind>,
+    pub escalation_level: i64,
+    pub escalated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,17 +156,21 @@ fn allowed(role: Role, action: &CaseAction) -> bool {
         SignFor(_) | Progress(_) | Return(_) | RequestExtension(_) => role == Role::Department,
         Resolve(_) => matches!(role, Role::Department | Role::Supervisor),
         DecideExtension(_) | Urge(_) | FollowUp(_) | Reopen(_) => role == Role::Supervisor,
+        MarkFollowUp(_) => matches!(role, Role::Operator | Role::Supervisor),
         Note(_) => !matches!(role, Role::Observer | Role::Admin),
     }
 }
 
-/// Applies `action` by `actor` at `now` to `rec`, or refuses it. Checks role, then visibility,
-/// then state. On success the record is changed (version and `updated_at` included) and the
-/// outcome describes the event to record. Merge's effect on the target is the store's.
+/// Applies `action` by `actor` at `now` to `rec` under `policy`, or refuses it. Checks role,
+/// then visibility, then state. On success the record is changed (version and `updated_at`
+/// included) and the outcome describes the event to record, its payload carrying what reports
+/// need as it was at that moment (tier, department, whether a clock was met on time). Merge's
+/// effect on the target is the store's.
 pub fn apply(
     rec: &mut CaseRecord,
     action: &CaseAction,
     actor: &Actor,
+    policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Outcome, Refusal> {
     use CaseAction::*;
@@ -196,6 +206,7 @@ pub fn apply(
             rec.tier = Some(b.tier);
             rec.status = Status::Triaged;
             rec.triaged_at = Some(now);
+            rec.follow_up_required |= b.tier == Tier::Red;
         }
         Retier(b) => {
             if matches!(from, Status::New | Status::Closed) {
@@ -210,6 +221,7 @@ pub fn apply(
             }
             payload["from_tier"] = serde_json::json!(rec.tier.map(Tier::as_str));
             rec.tier = Some(b.tier);
+            rec.follow_up_required |= b.tier == Tier::Red;
         }
         Claim(_) => {
             if from == Status::Closed {
@@ -236,6 +248,13 @@ pub fn apply(
             if from != Status::Triaged {
                 return Err(conflict(name, from));
             }
+            if rec.awaiting_ruling && actor.role != Role::Supervisor {
+                return Err(Refusal::Conflict(format!(
+                    "returned {} times: a supervisor must rule on it",
+                    rec.return_count
+                )));
+            }
+            payload["first"] = serde_json::json!(rec.first_dispatched_at.is_none());
             optional_text("note", &b.note)?;
             rec.department_id = Some(b.department_id);
             rec.status = Status::Dispatched;
@@ -282,6 +301,7 @@ pub fn apply(
             payload["department_id"] = serde_json::json!(rec.department_id);
             rec.status = Status::Triaged;
             rec.return_count += 1;
+            rec.awaiting_ruling = rec.return_count > policy.max_returns;
             rec.department_id = None;
             rec.dispatched_at = None;
             rec.signed_at = None;
@@ -338,14 +358,18 @@ pub fn apply(
             rec.satisfaction = Some(b.result);
             rec.followed_up_at = Some(now);
             if b.result == Satisfaction::Dissatisfied {
-                // Back to the department that handled it; without one, back to the desk.
+                // Back to the department that handled it; without one, back to the desk. The
+                // next resolution starts a new follow-up clock.
                 rec.resolved_at = None;
+                rec.followed_up_at = None;
                 if rec.department_id.is_some() {
                     rec.status = Status::Dispatched;
                     rec.dispatched_at = Some(now);
                     rec.signed_at = None;
-                } else {
+                } else if rec.tier.is_some() {
                     rec.status = Status::Triaged;
+                } else {
+                    rec.status = Status::New;
                 }
             } else {
                 rec.status = Status::Closed;
@@ -355,6 +379,11 @@ pub fn apply(
         Close(b) => {
             if from != Status::Resolved {
                 return Err(conflict(name, from));
+            }
+            if rec.follow_up_required && rec.followed_up_at.is_none() {
+                return Err(Refusal::Conflict(
+                    "this case needs a follow-up call (follow-up) before it is closed".into(),
+                ));
             }
             optional_text("note", &b.note)?;
             rec.status = Status::Closed;
@@ -379,10 +408,23 @@ pub fn apply(
             rec.dispatched_at = None;
             rec.signed_at = None;
             rec.resolved_at = None;
+            rec.followed_up_at = None;
             rec.closed_at = None;
             rec.satisfaction = None;
         }
         Note(b) => required_text("text", &b.text)?,
+        MarkFollowUp(b) => {
+            if from == Status::Closed {
+                return Err(conflict(name, from));
+            }
+            optional_text("note", &b.note)?;
+            if rec.follow_up_required {
+                return Err(Refusal::Conflict(
+                    "already marked for a follow-up call".into(),
+                ));
+            }
+            rec.follow_up_required = true;
+        }
         Merge(b) => {
             if from == Status::Closed {
                 return Err(conflict(name, from));
@@ -400,13 +442,53 @@ pub fn apply(
             rec.pending_extension = None;
         }
     }
+    if actor.role == Role::Supervisor
+        && matches!(action, Dispatch(_) | AnswerOnline(_) | Close(_) | Merge(_))
+    {
+        // The supervisor's ruling on a case returned too often.
+        rec.awaiting_ruling = false;
+    }
     rec.version += 1;
     rec.updated_at = now;
+    record_timeliness(&mut payload, rec, action, policy, now);
     Ok(Outcome {
         from_status: from,
         to_status: rec.status,
         payload,
     })
+}
+
+/// Adds to an event's payload the facts reports count, as they are at this moment.
+fn record_timeliness(
+    payload: &mut serde_json::Value,
+    rec: &CaseRecord,
+    action: &CaseAction,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) {
+    payload["tier"] = serde_json::json!(rec.tier.map(Tier::as_str));
+    // A return names the department it left; keep that.
+    if payload.get("department_id").is_none() {
+        payload["department_id"] = serde_json::json!(rec.department_id);
+    }
+    let clock = match action {
+        CaseAction::Dispatch(_) => ClockKind::Dispatch,
+        CaseAction::SignFor(_) => ClockKind::SignFor,
+        CaseAction::Resolve(_) | CaseAction::AnswerOnline(_) => ClockKind::Feedback,
+        CaseAction::FollowUp(_) => ClockKind::FollowUp,
+        _ => return,
+    };
+    let ds = deadlines(rec, policy, now);
+    // A tier without this clock has nothing to be late for.
+    let on_time = ds
+        .iter()
+        .find(|d| d.clock == clock)
+        .is_none_or(|d| d.due_at >= now);
+    payload["on_time"] = serde_json::json!(on_time);
+    if let (CaseAction::SignFor(_), Some(dispatched)) = (action, rec.dispatched_at) {
+        payload["minutes_to_sign"] =
+            serde_json::json!((now - dispatched).num_seconds() as f64 / 60.0);
+    }
 }
 
 /// The deadlines of a case under `policy`, as seen at `now`.
@@ -451,7 +533,11 @@ pub fn deadlines(rec: &CaseRecord, policy: &Policy, now: DateTime<Utc>) -> Vec<D
                 .unwrap_or(rec.received_at + minutes(tp.feedback_minutes)),
             rec.resolved_at.or(rec.closed_at),
         ));
-        if let (Some(f), Some(resolved)) = (tp.follow_up_minutes, rec.resolved_at) {
+        let follow_up_minutes = tp.follow_up_minutes.or_else(|| {
+            rec.follow_up_required
+                .then(|| policy.red.follow_up_minutes.unwrap_or(24 * 60))
+        });
+        if let (Some(f), Some(resolved)) = (follow_up_minutes, rec.resolved_at) {
             out.push(DeadlineAt::new(
                 ClockKind::FollowUp,
                 resolved + minutes(f),
@@ -562,6 +648,110 @@ impl CaseRecord {
             }),
             satisfaction: self.satisfaction,
             merged_into: self.merged_into,
+            follow_up_required: self.follow_up_required,
+            awaiting_ruling: self.awaiting_ruling,
+            escalation: self.escalation(&ds, policy).map(|e| Escalation {
+                clock: e.clock,
+                step: e.step,
+                at: t(e.at),
+                next_step: e.next_step,
+                next_step_at: e.next_step_at.map(t),
+            }),
         }
     }
+
+    /// The ladder's state: the last rung reached, and the next one while the clock is unmet.
+    pub fn escalation(&self, ds: &[DeadlineAt], policy: &Policy) -> Option<EscalationAt> {
+        let clock = self.escalation_clock?;
+        let level = usize::try_from(self.escalation_level).ok()?.min(3);
+        let step = *EscalationStep::ALL.get(level.checked_sub(1)?)?;
+        let unmet = ds.iter().find(|d| d.clock == clock && d.met_at.is_none());
+        let minutes = self
+            .tier
+            .map(|t| policy.tier(t).escalation_minutes)
+            .unwrap_or(policy.red.escalation_minutes);
+        let next = unmet.and_then(|d| {
+            let next = *EscalationStep::ALL.get(level)?;
+            Some((next, d.due_at + Duration::minutes(minutes[level])))
+        });
+        Some(EscalationAt {
+            clock,
+            step,
+            at: self.escalated_at.unwrap_or(self.updated_at),
+            next_step: next.map(|n| n.0),
+            next_step_at: next.map(|n| n.1),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EscalationAt {
+    pub clock: ClockKind,
+    pub step: EscalationStep,
+    pub at: DateTime<Utc>,
+    pub next_step: Option<EscalationStep>,
+    pub next_step_at: Option<DateTime<Utc>>,
+}
+
+/// Climbs the escalation ladder for the case's earliest breached, unmet clock: every rung
+/// whose time has come and has not fired yet fires now, once. Returns one event payload per
+/// rung fired; the record is changed only if one fired.
+pub fn escalate(
+    rec: &mut CaseRecord,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Vec<serde_json::Value> {
+    if rec.status == Status::Closed {
+        return vec![];
+    }
+    let ds = deadlines(rec, policy, now);
+    let Some(breached) = ds
+        .iter()
+        .filter(|d| d.met_at.is_none() && now > d.due_at)
+        .min_by_key(|d| d.due_at)
+    else {
+        return vec![];
+    };
+    let minutes = rec
+        .tier
+        .map(|t| policy.tier(t).escalation_minutes)
+        .unwrap_or(policy.red.escalation_minutes);
+    let mut level = if rec.escalation_clock == Some(breached.clock) {
+        usize::try_from(rec.escalation_level).unwrap_or(0)
+    } else {
+        0
+    };
+    let mut fired = vec![];
+    while level < EscalationStep::ALL.len() {
+        let scheduled = breached.due_at + Duration::minutes(minutes[level]);
+        if now < scheduled {
+            break;
+        }
+        let step = EscalationStep::ALL[level];
+        level += 1;
+        let next = EscalationStep::ALL.get(level).map(|n| {
+            (
+                n.as_str(),
+                breached.due_at + Duration::minutes(minutes[level]),
+            )
+        });
+        fired.push(serde_json::json!({
+            "step": step.as_str(),
+            "clock": breached.clock.as_str(),
+            "due_at": breached.due_at,
+            "scheduled_at": scheduled,
+            "next_step": next.map(|n| n.0),
+            "next_step_at": next.map(|n| n.1),
+            "tier": rec.tier.map(Tier::as_str),
+            "department_id": rec.department_id,
+        }));
+    }
+    if !fired.is_empty() {
+        rec.escalation_clock = Some(breached.clock);
+        rec.escalation_level = level as i64;
+        rec.escalated_at = Some(now);
+        rec.version += 1;
+        rec.updated_at = now;
+    }
+    fired
 }

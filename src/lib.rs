@@ -3,7 +3,9 @@
 //! rules.
 
 pub mod client;
+pub mod commands;
 pub mod demo;
 pub mod domain;
+pub mod report;
 pub mod server;
 pub mod wire;

@@ -15,6 +15,10 @@ enum Command {
     Serve(jieyou::server::ServeArgs),
     /// Manage users of a server's database
     User(jieyou::server::UserArgs),
+    /// Manage departments of a server's database
+    Department(jieyou::server::DepartmentArgs),
+    /// Reports from a server: `jieyou report daily`
+    Report(jieyou::commands::ReportArgs),
     /// The whole desk on one machine: server, seeded Kaihua data, simulated citizens and departments
     Demo(jieyou::demo::DemoArgs),
     /// Print shell completions
@@ -32,6 +36,8 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(jieyou::server::serve(args))
         }
         Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
+        Some(Command::Department(args)) => runtime()?.block_on(jieyou::server::department(args)),
+        Some(Command::Report(args)) => runtime()?.block_on(jieyou::commands::report(args)),
         Some(Command::Demo(args)) => {
             init_server_logging();
             runtime()?.block_on(jieyou::demo::run(args))

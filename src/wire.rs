@@ -258,7 +258,7 @@ pub struct Case {
     pub updated_at: DateTime<FixedOffset>,
     pub deadlines: Vec<Deadline>,
     pub next_due: Option<NextDue>,
-    /// Past any deadline (met late or unmet and past due).
+    /// Past an unmet deadline now (a deadline met late is `breached` but no longer overdue).
     pub overdue: bool,
     pub return_count: i64,
     pub extension_count: i64,
@@ -266,6 +266,51 @@ pub struct Case {
     pub pending_extension: Option<PendingExtension>,
     pub satisfaction: Option<Satisfaction>,
     pub merged_into: Option<i64>,
+    /// Waiting for a follow-up call (回访): resolved red cases, and any case marked for it.
+    pub follow_up_required: bool,
+    /// Returned more often than the policy allows: a supervisor rules on it; operators may not
+    /// dispatch it again.
+    pub awaiting_ruling: bool,
+    /// Where the escalation ladder stands for the case's breached clock, if it has started.
+    pub escalation: Option<Escalation>,
+}
+
+/// The escalation ladder's rungs, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationStep {
+    /// A reminder to whoever holds the case.
+    Reminder,
+    /// A formal urging notice (催办通知).
+    UrgingNotice,
+    /// Handed to the supervision office (督查办).
+    SupervisionOffice,
+}
+
+impl EscalationStep {
+    pub const ALL: [EscalationStep; 3] = [
+        EscalationStep::Reminder,
+        EscalationStep::UrgingNotice,
+        EscalationStep::SupervisionOffice,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationStep::Reminder => "reminder",
+            EscalationStep::UrgingNotice => "urging_notice",
+            EscalationStep::SupervisionOffice => "supervision_office",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Escalation {
+    /// The breached clock being escalated.
+    pub clock: ClockKind,
+    /// The last rung reached.
+    pub step: EscalationStep,
+    pub at: DateTime<FixedOffset>,
+    pub next_step: Option<EscalationStep>,
+    pub next_step_at: Option<DateTime<FixedOffset>>,
 }
 
 /// One immutable entry of a case's audit history.
@@ -379,6 +424,18 @@ pub struct TierPolicy {
     pub sign_for_minutes: i64,
     pub feedback_minutes: i64,
     pub follow_up_minutes: Option<i64>,
+    /// Minutes after a breach at which the ladder's rungs fire: reminder, urging notice,
+    /// supervision office.
+    #[serde(default = "default_escalation")]
+    pub escalation_minutes: [i64; 3],
+}
+
+fn default_escalation() -> [i64; 3] {
+    [0, 30, 60]
+}
+
+fn default_max_returns() -> i64 {
+    2
 }
 
 /// `GET /api/v1/policy`.
@@ -389,6 +446,9 @@ pub struct Policy {
     pub blue: TierPolicy,
     pub orange: TierPolicy,
     pub red: TierPolicy,
+    /// A case returned more often than this goes to a supervisor for a ruling.
+    #[serde(default = "default_max_returns")]
+    pub max_returns: i64,
 }
 
 impl Policy {
@@ -412,6 +472,7 @@ impl Default for Policy {
                 sign_for_minutes: 30,
                 feedback_minutes: 180,
                 follow_up_minutes: None,
+                escalation_minutes: [0, 60, 120],
             },
             orange: TierPolicy {
                 triage_minutes: 15,
@@ -419,6 +480,7 @@ impl Default for Policy {
                 sign_for_minutes: 30,
                 feedback_minutes: 480,
                 follow_up_minutes: None,
+                escalation_minutes: [0, 30, 60],
             },
             red: TierPolicy {
                 triage_minutes: 15,
@@ -426,7 +488,9 @@ impl Default for Policy {
                 sign_for_minutes: 15,
                 feedback_minutes: 240,
                 follow_up_minutes: Some(1440),
+                escalation_minutes: [0, 15, 30],
             },
+            max_returns: default_max_returns(),
         }
     }
 }
@@ -543,10 +607,11 @@ pub enum CaseAction {
     Reopen(ReasonBody),
     Note(TextBody),
     Merge(MergeBody),
+    MarkFollowUp(NoteBody),
 }
 
 /// The action names as they appear in the URL and in events.
-pub const ACTION_NAMES: [&str; 18] = [
+pub const ACTION_NAMES: [&str; 19] = [
     "triage",
     "retier",
     "claim",
@@ -565,6 +630,7 @@ pub const ACTION_NAMES: [&str; 18] = [
     "reopen",
     "note",
     "merge",
+    "mark-follow-up",
 ];
 
 impl CaseAction {
@@ -588,6 +654,7 @@ impl CaseAction {
             CaseAction::Reopen(_) => "reopen",
             CaseAction::Note(_) => "note",
             CaseAction::Merge(_) => "merge",
+            CaseAction::MarkFollowUp(_) => "mark-follow-up",
         }
     }
 
@@ -599,7 +666,8 @@ impl CaseAction {
             | CaseAction::Release(b)
             | CaseAction::SignFor(b)
             | CaseAction::Urge(b)
-            | CaseAction::Close(b) => serde_json::to_value(b),
+            | CaseAction::Close(b)
+            | CaseAction::MarkFollowUp(b) => serde_json::to_value(b),
             CaseAction::Dispatch(b) => serde_json::to_value(b),
             CaseAction::Progress(b)
             | CaseAction::Resolve(b)
@@ -643,6 +711,7 @@ impl CaseAction {
             "reopen" => CaseAction::Reopen(de(body)?),
             "note" => CaseAction::Note(de(body)?),
             "merge" => CaseAction::Merge(de(body)?),
+            "mark-follow-up" => CaseAction::MarkFollowUp(de(body)?),
             _ => return Err(ParseActionError::UnknownAction(name.to_string())),
         })
     }

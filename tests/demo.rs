@@ -12,7 +12,7 @@ use chrono::Utc;
 use jieyou::client::Client;
 use jieyou::demo::data::{DemoData, PlanOptions};
 use jieyou::server::{ServerConfig, SystemClock};
-use jieyou::wire::{Case, Role, Status};
+use jieyou::wire::{Case, Policy, Role, Status};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
 
@@ -44,7 +44,8 @@ async fn seeding_puts_the_planned_desk_on_the_server() {
     let data = DemoData::embedded().unwrap();
     let mut opts = PlanOptions::new(1, Utc::now());
     opts.cases = 150;
-    let desk = jieyou::demo::seed(&server.store, &data, &opts)
+    let policy = Policy::default();
+    let desk = jieyou::demo::seed(&server.store, &data, &opts, &policy)
         .await
         .unwrap();
 
@@ -55,7 +56,7 @@ async fn seeding_puts_the_planned_desk_on_the_server() {
     assert_eq!(cases.len(), 150, "every seeded case is less than a day old");
 
     // The store took every step as the dry run did.
-    let records = desk.plan.dry_run().unwrap();
+    let records = desk.plan.dry_run(&policy).unwrap();
     for (rec, case) in records.iter().zip(&cases) {
         assert_eq!(rec.title, case.title);
         assert_eq!(rec.status, case.status, "{}", case.reference);

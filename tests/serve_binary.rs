@@ -11,19 +11,25 @@ use jieyou::wire::{Channel, Location, NewCase, Requester};
 const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
 
 fn user_add(db: &str, name: &str, role: &str) -> String {
-    let out = Command::new(BIN)
-        .args([
-            "user",
-            "add",
-            "--database",
-            db,
-            "--name",
-            name,
-            "--role",
-            role,
-        ])
-        .output()
-        .expect("runs");
+    user_add_to(db, name, role, None)
+}
+
+fn user_add_to(db: &str, name: &str, role: &str, department: Option<&str>) -> String {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "user",
+        "add",
+        "--database",
+        db,
+        "--name",
+        name,
+        "--role",
+        role,
+    ]);
+    if let Some(d) = department {
+        cmd.args(["--department", d]);
+    }
+    let out = cmd.output().expect("runs");
     assert!(
         out.status.success(),
         "{}",
@@ -81,6 +87,49 @@ fn terminate(child: &mut Child) -> std::process::ExitStatus {
 async fn serve_keeps_cases_across_a_restart_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("desk.db").display());
+    let out = Command::new(BIN)
+        .args([
+            "department",
+            "add",
+            "--database",
+            &db,
+            "--name",
+            "卫健局",
+            "--kind",
+            "bureau",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(BIN)
+        .args(["department", "list", "--database", &db])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("1  bureau     卫健局"), "{listed}");
+    let out = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--database",
+            &db,
+            "--name",
+            "wj-zhang",
+            "--role",
+            "department",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a department user needs --department"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--department"));
+    user_add_to(&db, "wj-zhang", "department", Some("1"));
     let token = user_add(&db, "intake-wang", "intake");
     assert!(token.starts_with("jy_") && token.len() > 40, "{token}");
     // A second user with the same name is refused with a clear message.

@@ -894,15 +894,15 @@ fn follow_up(result: Satisfaction) -> CaseAction {
 }
 
 impl SeedPlan {
-    /// Replays the plan through [`crate::domain::apply`] as the store would, without a store:
+    /// Replays the plan through [`crate::domain::apply`] under `policy` as the store would, without a store:
     /// ids are 1, 2, … in order of receipt. Fails with the case index and the refusal of the
     /// first step the lifecycle rules do not accept.
-    pub fn dry_run(&self) -> Result<Vec<CaseRecord>, (usize, Refusal)> {
+    pub fn dry_run(&self, policy: &Policy) -> Result<Vec<CaseRecord>, (usize, Refusal)> {
         let mut out = Vec::with_capacity(self.cases.len());
         for (i, pc) in self.cases.iter().enumerate() {
             let mut rec = record_of(i as i64 + 1, pc);
             for step in &pc.steps {
-                crate::domain::apply(&mut rec, &step.action, &step.actor, step.at)
+                crate::domain::apply(&mut rec, &step.action, &step.actor, policy, step.at)
                     .map_err(|e| (i, e))?;
             }
             out.push(rec);
@@ -948,6 +948,11 @@ pub fn record_of(id: i64, pc: &PlannedCase) -> CaseRecord {
         pending_extension: None,
         satisfaction: None,
         merged_into: None,
+        follow_up_required: false,
+        awaiting_ruling: false,
+        escalation_clock: None,
+        escalation_level: 0,
+        escalated_at: None,
     }
 }
 
@@ -1148,7 +1153,7 @@ mod tests {
     fn every_planned_step_is_accepted_by_the_lifecycle_rules() {
         for seed in [1, 2, 3, 42, 2022] {
             let p = seed_plan(seed);
-            if let Err((i, refusal)) = p.dry_run() {
+            if let Err((i, refusal)) = p.dry_run(&Policy::default()) {
                 panic!("seed {seed}: case {i} {:?}: {refusal}", p.cases[i]);
             }
         }
@@ -1158,7 +1163,7 @@ mod tests {
     fn seeded_desk_fills_every_queue_and_the_overdue_board() {
         let policy = Policy::default();
         for seed in [1, 7, 99] {
-            let records = seed_plan(seed).dry_run().unwrap();
+            let records = seed_plan(seed).dry_run(&Policy::default()).unwrap();
             let s = summarize(&records, &policy, now());
             assert!(s.untriaged >= 3, "seed {seed}: {s:?}");
             assert!(s.open_red >= 3, "seed {seed}: {s:?}");
@@ -1192,7 +1197,7 @@ mod tests {
 
     #[test]
     fn summary_of_seed_1() {
-        let records = seed_plan(1).dry_run().unwrap();
+        let records = seed_plan(1).dry_run(&Policy::default()).unwrap();
         let s = summarize(&records, &Policy::default(), now());
         println!("{s:#?}");
         assert_eq!(s.cases, 300);

@@ -103,11 +103,13 @@ impl SeededDesk {
 }
 
 /// Seeds a fresh store: the demo's departments and users, then `opts.cases` cases with their
-/// histories replayed at their own timestamps (received, triaged, dispatched, …).
+/// histories replayed at their own timestamps (received, triaged, dispatched, …). `policy` is
+/// the server's, for the summary.
 pub async fn seed(
     store: &Store,
     data: &DemoData,
     opts: &PlanOptions,
+    policy: &Policy,
 ) -> anyhow::Result<SeededDesk> {
     for d in data.new_departments() {
         store
@@ -179,7 +181,7 @@ pub async fn seed(
         }
         records.push(rec);
     }
-    let summary = data::summarize(&records, &Policy::default(), opts.now);
+    let summary = data::summarize(&records, policy, opts.now);
     Ok(SeededDesk {
         departments,
         logins,
@@ -224,8 +226,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ref_prefix: data.ref_prefix.clone(),
         ..ServerConfig::default()
     };
+    let policy = config.policy.clone();
     let server = crate::server::spawn(config, Arc::new(SystemClock)).await?;
-    let result = run_desk(&args, &data, &server).await;
+    let result = run_desk(&args, &data, &policy, &server).await;
     let stopped = server.stop().await;
     match (&temp_dir, args.keep) {
         (Some(dir), false) => {
@@ -238,11 +241,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     result.and(stopped)
 }
 
-async fn run_desk(args: &DemoArgs, data: &DemoData, server: &RunningServer) -> anyhow::Result<()> {
+async fn run_desk(
+    args: &DemoArgs,
+    data: &DemoData,
+    policy: &Policy,
+    server: &RunningServer,
+) -> anyhow::Result<()> {
     let now: DateTime<Utc> = SystemClock.now();
     let mut opts = PlanOptions::new(args.seed, now);
     opts.cases = args.cases;
-    let desk = seed(&server.store, data, &opts).await?;
+    let desk = seed(&server.store, data, &opts, policy).await?;
     let s = &desk.summary;
     tracing::info!(summary = ?s, "seeded the demo desk");
     let url = server.url();

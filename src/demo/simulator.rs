@@ -391,7 +391,8 @@ pub enum OperatorMove {
 /// The background operator's picks among `cases` at `now`, oldest first, at most
 /// `cfg.operator_batch`: untriaged cases older than `operator_min_age` are triaged, triaged
 /// ones waiting as long are answered or dispatched (a returned case goes to another department),
-/// resolved ones that are not red are closed. Cases claimed by someone else are left alone.
+/// resolved ones that need no follow-up call are closed. Cases claimed by someone else, and
+/// cases awaiting a supervisor's ruling, are left alone.
 pub fn operator_picks(
     cases: &[&Case],
     now: DateTime<Utc>,
@@ -422,7 +423,8 @@ pub fn operator_picks(
             Status::New if old(Some(c.received_at)) => Some(OperatorMove::Triage(
                 template.map_or(Tier::Orange, |t| t.tier),
             )),
-            Status::Triaged if old(Some(c.updated_at)) => {
+            // A case returned too often waits for a supervisor's ruling.
+            Status::Triaged if old(Some(c.updated_at)) && !c.awaiting_ruling => {
                 let online = c.tier == Some(Tier::Blue)
                     && c.return_count == 0
                     && template.is_some_and(|t| t.route == Route::Online);
@@ -434,7 +436,10 @@ pub fn operator_picks(
                     choices.get(i).cloned().map(OperatorMove::Dispatch)
                 }
             }
-            Status::Resolved if c.tier != Some(Tier::Red) && old(c.resolved_at) => {
+            // Red cases, and any marked for it, wait for the supervisor's follow-up call.
+            Status::Resolved
+                if c.tier != Some(Tier::Red) && !c.follow_up_required && old(c.resolved_at) =>
+            {
                 Some(OperatorMove::Close)
             }
             _ => None,
@@ -846,7 +851,7 @@ mod tests {
             })
             .collect();
         let p = plan(&d, &deps, &PlanOptions::new(1, now())).unwrap();
-        let records = p.dry_run().unwrap();
+        let records = p.dry_run(&Policy::default()).unwrap();
         assert_eq!(records.len(), p.cases.len());
         let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
         records

@@ -22,6 +22,8 @@ pub struct ServerConfig {
     pub ref_prefix: String,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// How often the escalation ladder looks for due rungs; 0 turns it off.
+    pub escalation_interval_seconds: u64,
     /// Deadline minutes per tier, and the desk's time zone.
     pub policy: Policy,
 }
@@ -34,6 +36,7 @@ impl Default for ServerConfig {
             desk_name: "开化县求助平台".into(),
             ref_prefix: "KH".into(),
             max_body_bytes: 64 * 1024,
+            escalation_interval_seconds: 15,
             policy: Policy::default(),
         }
     }

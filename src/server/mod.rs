@@ -19,7 +19,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
 pub use store::Store;
 
-use crate::wire::Role;
+use crate::wire::{DepartmentKind, Role};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -71,7 +71,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     if !database.starts_with("sqlite:") {
         anyhow::bail!("--database must be sqlite:PATH (got {database:?})");
     }
-    let store = Store::open(&database, &config.ref_prefix, tz)
+    let store = Store::open(&database, &config.ref_prefix, tz, config.policy.clone())
         .await
         .with_context(|| format!("opening database {database}"))?;
     let listener = TcpListener::bind(&config.listen)
@@ -79,6 +79,14 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
+    if config.escalation_interval_seconds > 0 {
+        tokio::spawn(escalate_periodically(
+            store.clone(),
+            clock.clone(),
+            std::time::Duration::from_secs(config.escalation_interval_seconds),
+            shutdown.clone(),
+        ));
+    }
     let state = AppState {
         store: store.clone(),
         clock,
@@ -100,6 +108,28 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         shutdown,
         task,
     })
+}
+
+/// The escalation ladder's clock: fires due rungs every `every` until shutdown.
+async fn escalate_periodically(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    every: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match store.escalate_due(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rungs = n, "escalated overdue cases"),
+            Err(e) => tracing::warn!(error = %e, "escalation pass failed; will retry"),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -184,6 +214,90 @@ pub enum UserCommand {
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct DepartmentArgs {
+    #[command(subcommand)]
+    pub command: DepartmentCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DepartmentCommand {
+    /// Add a department cases can be dispatched to
+    #[command(after_help = "Examples:
+  jieyou department add --database sqlite:desk.db --name 卫健局 --kind bureau
+  jieyou department add --database sqlite:desk.db --name 马金镇 --kind township")]
+    Add {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// township, bureau, squad or hospital
+        #[arg(long, value_parser = parse_department_kind)]
+        kind: DepartmentKind,
+    },
+    /// List departments with their ids (for `user add --department`)
+    List {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+    },
+}
+
+fn parse_department_kind(s: &str) -> Result<DepartmentKind, String> {
+    serde_json::from_value(serde_json::json!(s))
+        .map_err(|_| format!("no kind {s:?}; one of: township, bureau, squad, hospital"))
+}
+
+/// Opens the store named on the command line (or the default one) for an admin command.
+async fn open_for_admin(database: Option<String>) -> anyhow::Result<Store> {
+    let database = match database {
+        Some(d) => d,
+        None => config::default_database_url()?,
+    };
+    let cfg = ServerConfig::default();
+    let tz = cfg
+        .policy
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Shanghai);
+    Store::open(&database, &cfg.ref_prefix, tz, cfg.policy)
+        .await
+        .with_context(|| format!("opening database {database}"))
+}
+
+pub async fn department(args: DepartmentArgs) -> anyhow::Result<()> {
+    match args.command {
+        DepartmentCommand::Add {
+            database,
+            name,
+            kind,
+        } => {
+            let store = open_for_admin(database).await?;
+            let d = store.add_department(&name, kind).await;
+            store.close().await;
+            let d = d?;
+            println!("added department {} (id {})", d.name, d.id);
+        }
+        DepartmentCommand::List { database } => {
+            let store = open_for_admin(database).await?;
+            let all = store.departments().await;
+            store.close().await;
+            for d in all? {
+                let kind = serde_json::to_value(d.kind)?;
+                let state = if d.active { "" } else { "  (inactive)" };
+                println!(
+                    "{:>4}  {:<10} {}{state}",
+                    d.id,
+                    kind.as_str().unwrap_or(""),
+                    d.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| {
         format!(
@@ -205,7 +319,13 @@ pub async fn user(args: UserArgs) -> anyhow::Result<()> {
                 Some(d) => d,
                 None => config::default_database_url()?,
             };
-            let store = Store::open(&database, "KH", chrono_tz::Asia::Shanghai).await?;
+            let cfg = ServerConfig::default();
+            let tz = cfg
+                .policy
+                .time_zone
+                .parse()
+                .unwrap_or(chrono_tz::Asia::Shanghai);
+            let store = Store::open(&database, &cfg.ref_prefix, tz, cfg.policy).await?;
             let token = store.add_user(&name, role, department).await?;
             store.close().await;
             println!(

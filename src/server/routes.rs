@@ -18,6 +18,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::store::{CaseFilter, IdempotencyKey, StoredAnswer, Written};
 use crate::domain::{Actor, CaseRecord};
+use crate::report;
 use crate::wire::{
     self, CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, Event,
     FieldError, Me, NewCase, NewDepartment, ParseActionError, Policy, Problem, Role, Status, Tier,
@@ -48,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases", get(list_cases).post(create_case))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/{action}", post(act))
+        .route("/api/v1/stats/hourly", get(stats_hourly))
+        .route("/api/v1/reports/daily", get(report_daily))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
@@ -59,14 +62,14 @@ pub fn router(state: AppState) -> Router {
     info(title = "Jieyou central request API", version = "1"),
     paths(
         healthz, readyz, me, policy, departments, create_department, patch_department, changes,
-        list_cases, create_case, get_case, act
+        list_cases, create_case, get_case, act, stats_hourly, report_daily
     ),
     components(schemas(
         wire::Case, CaseDetail, Changes, CaseList, NewCase, Department, NewDepartment,
         DepartmentPatch, Me, Policy, Problem, FieldError, Event, wire::TierBody,
         wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::ReasonBody,
         wire::ExtensionRequestBody, wire::ExtensionDecisionBody, wire::FollowUpBody,
-        wire::MergeBody
+        wire::MergeBody, wire::Escalation, report::DailyReport, report::HourlyStats
     )),
     modifiers(&BearerAuth)
 )]
@@ -759,4 +762,103 @@ async fn act(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+const REPORT_READERS: [Role; 4] = [
+    Role::Operator,
+    Role::Supervisor,
+    Role::Observer,
+    Role::Admin,
+];
+
+fn parse_time(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    params
+        .get(name)
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| {
+                    ApiError::bad_request(name, format!("must be an RFC 3339 time, not {v:?}"))
+                })
+        })
+        .transpose()
+}
+
+/// Counts per hour of the desk's zone: received, answered online, dispatched, resolved, closed.
+#[utoipa::path(get, path = "/api/v1/stats/hourly",
+    params(
+        ("from" = Option<String>, Query, description = "RFC 3339; default 24 h before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339; default now")),
+    responses((status = 200, body = report::HourlyStats), (status = 400, body = Problem)))]
+async fn stats_hourly(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<report::HourlyStats>, ApiError> {
+    require_role(&actor, &REPORT_READERS, "read statistics")?;
+    let params = query_params(raw, &["from", "to"])?;
+    let to = parse_time(&params, "to")?.unwrap_or_else(|| state.clock.now());
+    let from = parse_time(&params, "from")?.unwrap_or(to - ChronoDuration::hours(24));
+    if from >= to {
+        return Err(ApiError::bad_request("from", "must be before to"));
+    }
+    if to - from > ChronoDuration::days(31) {
+        return Err(ApiError::bad_request("from", "at most 31 days at a time"));
+    }
+    let events = state.store.events_between(from, to).await?;
+    Ok(Json(report::hourly(&events, from, to, state.tz)))
+}
+
+/// The daily work report for a local date of the desk (default: today). JSON, or CSV with
+/// `Accept: text/csv`, or Markdown with `Accept: text/markdown`.
+#[utoipa::path(get, path = "/api/v1/reports/daily",
+    params(("date" = Option<String>, Query, description = "YYYY-MM-DD in the desk's zone")),
+    responses(
+        (status = 200, body = report::DailyReport, content_type = "application/json"),
+        (status = 200, body = String, content_type = "text/csv"),
+        (status = 200, body = String, content_type = "text/markdown"),
+        (status = 400, body = Problem)))]
+async fn report_daily(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    require_role(&actor, &REPORT_READERS, "read reports")?;
+    let params = query_params(raw, &["date"])?;
+    let date = match params.get("date") {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request("date", format!("must be YYYY-MM-DD, not {d:?}")))?,
+        None => state.clock.now().with_timezone(&state.tz).date_naive(),
+    };
+    let (from, to) = report::day_bounds(date, state.tz);
+    let events = state.store.events_between(from, to).await?;
+    let names = state
+        .store
+        .departments()
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    let r = report::daily(&state.config.desk_name, date, state.tz, &events, &names);
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let text = |ctype: &'static str, body: String| {
+        let mut resp = body.into_response();
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+        resp
+    };
+    Ok(if accept.contains("text/csv") {
+        text("text/csv; charset=utf-8", r.to_csv())
+    } else if accept.contains("text/markdown") {
+        text("text/markdown; charset=utf-8", r.to_markdown())
+    } else {
+        Json(r).into_response()
+    })
 }

@@ -21,8 +21,8 @@ use tokio::sync::watch;
 
 use crate::domain::{self, Actor, CaseRecord, PendingExtensionRecord, Refusal};
 use crate::wire::{
-    CaseAction, Channel, Department, DepartmentKind, DepartmentPatch, Event, NewCase, Role,
-    Satisfaction, Status, Tier,
+    CaseAction, Channel, ClockKind, Department, DepartmentKind, DepartmentPatch, Event, NewCase,
+    Policy, Role, Satisfaction, Status, Tier,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +90,7 @@ pub struct Store {
     feed: watch::Sender<i64>,
     ref_prefix: String,
     tz: Tz,
+    policy: Policy,
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -123,7 +124,12 @@ fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, sqlx::Error>
 
 impl Store {
     /// Opens (creating if missing) the database at `url` (`sqlite:PATH`) and migrates it.
-    pub async fn open(url: &str, ref_prefix: &str, tz: Tz) -> Result<Store, StoreError> {
+    pub async fn open(
+        url: &str,
+        ref_prefix: &str,
+        tz: Tz,
+        policy: Policy,
+    ) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -150,6 +156,7 @@ impl Store {
             feed,
             ref_prefix: ref_prefix.to_string(),
             tz,
+            policy,
         })
     }
 
@@ -348,6 +355,22 @@ impl Store {
             .collect()
     }
 
+    /// Every event in `[from, to)`, oldest first.
+    pub async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM events WHERE at >= ? AND at < ? ORDER BY id")
+            .bind(ms(from))
+            .bind(ms(to))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| event_from_row(r, self.tz).map_err(StoreError::from))
+            .collect()
+    }
+
     /// Creates a case received at `now`. With `idem`, a repeated key replays the first answer.
     pub async fn create_case(
         &self,
@@ -401,6 +424,11 @@ impl Store {
             pending_extension: None,
             satisfaction: None,
             merged_into: None,
+            follow_up_required: false,
+            awaiting_ruling: false,
+            escalation_clock: None,
+            escalation_level: 0,
+            escalated_at: None,
         };
         let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec)
             .fetch_one(&mut *tx)
@@ -447,31 +475,33 @@ impl Store {
         {
             return Err(StoreError::Stale(Box::new(rec)));
         }
+        // Role, visibility, state and claim first; then what the action refers to.
+        let mut outcome = domain::apply(&mut rec, action, actor, &self.policy, now)?;
         let mut changed = vec![id];
         match action {
             CaseAction::Dispatch(b) => {
-                let active: Option<bool> =
-                    sqlx::query_scalar("SELECT active FROM departments WHERE id = ?")
-                        .bind(b.department_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match active {
-                    Some(true) => {}
-                    Some(false) => {
-                        return Err(Refusal::Invalid {
-                            field: "department_id".into(),
-                            message: format!("department {} is inactive", b.department_id),
-                        }
-                        .into());
+                let dept = sqlx::query("SELECT name, active FROM departments WHERE id = ?")
+                    .bind(b.department_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let invalid = |message: String| -> StoreError {
+                    Refusal::Invalid {
+                        field: "department_id".into(),
+                        message,
                     }
-                    None => {
-                        return Err(Refusal::Invalid {
-                            field: "department_id".into(),
-                            message: format!("no department {}", b.department_id),
-                        }
-                        .into());
-                    }
+                    .into()
+                };
+                let Some(dept) = dept else {
+                    return Err(invalid(format!("no department {}", b.department_id)));
+                };
+                if !dept.try_get::<bool, _>("active")? {
+                    return Err(invalid(format!(
+                        "department {} is inactive",
+                        b.department_id
+                    )));
                 }
+                let name: String = dept.try_get("name")?;
+                outcome.payload["department_name"] = serde_json::json!(name);
             }
             CaseAction::Merge(b) if b.into != id => {
                 let target = match load_for_update(&mut tx, b.into).await {
@@ -496,7 +526,6 @@ impl Store {
             }
             _ => {}
         }
-        let outcome = domain::apply(&mut rec, action, actor, now)?;
         bind_update(&rec).execute(&mut *tx).await?;
         insert_event(
             &mut tx,
@@ -580,6 +609,54 @@ impl Store {
         tx.commit().await?;
         self.feed.send_replace(seq);
         Ok(Written::Fresh(rec.clone(), answer))
+    }
+
+    /// Fires every escalation rung that is due at `now`, each once; returns how many fired.
+    pub async fn escalate_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let rows = sqlx::query("SELECT * FROM cases WHERE status != 'closed'")
+            .fetch_all(&self.read)
+            .await?;
+        let mut due = vec![];
+        for r in &rows {
+            let mut rec = record_from_row(r)?;
+            if !domain::escalate(&mut rec, &self.policy, now).is_empty() {
+                due.push(rec.id);
+            }
+        }
+        let system = Actor {
+            name: "escalation".into(),
+            role: Role::Supervisor,
+            department_id: None,
+        };
+        let mut fired = 0;
+        for id in due {
+            let mut tx = self.begin_write().await?;
+            // Re-read under the write lock: another instance or action may have moved it.
+            let mut rec = load_for_update(&mut tx, id).await?;
+            let events = domain::escalate(&mut rec, &self.policy, now);
+            if events.is_empty() {
+                continue;
+            }
+            bind_update(&rec).execute(&mut *tx).await?;
+            for payload in &events {
+                insert_event(
+                    &mut tx,
+                    id,
+                    now,
+                    &system,
+                    "escalate",
+                    Some(rec.status),
+                    Some(rec.status),
+                    payload,
+                )
+                .await?;
+            }
+            let seq = number_changes(&mut tx, &[id]).await?;
+            tx.commit().await?;
+            self.feed.send_replace(seq);
+            fired += events.len();
+        }
+        Ok(fired)
     }
 
     /// Every case not closed plus those closed since `closed_after`, and the feed cursor they
@@ -679,6 +756,27 @@ impl Store {
         let rows = qb.build().fetch_all(&self.read).await?;
         Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
     }
+}
+
+/// Gives each changed case the next feed sequence number; the last statement of every write
+/// transaction, so sequence order is commit order.
+async fn number_changes(
+    tx: &mut Transaction<'static, Sqlite>,
+    changed: &[i64],
+) -> Result<i64, StoreError> {
+    let mut seq = 0;
+    for id in changed {
+        seq =
+            sqlx::query_scalar("UPDATE feed_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+                .fetch_one(&mut **tx)
+                .await?;
+        sqlx::query("UPDATE cases SET change_seq = ? WHERE id = ?")
+            .bind(seq)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(seq)
 }
 
 /// The schema's migrations, embedded in the binary.
@@ -781,9 +879,10 @@ const INSERT_CASE: &str = "INSERT INTO cases (
     town, address, lat, long, tier, status, department_id, claimed_by, received_at, triaged_at,
     first_dispatched_at, dispatched_at, signed_at, resolved_at, followed_up_at, closed_at,
     updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
-    ext_reason, ext_by, ext_at, satisfaction, merged_into, change_seq)
+    ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
+    escalation_clock, escalation_level, escalated_at, change_seq)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, 0)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
@@ -793,7 +892,8 @@ const UPDATE_CASE: &str = "UPDATE cases SET
     first_dispatched_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?,
     followed_up_at = ?, closed_at = ?, updated_at = ?, feedback_due_override = ?,
     return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
-    ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?
+    ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?, follow_up_required = ?,
+    awaiting_ruling = ?, escalation_clock = ?, escalation_level = ?, escalated_at = ?
     WHERE id = ?";
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
@@ -836,6 +936,11 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
         .bind(ext.map(|e| ms(e.requested_at)))
         .bind(r.satisfaction.as_ref().map(enum_str))
         .bind(r.merged_into)
+        .bind(r.follow_up_required)
+        .bind(r.awaiting_ruling)
+        .bind(r.escalation_clock.map(ClockKind::as_str))
+        .bind(r.escalation_level)
+        .bind(opt_ms(r.escalated_at))
 }
 
 fn bind_update(r: &CaseRecord) -> SqliteQuery<'_> {
@@ -860,6 +965,7 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
     let status: String = r.try_get("status")?;
     let tier: Option<String> = r.try_get("tier")?;
     let satisfaction: Option<String> = r.try_get("satisfaction")?;
+    let escalation_clock: Option<String> = r.try_get("escalation_clock")?;
     let pending_extension = match t("ext_until")? {
         Some(until) => Some(PendingExtensionRecord {
             until,
@@ -912,6 +1018,14 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
             .map(parse_enum::<Satisfaction>)
             .transpose()?,
         merged_into: r.try_get("merged_into")?,
+        follow_up_required: r.try_get("follow_up_required")?,
+        awaiting_ruling: r.try_get("awaiting_ruling")?,
+        escalation_clock: escalation_clock
+            .as_deref()
+            .map(parse_enum::<ClockKind>)
+            .transpose()?,
+        escalation_level: r.try_get("escalation_level")?,
+        escalated_at: t("escalated_at")?,
     })
 }
 

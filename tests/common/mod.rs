@@ -40,6 +40,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(mut config: ServerConfig) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     config.listen = "127.0.0.1:0".into();
+    // Tests climb the escalation ladder explicitly, at the manual clock's time.
+    config.escalation_interval_seconds = 0;
     config.database = format!("sqlite:{}", dir.path().join("jieyou.db").display());
     let clock = ManualClock::new(start_time());
     let server = jieyou::server::spawn(config, Arc::new(clock.clone()))

@@ -62,6 +62,11 @@ CREATE TABLE cases (
     ext_at                INTEGER,
     satisfaction          TEXT,
     merged_into           INTEGER REFERENCES cases(id),
+    follow_up_required    INTEGER NOT NULL DEFAULT 0,
+    awaiting_ruling       INTEGER NOT NULL DEFAULT 0,
+    escalation_clock      TEXT,
+    escalation_level      INTEGER NOT NULL DEFAULT 0,
+    escalated_at          INTEGER,
     change_seq            INTEGER NOT NULL
 );
 CREATE INDEX cases_change_seq ON cases (change_seq);
