@@ -681,6 +681,9 @@ impl<R: Rng> Planner<'_, R> {
         // Triage: usually within minutes; the newest wait for the human operator; a few late.
         let triage_delay = if age < Duration::minutes(15) && self.chance(0.75) {
             self.minutes(16, 30)
+        } else if age < Duration::minutes(60) && self.chance(0.25) {
+            // Slipped through the cracks: still untriaged now, past the 15-minute clock.
+            age + self.minutes(1, 30)
         } else if self.chance(0.08) {
             self.minutes(17, 120)
         } else {
@@ -772,11 +775,11 @@ impl<R: Rng> Planner<'_, R> {
 
         // Sign for within the clock, some late; a supervisor urges some late ones.
         let sign_limit = tp.sign_for_minutes;
-        if self.chance(0.04) {
+        if self.chance(0.08) {
             // A department that does not answer for hours.
             self.after(
-                60,
-                300,
+                45,
+                360,
                 actor.clone(),
                 CaseAction::SignFor(NoteBody::default()),
             );
@@ -972,6 +975,10 @@ pub struct PlanSummary {
     pub by_tier: BTreeMap<&'static str, usize>,
     /// Cases past an unmet deadline at `now`.
     pub overdue_now: usize,
+    /// Of those, per tier ("none" for untriaged).
+    pub overdue_by_tier: BTreeMap<&'static str, usize>,
+    /// Unmet deadlines past due at `now`, per clock.
+    pub overdue_by_clock: BTreeMap<&'static str, usize>,
     /// Cases with a deadline met late.
     pub met_late: usize,
     pub returned: usize,
@@ -1002,6 +1009,12 @@ pub fn summarize(records: &[CaseRecord], policy: &Policy, now: DateTime<Utc>) ->
         let ds = crate::domain::deadlines(r, policy, now);
         if ds.iter().any(|d| d.met_at.is_none() && d.breached) {
             s.overdue_now += 1;
+            *s.overdue_by_tier
+                .entry(r.tier.map(Tier::as_str).unwrap_or("none"))
+                .or_default() += 1;
+        }
+        for d in ds.iter().filter(|d| d.met_at.is_none() && d.breached) {
+            *s.overdue_by_clock.entry(d.clock.as_str()).or_default() += 1;
         }
         if ds.iter().any(|d| d.met_at.is_some() && d.breached) {
             s.met_late += 1;
@@ -1170,6 +1183,11 @@ mod tests {
             assert!(s.open_orange >= 3, "seed {seed}: {s:?}");
             assert!(s.open_blue >= 1, "seed {seed}: {s:?}");
             assert!(s.overdue_now >= 5, "seed {seed}: {s:?}");
+            // Open and overdue now: cases not triaged in time, and departments running late.
+            for clock in ["triage", "sign_for", "feedback"] {
+                assert!(s.overdue_by_clock.contains_key(clock), "seed {seed}: {s:?}");
+            }
+            assert!(s.overdue_by_tier.contains_key("red"), "seed {seed}: {s:?}");
             assert!(s.met_late >= 5, "seed {seed}: {s:?}");
             assert!(s.returned >= 1 && s.extended >= 1 && s.urged >= 1, "{s:?}");
             assert!(
