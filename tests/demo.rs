@@ -209,3 +209,56 @@ async fn the_demo_binary_serves_a_live_desk() {
     };
     assert!(status.success(), "demo exited with {status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_rides_out_an_absent_server_and_stops_when_told() {
+    use jieyou::demo::simulator::{SimTokens, SimulatorConfig, run_simulator};
+    use tokio_util::sync::CancellationToken;
+
+    // A port nobody listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let tokens = SimTokens {
+        intake: "nobody".into(),
+        operator: "nobody".into(),
+        departments: vec![(1, "nobody".into())],
+    };
+    let cfg = SimulatorConfig {
+        rate_per_minute: 600.0,
+        speed: 100.0,
+        ..SimulatorConfig::default()
+    };
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let run = tokio::spawn(async move { run_simulator(cfg, &url, tokens, stop).await });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !run.is_finished(),
+        "the simulator gave up on an absent server"
+    );
+    cancel.cancel();
+    let summary = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("stops when cancelled")
+        .expect("does not panic")
+        .expect("runs");
+    assert_eq!(summary.created, 0);
+    assert!(summary.errors > 0, "{summary:?}");
+
+    let bad = run_simulator(
+        SimulatorConfig::default(),
+        "ftp://example.org",
+        SimTokens {
+            intake: String::new(),
+            operator: String::new(),
+            departments: vec![],
+        },
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(bad.is_err(), "a non-HTTP URL is refused at start");
+}
