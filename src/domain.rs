@@ -245,8 +245,21 @@ pub fn apply(
             Some(_) => rec.claimed_by = None,
         },
         Dispatch(b) => {
-            if from != Status::Triaged {
+            // A supervisor may reassign a case a department holds; it starts a new sign-for
+            // clock at the new department.
+            let reassign = matches!(from, Status::Dispatched | Status::InProgress)
+                && actor.role == Role::Supervisor;
+            if from != Status::Triaged && !reassign {
                 return Err(conflict(name, from));
+            }
+            if reassign {
+                if rec.department_id == Some(b.department_id) {
+                    return Err(Refusal::Conflict(
+                        "the case is already with that department".into(),
+                    ));
+                }
+                payload["reassigned_from"] = serde_json::json!(rec.department_id);
+                rec.pending_extension = None;
             }
             if rec.awaiting_ruling && actor.role != Role::Supervisor {
                 return Err(Refusal::Conflict(format!(

@@ -727,3 +727,60 @@ async fn openapi_document_describes_the_api() {
     let policy = app.observer.policy().await.unwrap();
     assert_eq!(policy, jieyou::wire::Policy::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_supervisor_reassigns_a_case_a_department_holds() {
+    let app = spawn_app().await;
+    let (health, transport) = (app.departments[0].id, app.departments[1].id);
+    let c = app.create("透析病人需要转运").await;
+    let c = app.act(&app.operator, &c, triage(Tier::Red)).await.unwrap();
+    let c = app
+        .act(
+            &app.operator,
+            &c,
+            CaseAction::Dispatch(DispatchBody {
+                department_id: health,
+                note: None,
+            }),
+        )
+        .await
+        .unwrap();
+    let c = app
+        .act(&app.dept_a, &c, CaseAction::SignFor(NoteBody::default()))
+        .await
+        .unwrap();
+    let to_transport = || {
+        CaseAction::Dispatch(DispatchBody {
+            department_id: transport,
+            note: None,
+        })
+    };
+    // Operators dispatch from triage only.
+    let err = app
+        .act(&app.operator, &c, to_transport())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    app.advance(5);
+    let moved = app.act(&app.supervisor, &c, to_transport()).await.unwrap();
+    assert_eq!(moved.case.department_id, Some(transport));
+    assert_eq!(moved.case.status, jieyou::wire::Status::Dispatched);
+    assert_eq!(
+        moved.case.signed_at, None,
+        "a new sign-for clock at the new department"
+    );
+    let last = moved.events.last().unwrap();
+    assert_eq!(last.payload["reassigned_from"], health);
+    assert_eq!(last.payload["department_name"], "交通运输局");
+    // The old department no longer sees it; the new one does.
+    assert_eq!(
+        app.dept_a.case(c.case.id).await.unwrap_err().status(),
+        Some(404)
+    );
+    app.dept_b.case(c.case.id).await.unwrap();
+    let err = app
+        .act(&app.supervisor, &moved, to_transport())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(409), "already there");
+}
