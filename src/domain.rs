@@ -73,6 +73,9 @@ pub struct CaseRecord {
     pub awaiting_ruling: bool,
     /// The breached clock the escalation ladder is climbing, and the rungs reached (0–3).
     pub escalation_clock: Option<ClockKind>,
+    /// The due time of the deadline being escalated: a new deadline of the same clock (after a
+    /// return, a reassignment, an extension) climbs its own ladder from the first rung.
+    pub escalation_due_at: Option<DateTime<Utc>>,
     pub escalation_level: i64,
     pub escalated_at: Option<DateTime<Utc>>,
 }
@@ -302,6 +305,12 @@ pub fn apply(
             if !matches!(from, Status::New | Status::Triaged) {
                 return Err(conflict(name, from));
             }
+            if rec.awaiting_ruling && actor.role != Role::Supervisor {
+                return Err(Refusal::Conflict(format!(
+                    "returned {} times: a supervisor must rule on it",
+                    rec.return_count
+                )));
+            }
             required_text("text", &b.text)?;
             rec.status = Status::Resolved;
             rec.resolved_at = Some(now);
@@ -331,10 +340,14 @@ pub fn apply(
                 ));
             }
             let until = b.until.with_timezone(&Utc);
-            if until <= now {
+            let feedback_due = deadlines(rec, policy, now)
+                .iter()
+                .find(|d| d.clock == ClockKind::Feedback)
+                .map(|d| d.due_at);
+            if until <= now || feedback_due.is_some_and(|due| until <= due) {
                 return Err(Refusal::Invalid {
                     field: "until".into(),
-                    message: "must be in the future".into(),
+                    message: "must be later than the current feedback deadline".into(),
                 });
             }
             rec.pending_extension = Some(PendingExtensionRecord {
@@ -375,6 +388,11 @@ pub fn apply(
                 // next resolution starts a new follow-up clock.
                 rec.resolved_at = None;
                 rec.followed_up_at = None;
+                // The redo gets a fresh feedback window of the tier's length.
+                if let Some(t) = rec.tier {
+                    rec.feedback_due_override =
+                        Some(now + Duration::minutes(policy.tier(t).feedback_minutes));
+                }
                 if rec.department_id.is_some() {
                     rec.status = Status::Dispatched;
                     rec.dispatched_at = Some(now);
@@ -678,7 +696,9 @@ impl CaseRecord {
         let clock = self.escalation_clock?;
         let level = usize::try_from(self.escalation_level).ok()?.min(3);
         let step = *EscalationStep::ALL.get(level.checked_sub(1)?)?;
-        let unmet = ds.iter().find(|d| d.clock == clock && d.met_at.is_none());
+        let unmet = ds.iter().find(|d| {
+            d.clock == clock && d.met_at.is_none() && Some(d.due_at) == self.escalation_due_at
+        });
         let minutes = self
             .tier
             .map(|t| policy.tier(t).escalation_minutes)
@@ -729,7 +749,9 @@ pub fn escalate(
         .tier
         .map(|t| policy.tier(t).escalation_minutes)
         .unwrap_or(policy.red.escalation_minutes);
-    let mut level = if rec.escalation_clock == Some(breached.clock) {
+    let mut level = if rec.escalation_clock == Some(breached.clock)
+        && rec.escalation_due_at == Some(breached.due_at)
+    {
         usize::try_from(rec.escalation_level).unwrap_or(0)
     } else {
         0
@@ -761,6 +783,7 @@ pub fn escalate(
     }
     if !fired.is_empty() {
         rec.escalation_clock = Some(breached.clock);
+        rec.escalation_due_at = Some(breached.due_at);
         rec.escalation_level = level as i64;
         rec.escalated_at = Some(now);
         rec.version += 1;

@@ -272,13 +272,12 @@ pub fn daily(
                 .unwrap_or_else(|| format!("#{dept_id}")),
             ..Default::default()
         });
+        // The name as it was when the event happened.
+        if let Some(name) = payload_str(e, "department_name") {
+            row.name = name.to_string();
+        }
         match e.action.as_str() {
-            "dispatch" => {
-                row.dispatched += 1;
-                if let Some(name) = payload_str(e, "department_name") {
-                    row.name = name.to_string();
-                }
-            }
+            "dispatch" => row.dispatched += 1,
             "sign-for" => {
                 row.signed_for += 1;
                 if payload_bool(e, "on_time") == Some(false) {

@@ -645,9 +645,10 @@ async fn dissatisfied_follow_up_sends_the_case_back_to_its_department() {
         &c.events.last().unwrap().payload,
         json!({"result": "dissatisfied"}),
     );
-    // A fresh sign-for clock from the re-dispatch; feedback is open again.
+    // A fresh sign-for clock from the re-dispatch; a fresh red feedback window of 4 h from
+    // the follow-up call.
     assert_deadline(&c, ClockKind::SignFor, &at_s(150), None, false);
-    assert_deadline(&c, ClockKind::Feedback, &at_s(240), None, false);
+    assert_deadline(&c, ClockKind::Feedback, &at_s(135 + 240), None, false);
     assert_next_due(&c, Some((ClockKind::SignFor, &at_s(150))));
     // The department works it again.
     app.advance(5);
@@ -1886,8 +1887,9 @@ async fn dissatisfied_follow_up_of_a_triaged_answer_goes_back_to_triaged() {
     assert_eq!(c.case.tier, Some(Tier::Blue));
     assert_eq!(c.case.department_id, None);
     assert_eq!(c.case.resolved_at, None);
-    assert_deadline(&c, ClockKind::Feedback, &at_s(180), None, false);
-    assert_next_due(&c, Some((ClockKind::Feedback, &at_s(180))));
+    // A fresh blue feedback window of 3 h from the follow-up call at 63.
+    assert_deadline(&c, ClockKind::Feedback, &at_s(63 + 180), None, false);
+    assert_next_due(&c, Some((ClockKind::Feedback, &at_s(63 + 180))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

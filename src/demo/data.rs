@@ -956,6 +956,7 @@ pub fn record_of(id: i64, pc: &PlannedCase) -> CaseRecord {
         escalation_clock: None,
         escalation_level: 0,
         escalated_at: None,
+        escalation_due_at: None,
     }
 }
 

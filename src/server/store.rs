@@ -427,6 +427,7 @@ impl Store {
             follow_up_required: false,
             awaiting_ruling: false,
             escalation_clock: None,
+            escalation_due_at: None,
             escalation_level: 0,
             escalated_at: None,
         };
@@ -526,6 +527,7 @@ impl Store {
             }
             _ => {}
         }
+        name_department(&mut tx, &mut outcome.payload).await?;
         bind_update(&rec).execute(&mut *tx).await?;
         insert_event(
             &mut tx,
@@ -638,7 +640,9 @@ impl Store {
                 continue;
             }
             bind_update(&rec).execute(&mut *tx).await?;
-            for payload in &events {
+            let fired_now = events.len();
+            for mut payload in events {
+                name_department(&mut tx, &mut payload).await?;
                 insert_event(
                     &mut tx,
                     id,
@@ -647,14 +651,14 @@ impl Store {
                     "escalate",
                     Some(rec.status),
                     Some(rec.status),
-                    payload,
+                    &payload,
                 )
                 .await?;
             }
             let seq = number_changes(&mut tx, &[id]).await?;
             tx.commit().await?;
             self.feed.send_replace(seq);
-            fired += events.len();
+            fired += fired_now;
         }
         Ok(fired)
     }
@@ -756,6 +760,26 @@ impl Store {
         let rows = qb.build().fetch_all(&self.read).await?;
         Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
     }
+}
+
+/// Writes the department's current name beside its id, so reports of the day keep it after a
+/// rename.
+async fn name_department(
+    tx: &mut Transaction<'static, Sqlite>,
+    payload: &mut serde_json::Value,
+) -> Result<(), StoreError> {
+    let Some(id) = payload.get("department_id").and_then(|v| v.as_i64()) else {
+        return Ok(());
+    };
+    if payload.get("department_name").is_some() {
+        return Ok(());
+    }
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM departments WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    payload["department_name"] = serde_json::json!(name);
+    Ok(())
 }
 
 /// Gives each changed case the next feed sequence number; the last statement of every write
@@ -880,9 +904,9 @@ const INSERT_CASE: &str = "INSERT INTO cases (
     first_dispatched_at, dispatched_at, signed_at, resolved_at, followed_up_at, closed_at,
     updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
     ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
-    escalation_clock, escalation_level, escalated_at, change_seq)
+    escalation_clock, escalation_due_at, escalation_level, escalated_at, change_seq)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
@@ -893,7 +917,8 @@ const UPDATE_CASE: &str = "UPDATE cases SET
     followed_up_at = ?, closed_at = ?, updated_at = ?, feedback_due_override = ?,
     return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
     ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?, follow_up_required = ?,
-    awaiting_ruling = ?, escalation_clock = ?, escalation_level = ?, escalated_at = ?
+    awaiting_ruling = ?, escalation_clock = ?, escalation_due_at = ?, escalation_level = ?,
+    escalated_at = ?
     WHERE id = ?";
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
@@ -939,6 +964,7 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
         .bind(r.follow_up_required)
         .bind(r.awaiting_ruling)
         .bind(r.escalation_clock.map(ClockKind::as_str))
+        .bind(opt_ms(r.escalation_due_at))
         .bind(r.escalation_level)
         .bind(opt_ms(r.escalated_at))
 }
@@ -1024,6 +1050,7 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
             .as_deref()
             .map(parse_enum::<ClockKind>)
             .transpose()?,
+        escalation_due_at: t("escalation_due_at")?,
         escalation_level: r.try_get("escalation_level")?,
         escalated_at: t("escalated_at")?,
     })

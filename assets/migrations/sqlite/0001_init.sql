@@ -65,6 +65,7 @@ CREATE TABLE cases (
     follow_up_required    INTEGER NOT NULL DEFAULT 0,
     awaiting_ruling       INTEGER NOT NULL DEFAULT 0,
     escalation_clock      TEXT,
+    escalation_due_at     INTEGER,
     escalation_level      INTEGER NOT NULL DEFAULT 0,
     escalated_at          INTEGER,
     change_seq            INTEGER NOT NULL
