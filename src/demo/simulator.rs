@@ -124,20 +124,7 @@ pub async fn run_simulator(
     let (feed_tx, feed_rx) = mpsc::channel(16);
     let feed = tokio::spawn(follow_changes(operator.clone(), feed_tx, cancel.clone()));
     let arrivals = tokio::spawn(arrivals(cfg.clone(), data.clone(), intake, cancel.clone()));
-    let mut desk = Desk {
-        cfg,
-        data,
-        operator,
-        departments,
-        department_names: HashMap::new(),
-        operator_name: None,
-        cases: HashMap::new(),
-        plans: HashMap::new(),
-        agenda: BTreeMap::new(),
-        seq: 0,
-        clock_offset: Duration::zero(),
-        summary: SimSummary::default(),
-    };
+    let mut desk = Desk::new(cfg, data, operator, departments);
     desk.run(feed_rx, &cancel).await;
     let mut summary = desk.summary;
     match arrivals.await {
@@ -454,6 +441,8 @@ pub fn operator_picks(
 struct Plan {
     stage: Stage,
     steps: VecDeque<(f64, DepartmentStep)>,
+    /// 412s met by the current step.
+    stale: u32,
     /// The agenda entry of the next step.
     scheduled: Option<(Instant, u64)>,
 }
@@ -477,12 +466,43 @@ struct Desk {
 
 enum Acted {
     Done(Box<Case>),
+    /// 412: the case had moved on (an escalation, a note, someone else's action).
+    Stale,
+    /// 403/409/422: not allowed now.
     Refused,
+    /// The server stayed away through the retries.
     Failed,
     Cancelled,
 }
 
+/// How often a department retries a step on a fresher version before letting it go.
+const STALE_RETRIES: u32 = 3;
+/// How long (realistic seconds) a department waits for an absent server before trying again.
+const AWAY_RETRY_SECS: f64 = 60.0;
+
 impl Desk {
+    fn new(
+        cfg: SimulatorConfig,
+        data: DemoData,
+        operator: Client,
+        departments: HashMap<i64, Client>,
+    ) -> Desk {
+        Desk {
+            cfg,
+            data,
+            operator,
+            departments,
+            department_names: HashMap::new(),
+            operator_name: None,
+            cases: HashMap::new(),
+            plans: HashMap::new(),
+            agenda: BTreeMap::new(),
+            seq: 0,
+            clock_offset: Duration::zero(),
+            summary: SimSummary::default(),
+        }
+    }
+
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + self.clock_offset
     }
@@ -569,6 +589,7 @@ impl Desk {
             Plan {
                 stage,
                 steps: steps.into(),
+                stale: 0,
                 scheduled: None,
             },
         );
@@ -676,21 +697,50 @@ impl Desk {
         };
         match self.act(&client, &case, &action, cancel).await {
             Acted::Done(updated) => {
+                if let Some(p) = self.plans.get_mut(&id) {
+                    p.stale = 0;
+                }
                 self.observe(*updated);
                 // Same stage (progress, extension): the next step of the script.
                 if self.plans.get(&id).is_some_and(|p| p.scheduled.is_none()) {
                     self.schedule_next(id);
                 }
             }
-            // The case moved on, or the server is away: this stage's plan is over; a new
-            // stage seen on the feed brings a new plan.
-            Acted::Refused | Acted::Failed => {
-                if let Some(p) = self.plans.get_mut(&id) {
-                    p.steps.clear();
+            // A fresher version of the same stage: try the step again on it, a few times.
+            Acted::Stale => self.retry_step(id, step, 0.0),
+            // Not allowed now: skip the step, go on with the rest of the script.
+            Acted::Refused => {
+                if self.plans.get(&id).is_some_and(|p| p.scheduled.is_none()) {
+                    self.schedule_next(id);
                 }
             }
+            Acted::Failed => self.retry_step(id, step, AWAY_RETRY_SECS),
             Acted::Cancelled => {}
         }
+    }
+
+    /// Puts `step` back at the head of the case's script, `delay` realistic seconds away, while
+    /// the case is still at the plan's stage; a step that keeps meeting 412s is let go.
+    fn retry_step(&mut self, id: i64, step: DepartmentStep, delay: f64) {
+        let Some(stage) = self.cases.get(&id).map(stage_of) else {
+            return;
+        };
+        let Some(plan) = self.plans.get_mut(&id) else {
+            return;
+        };
+        if plan.stage != stage || plan.scheduled.is_some() {
+            return;
+        }
+        if delay == 0.0 {
+            plan.stale += 1;
+            if plan.stale > STALE_RETRIES {
+                plan.stale = 0;
+                self.schedule_next(id);
+                return;
+            }
+        }
+        plan.steps.push_front((delay, step));
+        self.schedule_next(id);
     }
 
     /// Learns the department names and our own name once the server answers.
@@ -759,7 +809,8 @@ impl Desk {
             match self.act(&client, &case, &action, cancel).await {
                 Acted::Done(updated) => self.observe(*updated),
                 Acted::Cancelled => return,
-                Acted::Refused | Acted::Failed => {}
+                // The next round looks again, at the case as it is then.
+                Acted::Stale | Acted::Refused | Acted::Failed => {}
             }
         }
     }
@@ -816,7 +867,11 @@ impl Desk {
             {
                 self.observe(d.case);
             }
-            return Acted::Refused;
+            return if err.status() == Some(412) {
+                Acted::Stale
+            } else {
+                Acted::Refused
+            };
         }
         Acted::Failed
     }
@@ -987,6 +1042,79 @@ mod tests {
             ..cfg
         };
         assert_eq!(operator_picks(&refs, now(), &batch, &d, None).len(), 2);
+    }
+
+    /// A desk with clients for an address nobody is asked (no request is sent here).
+    fn offline_desk(departments: &[i64]) -> Desk {
+        let url = "http://127.0.0.1:9";
+        let clients = departments
+            .iter()
+            .map(|d| (*d, Client::new(url, "t").unwrap()))
+            .collect();
+        Desk::new(
+            SimulatorConfig::default(),
+            data(),
+            Client::new(url, "t").unwrap(),
+            clients,
+        )
+    }
+
+    #[tokio::test]
+    async fn departments_plan_their_own_cases_and_retry_stale_steps_a_few_times() {
+        let cases = seeded_cases();
+        let c = cases
+            .iter()
+            .find(|c| c.status == Status::Dispatched)
+            .unwrap()
+            .clone();
+        let dept = c.department_id.unwrap();
+        // Another department's case is not ours to plan.
+        let mut other = offline_desk(&[dept + 1000]);
+        other.observe(c.clone());
+        assert!(other.plans.is_empty() && other.agenda.is_empty());
+
+        let mut desk = offline_desk(&[dept]);
+        desk.observe(c.clone());
+        assert_eq!(desk.agenda.len(), 1);
+        let step = desk.plans[&c.id].steps[0].1;
+        // Seen again at a newer version of the same stage (an escalation): same plan.
+        let mut bumped = c.clone();
+        bumped.version += 1;
+        desk.observe(bumped.clone());
+        assert_eq!(desk.agenda.len(), 1);
+        assert_eq!(desk.plans[&c.id].steps.len(), 1);
+        // A stale answer puts the step back, up to STALE_RETRIES times, then lets it go.
+        for _ in 0..STALE_RETRIES {
+            let plan = desk.plans.get_mut(&c.id).unwrap();
+            let (_, popped) = plan.steps.pop_front().unwrap();
+            let key = plan.scheduled.take().unwrap();
+            desk.agenda.remove(&key);
+            desk.retry_step(c.id, popped, 0.0);
+            assert_eq!(desk.plans[&c.id].steps.front().map(|s| s.1), Some(step));
+            assert_eq!(desk.agenda.len(), 1);
+        }
+        let plan = desk.plans.get_mut(&c.id).unwrap();
+        let (_, popped) = plan.steps.pop_front().unwrap();
+        let key = plan.scheduled.take().unwrap();
+        desk.agenda.remove(&key);
+        desk.retry_step(c.id, popped, 0.0);
+        assert!(desk.plans[&c.id].steps.is_empty());
+        assert!(desk.agenda.is_empty());
+        // A new stage (signed for elsewhere) brings a new plan; a closed case drops it.
+        let mut signed = bumped;
+        signed.version += 1;
+        signed.status = Status::InProgress;
+        signed.signed_at = Some(signed.updated_at);
+        desk.observe(signed.clone());
+        assert_eq!(
+            desk.plans[&c.id].steps.back().map(|s| s.1),
+            Some(DepartmentStep::Resolve)
+        );
+        let mut closed = signed;
+        closed.version += 1;
+        closed.status = Status::Closed;
+        desk.observe(closed);
+        assert!(desk.plans.is_empty() && desk.agenda.is_empty());
     }
 
     #[test]
