@@ -48,7 +48,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 300)]
     pub cases: usize,
     /// Simulated departments and the background operator act this many times faster
-    #[arg(long, default_value_t = 1.0, value_parser = parse_rate)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
     /// Leave triage and dispatch to the humans: no background operator
     #[arg(long)]
@@ -311,6 +311,13 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a number > 0")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +341,13 @@ mod tests {
         assert!(Cli::try_parse_from(["demo", "--rate", "-1"]).is_err());
         assert!(Cli::try_parse_from(["demo", "--rate", "NaN"]).is_err());
         assert!(Cli::try_parse_from(["demo", "--lang", "fr"]).is_err());
+        assert!(Cli::try_parse_from(["demo", "--speed", "0"]).is_err());
+        assert_eq!(
+            Cli::try_parse_from(["demo", "--speed", "60"])
+                .unwrap()
+                .demo
+                .speed,
+            60.0
+        );
     }
 }
