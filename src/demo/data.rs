@@ -236,11 +236,22 @@ impl DemoData {
             let sentences = t
                 .description
                 .chars()
-                .filter(|c| matches!(c, '。' | '?' | '!'))
+                .filter(|c| matches!(c, '。' | '\u{ff1f}' | '\u{ff01}'))
                 .count();
             if !(1..=3).contains(&sentences) {
                 return bad(format!(
                     "template {which}: description must be 1–3 sentences"
+                ));
+            }
+            // Chinese text takes full-width punctuation (U+FF0C, U+FF1F, …), not ASCII.
+            if let Some(c) = t
+                .title
+                .chars()
+                .chain(t.description.chars())
+                .find(|c| matches!(c, ',' | '?' | '!' | ';' | ':' | '(' | ')'))
+            {
+                return bad(format!(
+                    "template {which}: half-width {c:?} in Chinese text"
                 ));
             }
             if t.weight == 0 {
@@ -430,7 +441,7 @@ impl DemoData {
         tpl.answer.clone().unwrap_or_else(|| {
             self.category(&tpl.category)
                 .and_then(|c| c.answer.choose(rng).cloned())
-                .unwrap_or_else(|| "您好,已答复。".into())
+                .unwrap_or_else(|| "您好，已答复。".into())
         })
     }
 
@@ -1116,6 +1127,11 @@ mod tests {
             DemoData::parse("desk = 1"),
             Err(DataError::Parse(_))
         ));
+        let ascii_comma = KAIHUA_TOML.replacen("我在杭州工作\u{ff0c}", "我在杭州工作,", 1);
+        assert_ne!(ascii_comma, KAIHUA_TOML);
+        assert!(
+            matches!(DemoData::parse(&ascii_comma), Err(DataError::Invalid(m)) if m.contains("half-width"))
+        );
     }
 
     #[test]
