@@ -784,3 +784,50 @@ async fn a_supervisor_reassigns_a_case_a_department_holds() {
         .unwrap_err();
     assert_eq!(err.status(), Some(409), "already there");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_departments_long_poll_waits_through_other_departments_changes() {
+    let app = spawn_app().await;
+    let (health, transport) = (app.departments[0].id, app.departments[1].id);
+    let dispatch_to = |d| {
+        CaseAction::Dispatch(DispatchBody {
+            department_id: d,
+            note: None,
+        })
+    };
+    let mine = app.create("透析病人需要转运").await;
+    let mine = app
+        .act(&app.operator, &mine, triage(Tier::Red))
+        .await
+        .unwrap();
+    let theirs = app.create("需要交通通行证").await;
+    let theirs = app
+        .act(&app.operator, &theirs, triage(Tier::Orange))
+        .await
+        .unwrap();
+    let snap = app.dept_a.changes(None, None).await.unwrap();
+    assert!(snap.cases.is_empty());
+    let c = app.dept_a.clone();
+    let cursor = snap.cursor.clone();
+    let poll = tokio::spawn(async move { c.changes(Some(&cursor), Some(30)).await });
+    app.act(&app.operator, &theirs, dispatch_to(transport))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !poll.is_finished(),
+        "another department's case does not answer this poll"
+    );
+    app.act(&app.operator, &mine, dispatch_to(health))
+        .await
+        .unwrap();
+    let page = tokio::time::timeout(Duration::from_secs(10), poll)
+        .await
+        .expect("answered soon after its own department's change")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        page.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![mine.case.id]
+    );
+}

@@ -418,15 +418,15 @@ async fn changes(
     let mut feed = state.store.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
+        // Read the feed's sequence before querying: the query then sees every change up to
+        // it, and any later commit moves the sequence past it and wakes us.
+        let observed = *feed.borrow_and_update();
         let (recs, cursor, more) = state.store.changes_since(since, FEED_PAGE, dept).await?;
         if !recs.is_empty() || wait == 0 {
             return Ok(Json(state.changes_answer(&recs, cursor, false, more)));
         }
-        // Nothing yet: wait for a commit numbered past what we just read, the deadline, or
-        // shutdown. `wait_for` sees a commit made between the query and now.
-        let seen = cursor.max(*feed.borrow_and_update());
         tokio::select! {
-            r = feed.wait_for(|s| *s > seen) => { if r.is_err() { break; } }
+            r = feed.wait_for(|s| *s > observed) => { if r.is_err() { break; } }
             () = tokio::time::sleep_until(deadline) => break,
             () = state.shutdown.cancelled() => break,
         }
