@@ -23,7 +23,7 @@ use crate::domain::{Actor, CaseRecord, Refusal};
 use crate::wire::{
     CaseAction, Channel, Department, DepartmentKind, DispatchBody, ExtensionDecisionBody,
     ExtensionRequestBody, FollowUpBody, Location, NewCase, NewDepartment, NoteBody, Policy,
-    ReasonBody, Requester, Role, Satisfaction, Status, TextBody, Tier, TierBody,
+    ReasonBody, Requester, Role, Satisfaction, TextBody, Tier, TierBody,
 };
 
 /// The embedded demo data, as written.
@@ -927,47 +927,10 @@ impl SeedPlan {
 
 /// A freshly created case record, as the store would make it.
 pub fn record_of(id: i64, pc: &PlannedCase) -> CaseRecord {
-    let n = &pc.new_case;
+    let reference = format!("KH-{}-{id:04}", pc.received_at.format("%Y%m%d"));
     CaseRecord {
         id,
-        reference: format!("KH-{}-{id:04}", pc.received_at.format("%Y%m%d")),
-        version: 1,
-        channel: n.channel,
-        category: n.category.clone(),
-        title: n.title.clone(),
-        description: n.description.clone(),
-        requester_name: n.requester.name.clone(),
-        requester_phone: n.requester.phone.clone(),
-        town: n.location.town.clone(),
-        address: n.location.address.clone(),
-        lat: n.location.lat,
-        long: n.location.long,
-        tier: None,
-        status: Status::New,
-        department_id: None,
-        claimed_by: None,
-        received_at: pc.received_at,
-        triaged_at: None,
-        first_dispatched_at: None,
-        dispatched_at: None,
-        signed_at: None,
-        resolved_at: None,
-        followed_up_at: None,
-        closed_at: None,
-        updated_at: pc.received_at,
-        feedback_due_override: None,
-        return_count: 0,
-        extension_count: 0,
-        urge_count: 0,
-        pending_extension: None,
-        satisfaction: None,
-        merged_into: None,
-        follow_up_required: false,
-        awaiting_ruling: false,
-        escalation_clock: None,
-        escalation_level: 0,
-        escalated_at: None,
-        escalation_due_at: None,
+        ..CaseRecord::received(reference, &pc.new_case, pc.received_at)
     }
 }
 
