@@ -615,6 +615,51 @@ pub fn next_due(deadlines: &[DeadlineAt]) -> Option<DeadlineAt> {
 }
 
 impl CaseRecord {
+    /// A new case as received at `at`, before it has an id (0) and a version beyond 1.
+    pub fn received(reference: String, new: &crate::wire::NewCase, at: DateTime<Utc>) -> Self {
+        CaseRecord {
+            id: 0,
+            reference,
+            version: 1,
+            channel: new.channel,
+            category: new.category.trim().to_string(),
+            title: new.title.trim().to_string(),
+            description: new.description.trim().to_string(),
+            requester_name: new.requester.name.trim().to_string(),
+            requester_phone: new.requester.phone.trim().to_string(),
+            town: new.location.town.trim().to_string(),
+            address: new.location.address.trim().to_string(),
+            lat: new.location.lat,
+            long: new.location.long,
+            tier: None,
+            status: Status::New,
+            department_id: None,
+            claimed_by: None,
+            received_at: at,
+            triaged_at: None,
+            first_dispatched_at: None,
+            dispatched_at: None,
+            signed_at: None,
+            resolved_at: None,
+            followed_up_at: None,
+            closed_at: None,
+            updated_at: at,
+            feedback_due_override: None,
+            return_count: 0,
+            extension_count: 0,
+            urge_count: 0,
+            pending_extension: None,
+            satisfaction: None,
+            merged_into: None,
+            follow_up_required: false,
+            awaiting_ruling: false,
+            escalation_clock: None,
+            escalation_due_at: None,
+            escalation_level: 0,
+            escalated_at: None,
+        }
+    }
+
     /// The case as clients see it; the phone is masked unless `reveal_phone`.
     pub fn to_wire(&self, policy: &Policy, tz: Tz, now: DateTime<Utc>, reveal_phone: bool) -> Case {
         let t = |d: DateTime<Utc>| d.with_timezone(&tz).fixed_offset();

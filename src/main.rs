@@ -22,6 +22,8 @@ enum Command {
     Department(jieyou::server::DepartmentArgs),
     /// Reports from a server: `jieyou report daily`
     Report(jieyou::commands::ReportArgs),
+    /// The whole desk on one machine: server, seeded Kaihua data, simulated citizens and departments
+    Demo(jieyou::demo::DemoArgs),
     /// Print shell completions
     #[command(
         after_help = "Example:\n  jieyou completions bash > ~/.local/share/bash-completion/completions/jieyou"
@@ -39,6 +41,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
         Some(Command::Department(args)) => runtime()?.block_on(jieyou::server::department(args)),
         Some(Command::Report(args)) => runtime()?.block_on(jieyou::commands::report(args)),
+        Some(Command::Demo(args)) => {
+            init_server_logging();
+            runtime()?.block_on(jieyou::demo::run(args))
+        }
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "jieyou", &mut std::io::stdout());
             Ok(())

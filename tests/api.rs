@@ -724,6 +724,24 @@ async fn openapi_document_describes_the_api() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     assert!(doc["components"]["schemas"].get("Case").is_some());
+    // Problems are documented as what they are, and every API call may answer 401.
+    let act = &doc["paths"]["/api/v1/cases/{id}/{action}"]["post"]["responses"];
+    for status in ["401", "409", "412", "428"] {
+        assert!(
+            act[status]["content"]
+                .get("application/problem+json")
+                .is_some(),
+            "{status}: {}",
+            act[status]
+        );
+    }
+    let wait = doc["paths"]["/api/v1/changes"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "wait")
+        .unwrap();
+    assert_eq!(wait["schema"]["maximum"], 30);
     let policy = app.observer.policy().await.unwrap();
     assert_eq!(policy, jieyou::wire::Policy::default());
 }

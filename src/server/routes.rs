@@ -93,7 +93,82 @@ impl utoipa::Modify for BearerAuth {
 }
 
 async fn openapi() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(openapi_document)).into_response()
+}
+
+/// The generated document, with what the derive cannot say: problems are
+/// `application/problem+json`, every API operation may answer 401, and the bounds of the
+/// query parameters.
+pub fn openapi_document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let problem = serde_json::json!({ "$ref": "#/components/schemas/Problem" });
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return doc;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
+                for response in responses.values_mut() {
+                    let Some(content) = response.get_mut("content").and_then(|c| c.as_object_mut())
+                    else {
+                        continue;
+                    };
+                    let is_problem = content
+                        .get("application/json")
+                        .is_some_and(|c| c["schema"] == problem);
+                    if is_problem && let Some(c) = content.remove("application/json") {
+                        content.insert("application/problem+json".into(), c);
+                    }
+                }
+                if path.starts_with("/api/v1/") && path != "/api/v1/openapi.json" {
+                    for (status, description) in [
+                        (
+                            "400",
+                            "a malformed query parameter, header or body, named in `errors`",
+                        ),
+                        ("401", "missing, unknown or revoked bearer token"),
+                    ] {
+                        responses.entry(status).or_insert_with(|| {
+                            serde_json::json!({
+                                "description": description,
+                                "content": { "application/problem+json": { "schema": problem } }
+                            })
+                        });
+                    }
+                }
+            }
+            if let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
+                for p in params.iter_mut() {
+                    let bounds = match p["name"].as_str() {
+                        Some("wait") => Some((0, MAX_WAIT_SECONDS as i64)),
+                        Some("limit") => Some((1, 200)),
+                        Some("id") => Some((1, i64::MAX)),
+                        _ => None,
+                    };
+                    if let Some((min, max)) = bounds {
+                        p["schema"]["minimum"] = min.into();
+                        p["schema"]["maximum"] = max.into();
+                    }
+                    match p["name"].as_str() {
+                        Some("since" | "cursor") => {
+                            p["schema"]["pattern"] = "^[0-9]+$".into();
+                        }
+                        Some("tier") => {
+                            p["schema"] = serde_json::json!({
+                                "type": "string", "enum": ["blue", "orange", "red", "none"]
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    doc
 }
 
 async fn not_found() -> ApiError {
@@ -192,7 +267,8 @@ fn query_params(raw: Option<String>, known: &[&str]) -> Result<HashMap<String, S
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request("query", e.to_string()))?;
     let mut map = HashMap::new();
-    for (k, v) in pairs {
+    // `?date=` is the same as no `date`, as forms and scripts send it.
+    for (k, v) in pairs.into_iter().filter(|(_, v)| !v.is_empty()) {
         if !known.contains(&k.as_str()) {
             return Err(ApiError::bad_request(
                 k.clone(),

@@ -390,47 +390,7 @@ impl Store {
             .bind(format!("{prefix}%"))
             .fetch_one(&mut *tx)
             .await?;
-        let rec = CaseRecord {
-            id: 0,
-            reference: format!("{prefix}{:04}", count + 1),
-            version: 1,
-            channel: new.channel,
-            category: new.category.trim().to_string(),
-            title: new.title.trim().to_string(),
-            description: new.description.trim().to_string(),
-            requester_name: new.requester.name.trim().to_string(),
-            requester_phone: new.requester.phone.trim().to_string(),
-            town: new.location.town.trim().to_string(),
-            address: new.location.address.trim().to_string(),
-            lat: new.location.lat,
-            long: new.location.long,
-            tier: None,
-            status: Status::New,
-            department_id: None,
-            claimed_by: None,
-            received_at: now,
-            triaged_at: None,
-            first_dispatched_at: None,
-            dispatched_at: None,
-            signed_at: None,
-            resolved_at: None,
-            followed_up_at: None,
-            closed_at: None,
-            updated_at: now,
-            feedback_due_override: None,
-            return_count: 0,
-            extension_count: 0,
-            urge_count: 0,
-            pending_extension: None,
-            satisfaction: None,
-            merged_into: None,
-            follow_up_required: false,
-            awaiting_ruling: false,
-            escalation_clock: None,
-            escalation_due_at: None,
-            escalation_level: 0,
-            escalated_at: None,
-        };
+        let rec = CaseRecord::received(format!("{prefix}{:04}", count + 1), new, now);
         let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec)
             .fetch_one(&mut *tx)
             .await?
