@@ -1,12 +1,13 @@
 //! The dispatcher console (`jieyou` with no subcommand).
 //!
 //! Floors, bottom up: `text`, `theme`, `i18n`, `command`, `config`, `action`, `layout` →
-//! `app` (state and `update`) → `ui` (pure drawing) → `tui` (the loop) → this file.
+//! `app` (state and `update`) → `ui` (pure drawing) → `feed`, `tui` (I/O and the loop) → this file.
 
 pub mod action;
 pub mod app;
 pub mod command;
 pub mod config;
+pub mod feed;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod i18n;
