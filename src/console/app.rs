@@ -480,6 +480,10 @@ impl App {
                     self.info(Level::Success, self.i18n.t("msg.reconnected").to_string());
                 }
                 let before = self.selected_case().map(|c| c.version);
+                // An empty long-poll answer only proves the connection: nothing to rebuild.
+                if changes.cases.is_empty() && !changes.snapshot {
+                    return vec![];
+                }
                 if changes.snapshot {
                     self.cases.clear();
                 }
