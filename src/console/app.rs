@@ -220,6 +220,8 @@ pub enum Mode {
         current: Box<CaseDetail>,
         changes: Vec<FieldChange>,
         parked: Option<Box<Mode>>,
+        /// The parked form is the one that sent `out` (rather than one opened meanwhile).
+        from_form: bool,
     },
 }
 
@@ -839,28 +841,27 @@ impl App {
                 current,
                 changes,
                 parked,
+                from_form,
             } => {
+                let version = current.case.version;
                 if self.keymap.is(&key, Command::Confirm) || self.keymap.is(&key, Command::Submit) {
                     // A retry on the fresh case is a new intent: new version, new key.
-                    out.version = current.case.version;
+                    out.version = version;
                     out.key = new_idempotency_key();
-                    let origin = match parked.map(|m| *m) {
-                        Some(mut m) if m.is_form() => {
-                            set_form_sending(&mut m, current.case.version);
-                            self.mode = m;
-                            Origin::Form
-                        }
-                        _ => Origin::Simple,
+                    self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
+                    let origin = if from_form {
+                        set_form_sending(&mut self.mode, version);
+                        Origin::Form
+                    } else {
+                        Origin::Simple
                     };
                     self.send(out, origin)
                 } else if self.keymap.is(&key, Command::Cancel) {
-                    self.mode = match parked.map(|m| *m) {
-                        Some(mut m) => {
-                            set_form_base(&mut m, current.case.version);
-                            m
-                        }
-                        None => Mode::Normal,
-                    };
+                    self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
+                    if from_form {
+                        // Back to the form, now based on the case as it is.
+                        set_form_base(&mut self.mode, version);
+                    }
                     vec![]
                 } else {
                     self.mode = Mode::Conflict {
@@ -868,6 +869,7 @@ impl App {
                         current,
                         changes,
                         parked,
+                        from_form,
                     };
                     vec![]
                 }
@@ -1482,6 +1484,7 @@ impl App {
                 current,
                 changes,
                 parked,
+                from_form: form_open,
             };
         } else {
             let text = self

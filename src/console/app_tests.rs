@@ -868,3 +868,34 @@ fn answers_to_unknown_requests_are_ignored() {
     );
     assert_eq!(app.cases[&134].version, 1);
 }
+
+#[test]
+fn a_412_on_a_one_key_action_leaves_a_form_opened_meanwhile_alone() {
+    let mut app = app();
+    let (req, ..) = the_act(&app.update(key('c')));
+    app.update(key('N'));
+    typed(&mut app, "记一笔");
+    let mut current = app.cases[&134].clone();
+    current.version = 3;
+    let mut p = problem(412, "changed");
+    p.current = Some(Box::new(fixtures::detail(&current)));
+    app.update(Action::ActionFailed {
+        request: req,
+        error: ClientError::Api(Box::new(p)),
+    });
+    assert!(matches!(
+        app.mode,
+        Mode::Conflict {
+            from_form: false,
+            ..
+        }
+    ));
+    let (_, _, version, action, _) = the_act(&app.update(code(KeyCode::Enter)));
+    assert_eq!(version, 3);
+    assert!(matches!(action, CaseAction::Claim(_)));
+    let Mode::Text(f) = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert!(!f.sending, "the note was not sent");
+    assert_eq!(f.text, "记一笔");
+}
