@@ -614,3 +614,47 @@ fn a_case_taken_down_from_a_call_appears_in_untriaged() {
     assert_eq!(created.location.town, "华埠镇");
     assert_eq!(created.channel, Channel::Hotline12345);
 }
+
+#[test]
+fn a_conflict_shows_what_changed_and_retries_on_the_fresh_case() {
+    if !have_tmux() {
+        return;
+    }
+    let desk = Desk::new();
+    let c = desk.new_case("发热儿童需就医");
+    let t = console(&desk, "conflict", "en_US.UTF-8");
+    t.wait_for("the case, live", |s| {
+        s.contains(&c.reference) && s.contains("● live")
+    });
+    t.keys(&["a"]);
+    t.wait_text("Dispatch to");
+    // Meanwhile another operator triages it.
+    runtime()
+        .block_on(desk.other_operator.act(
+            c.id,
+            c.version,
+            &CaseAction::Triage(TierBody {
+                tier: Tier::Red,
+                note: None,
+            }),
+            &new_idempotency_key(),
+        ))
+        .expect("triaged by another operator");
+    t.text("wjj");
+    t.keys(&["Enter"]);
+    let s = t.wait_text("Changed meanwhile");
+    assert!(s.contains("status: new → triaged"), "{s}");
+    assert!(s.contains("tier: untriaged → red"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_text("Done: dispatched");
+    let on_server = wait_server("dispatched", || {
+        let s = desk.server_case(c.id);
+        (s.status == Status::Dispatched).then_some(s)
+    });
+    assert_eq!(on_server.department_id, Some(desk.department("卫健局")));
+    assert_eq!(
+        on_server.tier,
+        Some(Tier::Red),
+        "the other operator's tier stands"
+    );
+}

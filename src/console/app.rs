@@ -102,6 +102,8 @@ pub struct Outgoing {
     pub op: Op,
     /// The same key on every retry of this intent, so the server acts once.
     pub key: String,
+    /// The case as the operator saw it when deciding; a 412 is explained against it.
+    pub seen: Option<Box<Case>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +130,8 @@ pub struct InFlight {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Picker {
     pub case_id: i64,
-    pub base_version: i64,
+    /// The case as it was when the form opened: the version the request is based on.
+    pub seen: Box<Case>,
     pub query: String,
     pub selected: usize,
     pub key: String,
@@ -146,7 +149,8 @@ pub enum TextKind {
 pub struct TextForm {
     pub kind: TextKind,
     pub case_id: i64,
-    pub base_version: i64,
+    /// The case as it was when the form opened: the version the request is based on.
+    pub seen: Box<Case>,
     pub text: String,
     pub key: String,
     pub sending: bool,
@@ -848,9 +852,10 @@ impl App {
                     // A retry on the fresh case is a new intent: new version, new key.
                     out.version = version;
                     out.key = new_idempotency_key();
+                    out.seen = Some(Box::new(current.case.clone()));
                     self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
                     let origin = if from_form {
-                        set_form_sending(&mut self.mode, version);
+                        set_form_sending(&mut self.mode, &current.case);
                         Origin::Form
                     } else {
                         Origin::Simple
@@ -860,7 +865,7 @@ impl App {
                     self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
                     if from_form {
                         // Back to the form, now based on the case as it is.
-                        set_form_base(&mut self.mode, version);
+                        set_form_base(&mut self.mode, &current.case);
                     }
                     vec![]
                 } else {
@@ -1015,7 +1020,7 @@ impl App {
             Command::Assign => {
                 self.mode = Mode::Picker(Picker {
                     case_id: case.id,
-                    base_version: case.version,
+                    seen: Box::new(case.clone()),
                     query: String::new(),
                     selected: 0,
                     key: new_idempotency_key(),
@@ -1033,7 +1038,7 @@ impl App {
                 self.mode = Mode::Text(TextForm {
                     kind,
                     case_id: case.id,
-                    base_version: case.version,
+                    seen: Box::new(case.clone()),
                     text: self.drafts.remove(&(case.id, kind)).unwrap_or_default(),
                     key: new_idempotency_key(),
                     sending: false,
@@ -1051,6 +1056,7 @@ impl App {
             version: case.version,
             op: Op::Act(action),
             key: new_idempotency_key(),
+            seen: Some(Box::new(case.clone())),
         };
         self.send(out, Origin::Simple)
     }
@@ -1135,12 +1141,13 @@ impl App {
                 if let Some(item) = items.get(p.selected) {
                     let out = Outgoing {
                         case_id: Some(p.case_id),
-                        version: p.base_version,
+                        version: p.seen.version,
                         op: Op::Act(CaseAction::Dispatch(DispatchBody {
                             department_id: item.department_id,
                             note: None,
                         })),
                         key: p.key.clone(),
+                        seen: Some(p.seen.clone()),
                     };
                     p.sending = true;
                     p.error = None;
@@ -1196,9 +1203,10 @@ impl App {
             };
             let out = Outgoing {
                 case_id: Some(f.case_id),
-                version: f.base_version,
+                version: f.seen.version,
                 op: Op::Act(action),
                 key: f.key.clone(),
+                seen: Some(f.seen.clone()),
             };
             f.sending = true;
             f.error = None;
@@ -1248,6 +1256,7 @@ impl App {
                 version: 0,
                 op: Op::Create(new),
                 key: f.key.clone(),
+                seen: None,
             };
             f.sending = true;
             f.error = None;
@@ -1405,12 +1414,13 @@ impl App {
             for (q, _) in &mut self.queued {
                 if q.case_id == Some(case.id) && q.version == old {
                     q.version = new;
+                    q.seen = Some(Box::new(case.clone()));
                 }
             }
             if !matches!(&self.mode, Mode::Picker(p) if p.sending)
                 && !matches!(&self.mode, Mode::Text(t) if t.sending)
             {
-                bump_form_base(&mut self.mode, case.id, old, new);
+                bump_form_base(&mut self.mode, &case, old);
             }
         }
         let label = self.op_label(&done.out.op);
@@ -1468,7 +1478,8 @@ impl App {
             .filter(|p| p.status == 412)
             .and_then(|p| p.current.clone())
         {
-            let changes = self.diff(failed.out.case_id, &current.case);
+            let held = failed.out.case_id.and_then(|id| self.cases.get(&id));
+            let changes = self.diff(failed.out.seen.as_deref().or(held), &current.case);
             self.upsert(current.case.clone());
             self.rebuild();
             if self.selected_id == Some(current.case.id) {
@@ -1520,8 +1531,8 @@ impl App {
         }
     }
 
-    fn diff(&self, case_id: Option<i64>, now: &Case) -> Vec<FieldChange> {
-        let Some(was) = case_id.and_then(|id| self.cases.get(&id)) else {
+    fn diff(&self, was: Option<&Case>, now: &Case) -> Vec<FieldChange> {
+        let Some(was) = was else {
             return vec![];
         };
         let t = |k: &str| self.i18n.t(k).to_string();
@@ -1629,15 +1640,16 @@ fn set_form_error(mode: &mut Mode, text: String, new_key: bool) {
     }
 }
 
-fn set_form_base(mode: &mut Mode, version: i64) {
+/// Re-bases an open form on the case as it is now (after a 412); a new intent, a new key.
+fn set_form_base(mode: &mut Mode, case: &Case) {
     match mode {
         Mode::Picker(p) => {
-            p.base_version = version;
+            *p.seen = case.clone();
             p.sending = false;
             p.key = new_idempotency_key();
         }
         Mode::Text(f) => {
-            f.base_version = version;
+            *f.seen = case.clone();
             f.sending = false;
             f.key = new_idempotency_key();
         }
@@ -1646,8 +1658,8 @@ fn set_form_base(mode: &mut Mode, version: i64) {
     }
 }
 
-fn set_form_sending(mode: &mut Mode, version: i64) {
-    set_form_base(mode, version);
+fn set_form_sending(mode: &mut Mode, case: &Case) {
+    set_form_base(mode, case);
     match mode {
         Mode::Picker(p) => p.sending = true,
         Mode::Text(f) => f.sending = true,
@@ -1656,10 +1668,15 @@ fn set_form_sending(mode: &mut Mode, version: i64) {
     }
 }
 
-fn bump_form_base(mode: &mut Mode, case_id: i64, old: i64, new: i64) {
+/// Our own action moved the case from `old` to `case.version`: a form based on `old` follows.
+fn bump_form_base(mode: &mut Mode, case: &Case, old: i64) {
     match mode {
-        Mode::Picker(p) if p.case_id == case_id && p.base_version == old => p.base_version = new,
-        Mode::Text(f) if f.case_id == case_id && f.base_version == old => f.base_version = new,
+        Mode::Picker(p) if p.case_id == case.id && p.seen.version == old => {
+            *p.seen = case.clone();
+        }
+        Mode::Text(f) if f.case_id == case.id && f.seen.version == old => {
+            *f.seen = case.clone();
+        }
         _ => {}
     }
 }

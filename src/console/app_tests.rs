@@ -815,7 +815,7 @@ fn a_412_dialog_can_go_back_to_the_form() {
     let Mode::Text(f) = &app.mode else {
         panic!("{:?}", app.mode)
     };
-    assert_eq!((f.text.as_str(), f.base_version), ("note", 9));
+    assert_eq!((f.text.as_str(), f.seen.version), ("note", 9));
 }
 
 #[test]
@@ -898,4 +898,35 @@ fn a_412_on_a_one_key_action_leaves_a_form_opened_meanwhile_alone() {
     };
     assert!(!f.sending, "the note was not sent");
     assert_eq!(f.text, "记一笔");
+}
+
+#[test]
+fn a_412_is_explained_against_what_the_operator_saw_even_if_the_feed_was_faster() {
+    let mut app = app();
+    app.update(key('a'));
+    let mut changed = app.cases[&134].clone();
+    changed.version = 2;
+    changed.tier = Some(Tier::Red);
+    changed.status = Status::Triaged;
+    app.update(Action::FeedLoaded {
+        changes: fixtures::changes(vec![changed.clone()], false, "c2"),
+        received_at: now(),
+    });
+    typed(&mut app, "wjj");
+    let (req, _, version, ..) = the_act(&app.update(code(KeyCode::Enter)));
+    assert_eq!(version, 1, "based on what the operator saw");
+    let mut p = problem(412, "changed");
+    p.current = Some(Box::new(fixtures::detail(&changed)));
+    app.update(Action::ActionFailed {
+        request: req,
+        error: ClientError::Api(Box::new(p)),
+    });
+    let Mode::Conflict { changes, .. } = &app.mode else {
+        panic!("{:?}", app.mode)
+    };
+    assert!(
+        changes.contains(&("field.status", "new".into(), "triaged".into())),
+        "{changes:?}"
+    );
+    assert!(changes.contains(&("field.tier", "untriaged".into(), "red".into())));
 }
