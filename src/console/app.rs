@@ -152,6 +152,8 @@ pub struct TextForm {
     /// The case as it was when the form opened: the version the request is based on.
     pub seen: Box<Case>,
     pub text: String,
+    /// Where typing goes, in characters.
+    pub cursor: usize,
     pub key: String,
     pub sending: bool,
     pub error: Option<String>,
@@ -175,6 +177,8 @@ pub struct NewCaseForm {
     /// Indexed like `NEW_CASE_FIELDS`; slot 0 (the channel) is unused.
     pub fields: [String; 8],
     pub focus: usize,
+    /// Where typing goes in the focused field, in characters.
+    pub cursor: usize,
     pub errors: HashMap<usize, String>,
     pub key: String,
     pub sending: bool,
@@ -189,6 +193,7 @@ impl NewCaseForm {
             channel: Channel::Hotline12345,
             fields,
             focus: 1,
+            cursor: 0,
             errors: HashMap::new(),
             key: new_idempotency_key(),
             sending: false,
@@ -1035,11 +1040,13 @@ impl App {
                 } else {
                     TextKind::Note
                 };
+                let draft = self.drafts.remove(&(case.id, kind)).unwrap_or_default();
                 self.mode = Mode::Text(TextForm {
                     kind,
                     case_id: case.id,
                     seen: Box::new(case.clone()),
-                    text: self.drafts.remove(&(case.id, kind)).unwrap_or_default(),
+                    text: draft.clone(),
+                    cursor: draft.chars().count(),
                     key: new_idempotency_key(),
                     sending: false,
                     error: None,
@@ -1213,14 +1220,7 @@ impl App {
             self.mode = Mode::Text(f);
             return self.send(out, Origin::Form);
         }
-        match key.code {
-            KeyCode::Enter => f.text.push('\n'),
-            KeyCode::Backspace => {
-                f.text.pop();
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => f.text.push(c),
-            _ => {}
-        }
+        super::input::edit(&mut f.text, &mut f.cursor, &key, true);
         self.mode = Mode::Text(f);
         vec![]
     }
@@ -1247,6 +1247,7 @@ impl App {
             f.errors = validate_new_case(&f, &self.i18n);
             if let Some(first) = f.errors.keys().min() {
                 f.focus = *first;
+                f.cursor = f.fields[f.focus].chars().count();
                 self.mode = Mode::NewCase(f);
                 return vec![];
             }
@@ -1264,11 +1265,11 @@ impl App {
             return self.send(out, Origin::Form);
         }
         let last = NEW_CASE_FIELDS.len() - 1;
+        let before = f.focus;
         match key.code {
             KeyCode::Tab | KeyCode::Down => f.focus = (f.focus + 1).min(last),
             KeyCode::BackTab | KeyCode::Up => f.focus = f.focus.saturating_sub(1),
-            KeyCode::Enter if f.focus == last => f.fields[last].push('\n'),
-            KeyCode::Enter => f.focus += 1,
+            KeyCode::Enter if f.focus < last => f.focus += 1,
             KeyCode::Left | KeyCode::Right if f.focus == 0 => {
                 let i = Channel::ALL
                     .iter()
@@ -1282,14 +1283,17 @@ impl App {
                 };
                 f.channel = Channel::ALL[i];
             }
-            KeyCode::Backspace if f.focus > 0 => {
-                f.fields[f.focus].pop();
-            }
-            KeyCode::Char(c) if f.focus > 0 && !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                f.fields[f.focus].push(c);
-                f.errors.remove(&f.focus);
+            _ if f.focus > 0 => {
+                let focus = f.focus;
+                // Only the description takes line breaks.
+                if super::input::edit(&mut f.fields[focus], &mut f.cursor, &key, focus == last) {
+                    f.errors.remove(&focus);
+                }
             }
             _ => {}
+        }
+        if f.focus != before {
+            f.cursor = f.fields[f.focus].chars().count();
         }
         self.mode = Mode::NewCase(f);
         vec![]
@@ -1507,6 +1511,7 @@ impl App {
                     if let Some(i) = new_case_field(&fe.field) {
                         f.errors.insert(i, fe.message.clone());
                         f.focus = i;
+                        f.cursor = f.fields[i].chars().count();
                     }
                 }
             }

@@ -930,3 +930,27 @@ fn a_412_is_explained_against_what_the_operator_saw_even_if_the_feed_was_faster(
     );
     assert!(changes.contains(&("field.tier", "untriaged".into(), "red".into())));
 }
+
+#[test]
+fn typing_errors_are_fixed_in_place() {
+    let mut app = app();
+    app.update(key('o'));
+    typed(&mut app, "车辆21:30到");
+    for _ in 0..6 {
+        app.update(code(KeyCode::Left));
+    }
+    app.update(code(KeyCode::Backspace));
+    typed(&mut app, "已派，");
+    let Mode::Text(f) = &app.mode else { panic!() };
+    assert_eq!(f.text, "车已派，21:30到");
+    let mut app = self::app();
+    app.update(key('n'));
+    typed(&mut app, "老人走丢");
+    app.update(code(KeyCode::Left));
+    app.update(code(KeyCode::Backspace));
+    typed(&mut app, "失");
+    let Mode::NewCase(f) = &app.mode else {
+        panic!()
+    };
+    assert_eq!(f.fields[1], "老人失丢");
+}

@@ -11,6 +11,7 @@ pub mod feed;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod i18n;
+pub mod input;
 pub mod layout;
 pub mod text;
 pub mod theme;

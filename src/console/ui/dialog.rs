@@ -223,7 +223,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 &[(case_ref(app, Some(f.case_id)), theme.bold())],
             );
             let mut text_lines: Vec<String> = text::wrap(
-                &format!("{}▏", f.text),
+                &crate::console::input::with_cursor(&f.text, f.cursor),
                 inner.width.saturating_sub(2) as usize,
             );
             let room = (inner.y + inner.height).saturating_sub(y + 3) as usize;
@@ -265,9 +265,13 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 let value = if n == 0 {
                     format!("◀ {} ▶", i.t(&format!("channel.{}", f.channel.as_str())))
                 } else {
-                    let v = f.fields[n].replace('\n', " ⏎ ");
-                    // Show the end of a long value: that is where the typing happens.
-                    let v = if focused { format!("{v}▏") } else { v };
+                    let v = if focused {
+                        crate::console::input::with_cursor(&f.fields[n], f.cursor)
+                    } else {
+                        f.fields[n].clone()
+                    };
+                    // Show the end of a long value: that is where the typing usually happens.
+                    let v = v.replace('\n', " ⏎ ");
                     let w = text::width(&v);
                     if w > value_w {
                         let chars: Vec<char> = v.chars().collect();
