@@ -926,6 +926,24 @@ impl App {
                 self.move_to(false);
                 self.after_move()
             }
+            Command::NextPane | Command::PrevPane => {
+                if self.view == View::Queue {
+                    let forward = command == Command::NextPane;
+                    let next = (1..4)
+                        .map(|d| {
+                            if forward {
+                                (self.cursor.pane + d) % 4
+                            } else {
+                                (self.cursor.pane + 4 - d) % 4
+                            }
+                        })
+                        .find(|p| !self.queues[*p].is_empty());
+                    if let Some(pane) = next {
+                        self.cursor = Cursor { pane, index: 0 };
+                    }
+                }
+                self.after_move()
+            }
             Command::Bottom => {
                 self.move_to(true);
                 self.after_move()

@@ -277,6 +277,20 @@ fn moving_crosses_panes_and_fetches_the_detail() {
 }
 
 #[test]
+fn brackets_jump_between_panes() {
+    let mut app = app();
+    app.update(key(']'));
+    assert_eq!(app.selected_id, Some(42));
+    app.update(key(']'));
+    app.update(key(']'));
+    assert_eq!(app.cursor.pane, 3);
+    app.update(key(']'));
+    assert_eq!(app.cursor.pane, 0, "wraps around");
+    app.update(key('['));
+    assert_eq!(app.cursor.pane, 3);
+}
+
+#[test]
 fn the_cursor_follows_its_case_when_the_lists_change() {
     let mut app = app();
     select(&mut app, 57);

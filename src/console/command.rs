@@ -16,6 +16,8 @@ pub enum Command {
     Bottom,
     PageDown,
     PageUp,
+    NextPane,
+    PrevPane,
     NextView,
     PrevView,
     ViewQueue,
@@ -44,13 +46,15 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 32] = [
+    pub const ALL: [Command; 34] = [
         Command::Down,
         Command::Up,
         Command::Top,
         Command::Bottom,
         Command::PageDown,
         Command::PageUp,
+        Command::NextPane,
+        Command::PrevPane,
         Command::NextView,
         Command::PrevView,
         Command::ViewQueue,
@@ -89,6 +93,8 @@ impl Command {
             Command::Bottom => "bottom",
             Command::PageDown => "page_down",
             Command::PageUp => "page_up",
+            Command::NextPane => "next_pane",
+            Command::PrevPane => "prev_pane",
             Command::NextView => "next_view",
             Command::PrevView => "prev_view",
             Command::ViewQueue => "view_queue",

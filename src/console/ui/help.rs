@@ -26,14 +26,14 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let n = Command::ALL.len() as u16;
     // As many columns as it takes to show every command on this screen.
-    let room = area.height.saturating_sub(3).max(1);
+    let room = area.height.saturating_sub(4).max(1);
     let cols = n
         .div_ceil(room)
         .clamp(1, 3)
         .max(if area.width >= 110 { 2 } else { 1 });
     let rows = n.div_ceil(cols);
     let col_w = (area.width.saturating_sub(2) / cols).min(52);
-    let r = centered(area, col_w * cols + 2, rows + 3);
+    let r = centered(area, col_w * cols + 2, rows + 4);
     let buf = frame.buffer_mut();
     Clear.render(r, buf);
     Block::new()
@@ -45,7 +45,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let key_w = (col_w as usize / 3).min(18);
     for (k, cmd) in Command::ALL.iter().enumerate() {
         let (col, row) = ((k as u16) / rows, (k as u16) % rows);
-        if row >= inner.height.saturating_sub(1) {
+        if row >= inner.height.saturating_sub(2) {
             continue;
         }
         let keys = fit(&app.keymap.label(*cmd), key_w);
@@ -64,10 +64,9 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ]),
         );
     }
-    put(
-        buf,
-        inner,
-        inner.y + inner.height.saturating_sub(1),
-        &Line::styled(format!(" {}", app.i18n.t("help.close")), theme.dim()),
-    );
+    for (n, key) in ["help.forms", "help.close"].iter().enumerate() {
+        let y = inner.y + inner.height.saturating_sub(2 - n as u16);
+        let text = fit(&format!(" {}", app.i18n.t(key)), inner.width as usize);
+        put(buf, inner, y, &Line::styled(text, theme.dim()));
+    }
 }
