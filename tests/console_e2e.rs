@@ -523,6 +523,19 @@ fn bad_tokens_and_unreachable_servers_are_explained() {
         "en_US.UTF-8",
     );
     t.wait_text("Cannot reach the server");
+    // A server, but not at the API's root.
+    let t = Tmux::console(
+        "notapi",
+        &desk.home(),
+        &[
+            "--server",
+            &format!("{}/desk", desk.server.url),
+            "--token",
+            &desk.operator,
+        ],
+        "en_US.UTF-8",
+    );
+    t.wait_text("answered 404 for the request API");
     // Not a URL at all: said before the screen is taken over.
     let out = Command::new(BIN)
         .args(["--server", "ftp//nowhere", "--token", "x"])
