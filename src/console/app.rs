@@ -394,6 +394,18 @@ impl App {
             .map(|&i| self.departments[i].name.as_str())
     }
 
+    /// The department that last returned (退单) this case, when its timeline is loaded: the
+    /// picker marks it so a returned case is not sent straight back.
+    pub fn returned_by(&self, case_id: i64) -> Option<i64> {
+        let d = self.detail.as_ref().filter(|d| d.case.id == case_id)?;
+        d.events
+            .iter()
+            .rev()
+            .find(|e| e.action == "return")
+            .and_then(|e| e.payload.get("department_id"))
+            .and_then(|v| v.as_i64())
+    }
+
     pub fn selected_case(&self) -> Option<&Case> {
         self.selected_id.and_then(|id| self.case(id))
     }

@@ -569,6 +569,21 @@ fn picker_groups_townships_first_and_most_used_first() {
 }
 
 #[test]
+fn a_returned_case_names_the_department_that_returned_it() {
+    let mut app = app();
+    select(&mut app, 57);
+    let mut d = fixtures::detail(&app.cases[&57]);
+    let mut ret = d.events[0].clone();
+    ret.id = 9;
+    ret.action = "return".into();
+    ret.payload = serde_json::json!({"department_id": 5, "department_name": "交通运输局", "reason": "不属于本部门职责"});
+    d.events.push(ret);
+    app.update(Action::DetailLoaded(Box::new(d)));
+    assert_eq!(app.returned_by(57), Some(5));
+    assert_eq!(app.returned_by(134), None);
+}
+
+#[test]
 fn picker_moves_with_arrows_and_esc_closes() {
     let mut app = app();
     app.update(key('a'));

@@ -37,8 +37,14 @@ fn event_summary(app: &App, e: &Event) -> String {
         s.push_str(i.t(&format!("tier.{t}")));
     }
     if let Some(id) = p.get("department_id").and_then(|v| v.as_i64()) {
-        s.push_str(" → ");
-        s.push_str(app.department_name(id).unwrap_or("?"));
+        // A return comes back from the department; everything else goes to it.
+        s.push_str(if e.action == "return" {
+            " ← "
+        } else {
+            " → "
+        });
+        let named = p.get("department_name").and_then(|v| v.as_str());
+        s.push_str(app.department_name(id).or(named).unwrap_or("?"));
     }
     for k in ["text", "reason", "note"] {
         if let Some(t) = p.get(k).and_then(|v| v.as_str()).filter(|t| !t.is_empty()) {

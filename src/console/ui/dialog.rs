@@ -152,6 +152,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             );
             y += 1;
             let items = app.picker_items(&p.query);
+            let returned_by = app.returned_by(p.case_id);
             let footer_rows = 2;
             let room = (inner.y + inner.height).saturating_sub(y + footer_rows) as usize;
             let off = layout::scroll_offset(p.selected, room as u16);
@@ -177,7 +178,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     rows += 1;
                 }
                 let name = app.department_name(item.department_id).unwrap_or("?");
-                let line = Line::raw(fit(&format!("  {name}"), inner.width as usize));
+                let name = if returned_by == Some(item.department_id) {
+                    format!("  {name}  ↩ {}", i.t("picker.returned"))
+                } else {
+                    format!("  {name}")
+                };
+                let line = Line::raw(fit(&name, inner.width as usize));
                 let line = if n == p.selected {
                     line.style(theme.selected())
                 } else {

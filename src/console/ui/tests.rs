@@ -259,3 +259,26 @@ fn a_long_timeline_keeps_its_latest_entries_in_view() {
     assert!(!screen.contains("call 0 "), "{screen}");
     assert!(screen.contains("earlier lines"), "{screen}");
 }
+
+#[test]
+fn a_returned_case_in_detail_and_picker() {
+    for (lang, code) in LANGS {
+        let mut a = app(lang, 160, 45);
+        keys(&mut a, "j");
+        let mut d = fixtures::detail(&a.cases[&57]);
+        let mut ret = d.events[0].clone();
+        ret.id = 9;
+        ret.actor = "jt-liu".into();
+        ret.action = "return".into();
+        ret.at += Duration::minutes(20);
+        ret.payload = serde_json::json!({
+            "department_id": 5,
+            "department_name": "交通运输局",
+            "reason": "不属于本部门职责，请转卫健局"
+        });
+        d.events.push(ret);
+        a.update(Action::DetailLoaded(Box::new(d)));
+        keys(&mut a, "a");
+        insta::assert_snapshot!(format!("returned_{code}_160x45"), render(&a, 160, 45));
+    }
+}

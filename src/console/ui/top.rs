@@ -139,8 +139,15 @@ pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
     let line = if let Some(f) = &app.failure {
         // What is wrong first: on a narrow screen the tail is what gets cut.
         let since = text::short_duration((now - f.since).num_seconds());
+        // The feed and the session live at fixed paths: a 404 means the URL is not the API's.
+        let what = if f.error.status() == Some(404) {
+            app.i18n
+                .f("err.not_jieyou", &[("server", &app.server_label)])
+        } else {
+            app.error_text(&f.error)
+        };
         Line::from(vec![
-            Span::styled(format!(" ✗ {} ", app.error_text(&f.error)), theme.error()),
+            Span::styled(format!(" ✗ {} ", what), theme.error()),
             Span::raw(app.i18n.f("status.offline_since", &[("since", &since)])),
         ])
     } else if let Some(m) = &app.message {
