@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::client::ClientError;
+use crate::report::DailyReport;
 use crate::wire::{CaseAction, CaseDetail, CaseList, Changes, Department, Me, NewCase, Policy};
 
 /// Matches an answer to the request that caused it; late answers to abandoned requests are
@@ -56,6 +57,15 @@ pub enum Action {
         query: String,
         error: ClientError,
     },
+    /// Today's report (Departments and Stats views) and the local time it arrived.
+    ReportLoaded {
+        report: Box<DailyReport>,
+        at: DateTime<Utc>,
+    },
+    ReportFailed {
+        error: ClientError,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,5 +102,9 @@ pub enum Effect {
     },
     /// Poll the feed now instead of waiting for the back-off.
     RefreshNow,
+    /// `GET /reports/daily`; answer with `ReportLoaded`/`ReportFailed`.
+    FetchReport,
+    /// Ring and/or notify; the loop writes the bytes to the terminal (never drawing).
+    Alarm(super::alarm::Alarm),
     Quit,
 }

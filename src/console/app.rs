@@ -223,6 +223,8 @@ pub enum Mode {
         reason: String,
         parked: Option<Box<Mode>>,
     },
+    /// Urge, extension decision, follow-up (supervision.rs).
+    Sup(supervision::SupForm),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -298,6 +300,8 @@ pub struct App {
     drafts: HashMap<(i64, TextKind), String>,
     /// The new-case form put aside with Esc (a caller may still be on the line).
     case_draft: Option<NewCaseForm>,
+    /// The Overdue, Departments and Stats views, and alarms (supervision.rs).
+    pub sup: supervision::Supervision,
 }
 
 impl App {
@@ -347,6 +351,7 @@ impl App {
             size: (80, 24),
             drafts: HashMap::new(),
             case_draft: None,
+            sup: supervision::Supervision::default(),
         }
     }
 
@@ -472,7 +477,7 @@ impl App {
                 }) {
                     self.message = None;
                 }
-                vec![]
+                self.sup_tick()
             }
             Action::Resize { width, height } => {
                 self.size = (width, height);
@@ -489,6 +494,7 @@ impl App {
                 self.me = Some(me);
                 self.policy = Some(policy);
                 self.set_departments(departments);
+                self.sup_on_session();
                 vec![]
             }
             Action::FeedLoaded {
@@ -515,7 +521,9 @@ impl App {
                 }
                 self.rebuild();
                 let after = self.selected_case().map(|c| c.version);
-                self.detail_effects(before != after)
+                let mut effects = self.detail_effects(before != after);
+                effects.extend(self.sup_alarms());
+                effects
             }
             Action::FeedFailed {
                 error,
@@ -572,6 +580,7 @@ impl App {
                 }
                 vec![]
             }
+            a @ (Action::ReportLoaded { .. } | Action::ReportFailed { .. }) => self.sup_report(a),
             Action::SearchFailed { error, .. } => {
                 let text = self
                     .i18n
@@ -742,6 +751,7 @@ impl App {
     fn sync_selected(&mut self) {
         let id = match self.view {
             View::Search => self.search.get(self.search_cursor).copied(),
+            View::Overdue => self.sup_selected_id(),
             _ => self.queues[self.cursor.pane]
                 .get(self.cursor.index)
                 .copied(),
@@ -836,6 +846,7 @@ impl App {
             Mode::Picker(p) => self.key_picker(key, p),
             Mode::Text(f) => self.key_text(key, f),
             Mode::NewCase(f) => self.key_new_case(key, f),
+            Mode::Sup(f) => self.key_sup(key, f),
             Mode::Unsent {
                 out,
                 reason,
@@ -912,6 +923,9 @@ impl App {
     /// Runs a command from the list; `None` when it does not apply here (so another binding
     /// of the same key may).
     fn command(&mut self, command: Command) -> Option<Vec<Effect>> {
+        if let Some(effects) = self.sup_command(command) {
+            return Some(effects);
+        }
         let effects = match command {
             Command::Quit => vec![Effect::Quit],
             Command::Help => {
@@ -1023,14 +1037,20 @@ impl App {
             | Command::TierOrange
             | Command::TierRed
             | Command::Submit
-            | Command::Confirm => return None,
+            | Command::Confirm
+            | Command::Extension
+            | Command::FollowUp
+            | Command::Sort
+            | Command::Mute => return None,
         };
         Some(effects)
     }
 
     fn set_view(&mut self, view: View) -> Vec<Effect> {
         self.view = view;
-        self.after_move()
+        let mut effects = self.after_move();
+        effects.extend(self.sup_on_view());
+        effects
     }
 
     fn case_command(&mut self, command: Command, case: &Case) -> Vec<Effect> {
@@ -1788,6 +1808,9 @@ fn new_case_from(f: &NewCaseForm) -> NewCase {
         },
     }
 }
+
+#[path = "supervision.rs"]
+pub mod supervision;
 
 #[cfg(test)]
 #[path = "app_tests.rs"]

@@ -611,7 +611,9 @@ fn claim_and_release_toggle_on_who_holds_the_case() {
 fn urge_is_a_one_key_action() {
     let mut app = app();
     select(&mut app, 42);
-    let (_, id, _, a, _) = the_act(&app.update(key('u')));
+    // Urging asks to confirm (with an optional note) since issue 5.
+    assert!(app.update(key('u')).is_empty());
+    let (_, id, _, a, _) = the_act(&app.update(code(KeyCode::Enter)));
     assert_eq!(id, 42);
     assert!(matches!(a, CaseAction::Urge(_)));
 }

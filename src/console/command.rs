@@ -36,6 +36,10 @@ pub enum Command {
     Answer,
     Note,
     Urge,
+    Extension,
+    FollowUp,
+    Sort,
+    Mute,
     NewCase,
     RevealPhone,
     Refresh,
@@ -46,7 +50,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 34] = [
+    pub const ALL: [Command; 38] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -73,6 +77,10 @@ impl Command {
         Command::Answer,
         Command::Note,
         Command::Urge,
+        Command::Extension,
+        Command::FollowUp,
+        Command::Sort,
+        Command::Mute,
         Command::NewCase,
         Command::RevealPhone,
         Command::Refresh,
@@ -113,6 +121,10 @@ impl Command {
             Command::Answer => "answer",
             Command::Note => "note",
             Command::Urge => "urge",
+            Command::Extension => "extension",
+            Command::FollowUp => "follow_up",
+            Command::Sort => "sort",
+            Command::Mute => "mute",
             Command::NewCase => "new_case",
             Command::RevealPhone => "reveal_phone",
             Command::Refresh => "refresh",

@@ -35,6 +35,40 @@ pub struct PollConfig {
 pub struct Alarms {
     pub amber_minutes: i64,
     pub stale_after_seconds: i64,
+    /// Ring when a red case arrives or a case is re-tiered red.
+    #[serde(default = "yes")]
+    pub new_red: bool,
+    /// Ring when a case is about to breach a deadline.
+    #[serde(default = "yes")]
+    pub about_to_breach: bool,
+    #[serde(default = "five")]
+    pub about_to_breach_minutes: i64,
+    /// The terminal bell (BEL).
+    #[serde(default = "yes")]
+    pub bell: bool,
+    /// A desktop notification through the terminal.
+    #[serde(default)]
+    pub notify: NotifyKind,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn five() -> i64 {
+    5
+}
+
+/// How a desktop notification is asked of the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyKind {
+    /// `ESC ] 9 ; text BEL` (iTerm2, Windows Terminal, ConEmu, kitty, WezTerm).
+    #[default]
+    Osc9,
+    /// `ESC ] 777 ; notify ; title ; body BEL` (rxvt-unicode, foot, VTE terminals).
+    Osc777,
+    Off,
 }
 
 impl Default for Alarms {
@@ -42,6 +76,11 @@ impl Default for Alarms {
         Alarms {
             amber_minutes: 15,
             stale_after_seconds: 40,
+            new_red: true,
+            about_to_breach: true,
+            about_to_breach_minutes: 5,
+            bell: true,
+            notify: NotifyKind::Osc9,
         }
     }
 }

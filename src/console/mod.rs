@@ -4,6 +4,7 @@
 //! `app` (state and `update`) → `ui` (pure drawing) → `feed`, `tui` (I/O and the loop) → this file.
 
 pub mod action;
+pub mod alarm;
 pub mod app;
 pub mod command;
 pub mod config;

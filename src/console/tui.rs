@@ -151,6 +151,33 @@ fn perform(effect: Effect, client: &Client, tx: &Tx, refresh: &Arc<Notify>) {
     match effect {
         Effect::Quit => {}
         Effect::RefreshNow => refresh.notify_one(),
+        Effect::Alarm(alarm) => {
+            // BEL and OSC sequences move no cursor: safe between two frames.
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = out.write_all(&alarm.bytes()).and_then(|()| out.flush());
+        }
+        Effect::FetchReport => {
+            tokio::spawn(async move {
+                let a = match client
+                    .get_json::<crate::report::DailyReport>("/api/v1/reports/daily")
+                    .await
+                {
+                    Ok(report) => Action::ReportLoaded {
+                        report: Box::new(report),
+                        at: Utc::now(),
+                    },
+                    Err(error) => {
+                        tracing::warn!("report failed: {error}");
+                        Action::ReportFailed {
+                            error,
+                            at: Utc::now(),
+                        }
+                    }
+                };
+                let _ = tx.send(a);
+            });
+        }
         Effect::Act {
             request,
             case_id,

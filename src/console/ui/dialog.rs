@@ -393,7 +393,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ),
             );
         }
-        Mode::Normal | Mode::Filter | Mode::Help => {}
+        Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) => {}
     }
 }
 

@@ -1,5 +1,4 @@
-//! The case lists: the Queue view's four panes, the Search results, and the placeholder of the
-//! views a later release fills.
+//! The case lists: the Queue view's four panes and the Search results.
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -269,26 +268,6 @@ pub fn search(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
             rows,
             rows.y,
             &Line::styled(format!("   {}", app.i18n.t("search.hint")), theme.dim()),
-        );
-    }
-}
-
-pub fn later(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    if area.width == 0 || area.height == 0 {
-        return;
-    }
-    let inner = frame(buf, area, theme);
-    let title = app.i18n.t(app.view.key());
-    let msg = app.i18n.f("view.later", &[("view", title)]);
-    for (n, l) in text::wrap(&msg, inner.width.saturating_sub(4) as usize)
-        .iter()
-        .enumerate()
-    {
-        put(
-            buf,
-            inner,
-            inner.y + 1 + n as u16,
-            &Line::styled(format!("  {l}"), theme.dim()),
         );
     }
 }

@@ -1,10 +1,14 @@
 //! Drawing: a pure function of the state, the theme and the time it is. Widgets never read the
 //! clock, the environment or any global.
 
+mod departments;
 mod detail;
 mod dialog;
 mod help;
 mod list;
+mod overdue;
+mod stats;
+mod sup_dialog;
 mod top;
 
 use chrono::{DateTime, Utc};
@@ -24,9 +28,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
     match app.view {
         View::Queue => list::queue(frame.buffer_mut(), screen.main, app, theme, now),
         View::Search => list::search(frame.buffer_mut(), screen.main, app, theme, now),
-        View::Overdue | View::Departments | View::Stats => {
-            list::later(frame.buffer_mut(), screen.main, app, theme)
+        View::Overdue => overdue::overdue(frame.buffer_mut(), screen.main, app, theme, now),
+        View::Departments => {
+            departments::departments(frame.buffer_mut(), screen.main, app, theme, now)
         }
+        View::Stats => stats::stats(frame.buffer_mut(), screen.main, app, theme, now),
     }
     if let Some(d) = screen.detail {
         detail::detail(frame.buffer_mut(), d, app, theme, now);
@@ -36,6 +42,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
     match &app.mode {
         Mode::Normal | Mode::Filter => {}
         Mode::Help => help::help(frame, area, app, theme),
+        Mode::Sup(_) => sup_dialog::sup_dialog(frame, area, app, theme),
         _ => dialog::dialog(frame, area, app, theme),
     }
 }

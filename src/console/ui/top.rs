@@ -84,7 +84,7 @@ pub fn top_bar(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
         server_now.format("%H:%M:%S")
     )));
     let overdue = app.overdue_total(now);
-    let right = vec![
+    let mut right = vec![
         Span::raw(format!("{} {} · ", i.t("top.new"), app.untriaged_total)),
         Span::styled(
             format!("{} {}", i.t("top.red"), app.red_total),
@@ -101,6 +101,12 @@ pub fn top_bar(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
         ),
         Span::raw(" "),
     ];
+    if app.sup.muted {
+        right.insert(
+            0,
+            Span::styled(format!("{} ", i.t("top.muted")), theme.warn()),
+        );
+    }
     put(buf, area, area.y, &spread(left, right, area.width));
 }
 
@@ -176,6 +182,15 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
         Mode::Filter => &[
             (Command::Cancel, "hint.clear"),
             (Command::Confirm, "hint.keep"),
+        ],
+        _ if app.view == View::Overdue => &[
+            (Command::Urge, "hint.urge"),
+            (Command::Extension, "hint.extension"),
+            (Command::FollowUp, "hint.follow_up"),
+            (Command::Assign, "hint.reassign"),
+            (Command::NextPane, "hint.pane"),
+            (Command::Mute, "hint.mute"),
+            (Command::Help, "hint.help"),
         ],
         _ => &[
             (Command::Triage, "hint.triage"),

@@ -1,0 +1,608 @@
+//! Supervision (issue 5): the overdue board and the follow-up (回访) queue of the Overdue view,
+//! the Departments and Stats views' data (today's report), the urge / extension / follow-up
+//! dialogs, reassigning a held case, and alarms. A child module of `app`, so it extends `App`
+//! with the same private helpers the rest of `update` uses; still no I/O and no clock reads.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{App, Level, Mode, Op, Origin, Outgoing, View};
+use crate::client::new_idempotency_key;
+use crate::console::action::{Action, Effect};
+use crate::console::alarm::Alarm;
+use crate::console::command::Command;
+use crate::console::config::NotifyKind;
+use crate::report::DailyReport;
+use crate::wire::{
+    Case, CaseAction, ClockKind, ExtensionDecisionBody, FollowUpBody, NoteBody, Role, Satisfaction,
+    Status, Tier,
+};
+
+/// How often the Departments and Stats views ask for today's report while shown.
+pub const REPORT_EVERY_SECONDS: i64 = 60;
+/// How long a row stays reversed after its alarm.
+pub const FLASH_MILLIS: i64 = 1000;
+
+/// The Overdue view's two panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SupPane {
+    #[default]
+    Board,
+    FollowUps,
+}
+
+/// The Departments view's sortable columns, in the order `s` cycles them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeptSort {
+    Name,
+    Open,
+    #[default]
+    Overdue,
+    OnTime,
+    AvgSign,
+}
+
+impl DeptSort {
+    pub const ALL: [DeptSort; 5] = [
+        DeptSort::Name,
+        DeptSort::Open,
+        DeptSort::Overdue,
+        DeptSort::OnTime,
+        DeptSort::AvgSign,
+    ];
+    fn next(self) -> DeptSort {
+        let i = DeptSort::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        DeptSort::ALL[(i + 1) % DeptSort::ALL.len()]
+    }
+    pub fn key(self) -> &'static str {
+        match self {
+            DeptSort::Name => "dept.name",
+            DeptSort::Open => "dept.open",
+            DeptSort::Overdue => "dept.overdue",
+            DeptSort::OnTime => "dept.on_time",
+            DeptSort::AvgSign => "dept.avg_sign",
+        }
+    }
+}
+
+/// One overdue-board line: the case and its most pressing unmet deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardRow {
+    pub case_id: i64,
+    pub clock: ClockKind,
+    /// Seconds left on the server clock; negative when breached.
+    pub left: i64,
+}
+
+/// One Departments line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeptRow {
+    pub department_id: i64,
+    pub name: String,
+    pub open: usize,
+    pub overdue: usize,
+    /// Resolved on time ÷ resolved today, in percent; `None` before the report or with none
+    /// resolved.
+    pub on_time: Option<f64>,
+    pub avg_minutes_to_sign: Option<f64>,
+}
+
+/// The supervisor's dialogs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupKind {
+    /// Confirm an urge, with an optional note.
+    Urge,
+    /// Approve or deny a pending extension.
+    Extension { approve: bool },
+    /// Record the follow-up call.
+    FollowUp { result: Satisfaction },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupForm {
+    pub kind: SupKind,
+    pub case_id: i64,
+    /// The case as it was when the dialog opened: the version the request is based on.
+    pub seen: Box<Case>,
+    pub note: String,
+    pub cursor: usize,
+}
+
+pub const SATISFACTION: [Satisfaction; 3] = [
+    Satisfaction::Satisfied,
+    Satisfaction::FairlySatisfied,
+    Satisfaction::Dissatisfied,
+];
+
+pub fn satisfaction_key(s: Satisfaction) -> &'static str {
+    match s {
+        Satisfaction::Satisfied => "follow_up.satisfied",
+        Satisfaction::FairlySatisfied => "follow_up.fairly_satisfied",
+        Satisfaction::Dissatisfied => "follow_up.dissatisfied",
+    }
+}
+
+/// Supervision state held by `App`.
+#[derive(Debug, Clone, Default)]
+pub struct Supervision {
+    pub pane: SupPane,
+    /// Selected case and its position per pane (the id wins while it is still listed).
+    pub board_pick: (Option<i64>, usize),
+    pub follow_pick: (Option<i64>, usize),
+    pub report: Option<DailyReport>,
+    /// Local time the report arrived.
+    pub report_at: Option<DateTime<Utc>>,
+    /// The last failure to fetch it (the old report stays on screen, marked stale).
+    pub report_error: Option<(String, DateTime<Utc>)>,
+    report_asked: Option<DateTime<Utc>>,
+    report_pending: bool,
+    pub dept_sort: DeptSort,
+    pub muted: bool,
+    /// Rows that rang, and when: drawn reversed for a second.
+    pub flash: HashMap<i64, DateTime<Utc>>,
+    /// (case, clock, due) already announced as about to breach.
+    warned: HashSet<(i64, ClockKind, i64)>,
+    /// Each case's tier when last seen, to tell a new red case from a known one.
+    tiers: HashMap<i64, Option<Tier>>,
+    /// The first snapshot has been seen: from then on a red case is news.
+    primed: bool,
+    view_chosen: bool,
+}
+
+impl App {
+    // ---- queries used by drawing -----------------------------------------------------------
+
+    /// Open cases past a deadline or within the amber threshold of one: red first, then the
+    /// latest first.
+    pub fn overdue_board(&self, now: DateTime<Utc>) -> Vec<BoardRow> {
+        let s = self.server_now(now);
+        let amber = self.alarms.amber_minutes * 60;
+        let mut rows: Vec<BoardRow> = self
+            .cases
+            .values()
+            .filter(|c| c.status.is_open())
+            .filter_map(|c| {
+                // The server's own choice of the most pressing clock, as the queue shows it.
+                let d = c.next_due.as_ref()?;
+                let left = (d.due_at.with_timezone(&Utc) - s).num_seconds();
+                (left < amber || c.overdue).then_some(BoardRow {
+                    case_id: c.id,
+                    clock: d.clock,
+                    left,
+                })
+            })
+            .collect();
+        rows.sort_by_key(|r| {
+            let red = self.cases.get(&r.case_id).and_then(|c| c.tier) == Some(Tier::Red);
+            (!red, r.left, r.case_id)
+        });
+        rows
+    }
+
+    /// Resolved cases waiting for their follow-up call, the most pressing first, with the
+    /// seconds left on the follow-up clock (when there is one).
+    pub fn follow_up_queue(&self, now: DateTime<Utc>) -> Vec<(i64, Option<i64>)> {
+        let s = self.server_now(now);
+        let mut rows: Vec<(i64, Option<i64>, i64)> = self
+            .cases
+            .values()
+            .filter(|c| c.status == Status::Resolved && c.follow_up_required)
+            .map(|c| {
+                let left = c
+                    .deadlines
+                    .iter()
+                    .find(|d| d.clock == ClockKind::FollowUp && d.met_at.is_none())
+                    .map(|d| (d.due_at.with_timezone(&Utc) - s).num_seconds());
+                let resolved = c.resolved_at.unwrap_or(c.updated_at).timestamp();
+                (c.id, left, resolved)
+            })
+            .collect();
+        rows.sort_by_key(|(id, left, resolved)| (left.unwrap_or(i64::MAX), *resolved, *id));
+        rows.into_iter().map(|(id, left, _)| (id, left)).collect()
+    }
+
+    fn sup_ids(&self, pane: SupPane) -> Vec<i64> {
+        match pane {
+            SupPane::Board => self
+                .overdue_board(self.now)
+                .iter()
+                .map(|r| r.case_id)
+                .collect(),
+            SupPane::FollowUps => self.follow_up_queue(self.now).iter().map(|r| r.0).collect(),
+        }
+    }
+
+    fn pick(&self, pane: SupPane) -> (Option<i64>, usize) {
+        match pane {
+            SupPane::Board => self.sup.board_pick,
+            SupPane::FollowUps => self.sup.follow_pick,
+        }
+    }
+
+    /// The selected row's position in a pane's list, if the pane has rows.
+    pub fn sup_index(&self, pane: SupPane, ids: &[i64]) -> Option<usize> {
+        if ids.is_empty() {
+            return None;
+        }
+        let (id, index) = self.pick(pane);
+        Some(
+            id.and_then(|id| ids.iter().position(|x| *x == id))
+                .unwrap_or(index.min(ids.len() - 1)),
+        )
+    }
+
+    /// The case selected in the Overdue view.
+    pub(super) fn sup_selected_id(&self) -> Option<i64> {
+        let ids = self.sup_ids(self.sup.pane);
+        self.sup_index(self.sup.pane, &ids).map(|i| ids[i])
+    }
+
+    /// Departments with their load (live) and today's record (from the report), sorted by
+    /// the chosen column.
+    pub fn department_rows(&self, now: DateTime<Utc>) -> Vec<DeptRow> {
+        let s = self.server_now(now);
+        let mut rows: Vec<DeptRow> = self
+            .departments
+            .iter()
+            .filter(|d| d.active)
+            .map(|d| {
+                let open: Vec<&Case> = self
+                    .cases
+                    .values()
+                    .filter(|c| c.department_id == Some(d.id) && c.status.is_open())
+                    .collect();
+                let overdue = open
+                    .iter()
+                    .filter(|c| {
+                        c.overdue
+                            || c.next_due
+                                .as_ref()
+                                .is_some_and(|n| n.due_at.with_timezone(&Utc) < s)
+                    })
+                    .count();
+                let today = self
+                    .sup
+                    .report
+                    .as_ref()
+                    .and_then(|r| r.by_department.iter().find(|r| r.department_id == d.id));
+                DeptRow {
+                    department_id: d.id,
+                    name: d.name.clone(),
+                    open: open.len(),
+                    overdue,
+                    on_time: today
+                        .filter(|t| t.resolved > 0)
+                        .map(|t| 100.0 * t.resolved_on_time as f64 / t.resolved as f64),
+                    avg_minutes_to_sign: today.and_then(|t| t.avg_minutes_to_sign),
+                }
+            })
+            .collect();
+        // Worst first: most open / overdue, lowest on-time rate, slowest to sign.
+        let by = |o: Option<f64>| o.unwrap_or(f64::NAN);
+        rows.sort_by(|a, b| {
+            let ord = match self.sup.dept_sort {
+                DeptSort::Name => a.name.cmp(&b.name),
+                DeptSort::Open => b.open.cmp(&a.open),
+                DeptSort::Overdue => b.overdue.cmp(&a.overdue).then(b.open.cmp(&a.open)),
+                DeptSort::OnTime => by(a.on_time).total_cmp(&by(b.on_time)),
+                DeptSort::AvgSign => {
+                    by(b.avg_minutes_to_sign).total_cmp(&by(a.avg_minutes_to_sign))
+                }
+            };
+            ord.then_with(|| a.name.cmp(&b.name))
+        });
+        rows
+    }
+
+    /// Whether the report on screen is out of date: the last fetch failed after it arrived.
+    pub fn report_stale(&self) -> bool {
+        match (&self.sup.report_error, self.sup.report_at) {
+            (Some((_, failed)), Some(ok)) => *failed >= ok,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
+    pub fn is_flashing(&self, case_id: i64, now: DateTime<Utc>) -> bool {
+        self.sup
+            .flash
+            .get(&case_id)
+            .is_some_and(|t| (now - *t).num_milliseconds() < FLASH_MILLIS)
+    }
+
+    fn is_supervisor(&self) -> bool {
+        self.me
+            .as_ref()
+            .is_some_and(|m| matches!(m.role, Role::Supervisor | Role::Admin))
+    }
+
+    // ---- hooks called from `update` ---------------------------------------------------------
+
+    /// A supervisor starts on the Overdue board.
+    pub(super) fn sup_on_session(&mut self) {
+        if !self.sup.view_chosen {
+            self.sup.view_chosen = true;
+            if self.me.as_ref().is_some_and(|m| m.role == Role::Supervisor) {
+                self.view = View::Overdue;
+                self.sync_selected();
+            }
+        }
+    }
+
+    /// Entering Departments or Stats asks for today's report.
+    pub(super) fn sup_on_view(&mut self) -> Vec<Effect> {
+        if matches!(self.view, View::Departments | View::Stats) && !self.sup.report_pending {
+            self.fetch_report()
+        } else {
+            vec![]
+        }
+    }
+
+    fn fetch_report(&mut self) -> Vec<Effect> {
+        self.sup.report_pending = true;
+        self.sup.report_asked = Some(self.now);
+        vec![Effect::FetchReport]
+    }
+
+    /// Every second: about-to-breach alarms, and the report refreshed while it is shown.
+    pub(super) fn sup_tick(&mut self) -> Vec<Effect> {
+        let mut effects = self.sup_alarms();
+        let due = self
+            .sup
+            .report_asked
+            .is_none_or(|t| (self.now - t).num_seconds() >= REPORT_EVERY_SECONDS);
+        if matches!(self.view, View::Departments | View::Stats) && due && !self.sup.report_pending {
+            effects.extend(self.fetch_report());
+        }
+        let now = self.now;
+        self.sup
+            .flash
+            .retain(|_, t| (now - *t).num_milliseconds() < FLASH_MILLIS);
+        effects
+    }
+
+    pub(super) fn sup_report(&mut self, action: Action) -> Vec<Effect> {
+        self.sup.report_pending = false;
+        match action {
+            Action::ReportLoaded { report, at } => {
+                self.sup.report = Some(*report);
+                self.sup.report_at = Some(at);
+                self.sup.report_error = None;
+            }
+            Action::ReportFailed { error, at } => {
+                let text = self.error_text(&error);
+                self.sup.report_error = Some((text, at));
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// New red cases (first seen red, or re-tiered red) and cases about to breach: each rings
+    /// once, unless muted or switched off in `[alarms]`.
+    pub(super) fn sup_alarms(&mut self) -> Vec<Effect> {
+        let s = self.server_now(self.now);
+        let soon = self.alarms.about_to_breach_minutes * 60;
+        let mut news: Vec<(i64, String)> = Vec::new();
+        let mut ids: Vec<&Case> = self.cases.values().collect();
+        ids.sort_by_key(|c| c.id);
+        for c in ids {
+            let red = c.tier == Some(Tier::Red);
+            let was = self.sup.tiers.insert(c.id, c.tier);
+            if red && c.status.is_open() && self.sup.primed && was != Some(Some(Tier::Red)) {
+                if self.alarms.new_red {
+                    news.push((
+                        c.id,
+                        self.i18n.f(
+                            "alarm.new_red",
+                            &[("ref", &c.reference), ("title", &c.title)],
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if !c.status.is_open() {
+                continue;
+            }
+            for d in c.deadlines.iter().filter(|d| d.met_at.is_none()) {
+                let left = (d.due_at.with_timezone(&Utc) - s).num_seconds();
+                if left > 0
+                    && left <= soon
+                    && self
+                        .sup
+                        .warned
+                        .insert((c.id, d.clock, d.due_at.timestamp()))
+                    && self.alarms.about_to_breach
+                {
+                    let clock = self.i18n.t(&format!("clock.{}", d.clock.as_str()));
+                    news.push((
+                        c.id,
+                        self.i18n.f(
+                            "alarm.breach",
+                            &[
+                                ("ref", &c.reference),
+                                ("clock", clock),
+                                ("left", &crate::console::text::short_duration(left)),
+                                ("title", &c.title),
+                            ],
+                        ),
+                    ));
+                }
+            }
+        }
+        self.sup.primed = true;
+        if news.is_empty() {
+            return vec![];
+        }
+        for (id, _) in &news {
+            self.sup.flash.insert(*id, self.now);
+        }
+        if self.sup.muted || (!self.alarms.bell && self.alarms.notify == NotifyKind::Off) {
+            return vec![];
+        }
+        let body = news
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect::<Vec<_>>()
+            .join(" · ");
+        vec![Effect::Alarm(Alarm {
+            bell: self.alarms.bell,
+            notify: self.alarms.notify,
+            title: self.i18n.t("app.name").to_string(),
+            body,
+        })]
+    }
+
+    /// Supervision commands, and the Overdue view's own movement; `None` leaves the command to
+    /// the rest of `App::command`.
+    pub(super) fn sup_command(&mut self, command: Command) -> Option<Vec<Effect>> {
+        match command {
+            Command::Mute => {
+                self.sup.muted = !self.sup.muted;
+                let key = if self.sup.muted {
+                    "msg.muted"
+                } else {
+                    "msg.unmuted"
+                };
+                self.info(Level::Info, self.i18n.t(key).to_string());
+                Some(vec![])
+            }
+            Command::Sort if self.view == View::Departments => {
+                self.sup.dept_sort = self.sup.dept_sort.next();
+                Some(vec![])
+            }
+            Command::Urge | Command::Extension | Command::FollowUp => {
+                let Some(case) = self.selected_case().cloned() else {
+                    self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
+                    return Some(vec![]);
+                };
+                let kind = match command {
+                    Command::Urge => SupKind::Urge,
+                    Command::Extension => {
+                        if case.pending_extension.is_none() {
+                            let text = self.i18n.f("msg.no_extension", &[("ref", &case.reference)]);
+                            self.info(Level::Error, text);
+                            return Some(vec![]);
+                        }
+                        SupKind::Extension { approve: true }
+                    }
+                    _ => {
+                        if case.status != Status::Resolved {
+                            let text = self.i18n.f("msg.no_follow_up", &[("ref", &case.reference)]);
+                            self.info(Level::Error, text);
+                            return Some(vec![]);
+                        }
+                        SupKind::FollowUp {
+                            result: Satisfaction::Satisfied,
+                        }
+                    }
+                };
+                self.mode = Mode::Sup(SupForm {
+                    kind,
+                    case_id: case.id,
+                    seen: Box::new(case),
+                    note: String::new(),
+                    cursor: 0,
+                });
+                Some(vec![])
+            }
+            // On the board `a` is a reassignment, which only a supervisor may do.
+            Command::Assign if self.view == View::Overdue => {
+                let case = self.selected_case()?;
+                let held = matches!(case.status, Status::Dispatched | Status::InProgress);
+                if held && !self.is_supervisor() {
+                    let text = self
+                        .i18n
+                        .f("msg.reassign_supervisors", &[("ref", &case.reference)]);
+                    self.info(Level::Error, text);
+                    return Some(vec![]);
+                }
+                None
+            }
+            Command::Down
+            | Command::Up
+            | Command::Top
+            | Command::Bottom
+            | Command::PageDown
+            | Command::PageUp
+                if self.view == View::Overdue =>
+            {
+                let pane = self.sup.pane;
+                let ids = self.sup_ids(pane);
+                let Some(at) = self.sup_index(pane, &ids) else {
+                    return Some(vec![]);
+                };
+                let last = ids.len() as isize - 1;
+                let page = self.page();
+                let to = match command {
+                    Command::Down => at as isize + 1,
+                    Command::Up => at as isize - 1,
+                    Command::Top => 0,
+                    Command::Bottom => last,
+                    Command::PageDown => at as isize + page,
+                    _ => at as isize - page,
+                }
+                .clamp(0, last) as usize;
+                let pick = (Some(ids[to]), to);
+                match pane {
+                    SupPane::Board => self.sup.board_pick = pick,
+                    SupPane::FollowUps => self.sup.follow_pick = pick,
+                }
+                Some(self.after_move())
+            }
+            Command::NextPane | Command::PrevPane if self.view == View::Overdue => {
+                self.sup.pane = match self.sup.pane {
+                    SupPane::Board => SupPane::FollowUps,
+                    SupPane::FollowUps => SupPane::Board,
+                };
+                Some(self.after_move())
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn key_sup(&mut self, key: KeyEvent, mut f: SupForm) -> Vec<Effect> {
+        if self.keymap.is(&key, Command::Cancel) {
+            return vec![];
+        }
+        if self.keymap.is(&key, Command::Confirm) || self.keymap.is(&key, Command::Submit) {
+            let note = Some(f.note.trim().to_string()).filter(|n| !n.is_empty());
+            let action = match f.kind {
+                SupKind::Urge => CaseAction::Urge(NoteBody { note }),
+                SupKind::Extension { approve } => {
+                    CaseAction::DecideExtension(ExtensionDecisionBody { approve, note })
+                }
+                SupKind::FollowUp { result } => CaseAction::FollowUp(FollowUpBody { result, note }),
+            };
+            let out = Outgoing {
+                case_id: Some(f.case_id),
+                version: f.seen.version,
+                op: Op::Act(action),
+                key: new_idempotency_key(),
+                seen: Some(f.seen),
+            };
+            return self.send(out, Origin::Simple);
+        }
+        let forward = match key.code {
+            KeyCode::Tab | KeyCode::Down => Some(true),
+            KeyCode::BackTab | KeyCode::Up => Some(false),
+            _ => None,
+        };
+        match (forward, &mut f.kind) {
+            (Some(_), SupKind::Extension { approve }) => *approve = !*approve,
+            (Some(fwd), SupKind::FollowUp { result }) => {
+                let i = SATISFACTION.iter().position(|s| s == result).unwrap_or(0);
+                let n = SATISFACTION.len();
+                *result = SATISFACTION[if fwd { (i + 1) % n } else { (i + n - 1) % n }];
+            }
+            (Some(_), SupKind::Urge) => {}
+            (None, _) => {
+                crate::console::input::edit(&mut f.note, &mut f.cursor, &key, false);
+            }
+        }
+        self.mode = Mode::Sup(f);
+        vec![]
+    }
+}
