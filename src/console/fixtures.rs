@@ -372,3 +372,184 @@ pub fn many_cases(n: usize) -> Vec<Case> {
         })
         .collect()
 }
+
+// ---- supervision (issue 5) -------------------------------------------------------------------
+
+/// The sample cases with supervision history, plus two resolved cases waiting for their
+/// follow-up call (one red and past its follow-up clock, one marked without a clock).
+pub fn supervision_cases() -> Vec<Case> {
+    use Status::*;
+    use Tier::*;
+    let mut cases = sample_cases();
+    for c in &mut cases {
+        match c.id {
+            42 => {
+                c.urge_count = 2;
+                c.extension_count = 1;
+                c.pending_extension = Some(crate::wire::PendingExtension {
+                    until: at(server_now() + Duration::hours(2)),
+                    reason: "家属联系不上，需改约透析时间".into(),
+                    requested_by: "卫健局-张".into(),
+                    requested_at: at(server_now() - Duration::minutes(7)),
+                });
+            }
+            102 => c.return_count = 1,
+            _ => {}
+        }
+    }
+    let mut red = case(
+        88,
+        Some(Red),
+        Resolved,
+        -600,
+        "独居老人断药",
+        "华埠镇",
+        Some(2),
+        None,
+    );
+    red.follow_up_required = true;
+    red.resolved_at = Some(at(server_now() - Duration::hours(3)));
+    red.deadlines.push(Deadline {
+        clock: ClockKind::FollowUp,
+        due_at: at(server_now() - Duration::minutes(10)),
+        met_at: None,
+        breached: true,
+    });
+    red.next_due = Some(NextDue {
+        clock: ClockKind::FollowUp,
+        due_at: at(server_now() - Duration::minutes(10)),
+    });
+    let mut marked = case(
+        89,
+        Some(Orange),
+        Resolved,
+        3600,
+        "Rubbish not collected for a week",
+        "池淮镇",
+        Some(6),
+        None,
+    );
+    marked.follow_up_required = true;
+    marked.resolved_at = Some(at(server_now() - Duration::hours(1)));
+    marked.next_due = None;
+    marked.deadlines.retain(|d| d.clock == ClockKind::Triage);
+    cases.push(red);
+    cases.push(marked);
+    cases
+}
+
+pub fn supervisor() -> Me {
+    Me {
+        name: "sup-zhao".into(),
+        role: Role::Supervisor,
+        ..me()
+    }
+}
+
+/// A supervisor's console with `supervision_cases()`; it opens on the Overdue board.
+pub fn supervisor_app(lang: Lang) -> App {
+    let mut app = App::new(
+        I18n::new(lang),
+        keymap(),
+        super::config::Alarms::default(),
+        "http://127.0.0.1:8080",
+        now(),
+    );
+    app.update(Action::Resize {
+        width: 160,
+        height: 45,
+    });
+    app.update(Action::SessionLoaded(Box::new(Session {
+        me: supervisor(),
+        policy: Policy::default(),
+        departments: departments(),
+    })));
+    app.update(Action::FeedLoaded {
+        changes: changes(supervision_cases(), true, "c1"),
+        received_at: now(),
+    });
+    app
+}
+
+/// Today's report as `GET /reports/daily` answers it, for the Departments and Stats views.
+pub fn report() -> crate::report::DailyReport {
+    use crate::report::{
+        Arrivals, Counts, DailyReport, DepartmentRow, FollowUpRow, HourRow, TierRow,
+    };
+    let counts = |received, resolved| Counts {
+        received,
+        resolved,
+        ..Counts::default()
+    };
+    let day = zone()
+        .with_ymd_and_hms(2022, 5, 8, 0, 0, 0)
+        .single()
+        .unwrap_or_else(|| at(now()));
+    let shape = [
+        0u64, 0, 1, 0, 0, 1, 2, 5, 9, 12, 10, 8, 6, 7, 9, 11, 8, 6, 5, 4, 6, 3, 0, 0,
+    ];
+    let hourly = shape
+        .iter()
+        .enumerate()
+        .map(|(h, n)| HourRow {
+            start: day + Duration::hours(h as i64),
+            counts: counts(*n, n.saturating_sub(2) * u64::from(h < 21)),
+        })
+        .collect();
+    let dept = |id: i64, dispatched, resolved, on_time, avg| {
+        let name = departments()
+            .into_iter()
+            .find(|d| d.id == id)
+            .map(|d| d.name)
+            .unwrap_or_default();
+        DepartmentRow {
+            department_id: id,
+            name,
+            dispatched,
+            signed_for: dispatched,
+            signed_late: 1,
+            resolved,
+            resolved_on_time: on_time,
+            resolved_late: resolved - on_time,
+            returns: 0,
+            avg_minutes_to_sign: avg,
+        }
+    };
+    let tier = |t: &str, resolved, on_time| TierRow {
+        tier: t.into(),
+        resolved,
+        on_time,
+        overdue: resolved - on_time,
+    };
+    DailyReport {
+        desk_name: "开化县求助平台".into(),
+        date: "2022-05-08".into(),
+        time_zone: "Asia/Shanghai".into(),
+        totals: Counts {
+            received: 113,
+            answered_online: 21,
+            dispatched: 80,
+            resolved: 64,
+            closed: 52,
+        },
+        returns: 4,
+        extensions_requested: 3,
+        extensions_approved: 2,
+        urges: 6,
+        escalations: 2,
+        arrivals: Arrivals::default(),
+        by_tier: vec![
+            tier("red", 10, 8),
+            tier("orange", 24, 21),
+            tier("blue", 30, 30),
+        ],
+        by_department: vec![
+            dept(3, 20, 15, 12, Some(18.4)),
+            dept(6, 12, 10, 9, Some(7.0)),
+            dept(7, 9, 8, 8, Some(11.5)),
+            dept(1, 6, 0, 0, None),
+        ],
+        follow_up: FollowUpRow::default(),
+        hourly,
+    }
+}

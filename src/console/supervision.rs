@@ -606,3 +606,7 @@ impl App {
         vec![]
     }
 }
+
+#[cfg(test)]
+#[path = "supervision_tests.rs"]
+mod tests;

@@ -29,12 +29,16 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
         View::Queue => list::queue(frame.buffer_mut(), screen.main, app, theme, now),
         View::Search => list::search(frame.buffer_mut(), screen.main, app, theme, now),
         View::Overdue => overdue::overdue(frame.buffer_mut(), screen.main, app, theme, now),
+        // Departments and Stats are about no single case: they take the detail's room too.
         View::Departments => {
-            departments::departments(frame.buffer_mut(), screen.main, app, theme, now)
+            departments::departments(frame.buffer_mut(), whole(&screen), app, theme, now)
         }
-        View::Stats => stats::stats(frame.buffer_mut(), screen.main, app, theme, now),
+        View::Stats => stats::stats(frame.buffer_mut(), whole(&screen), app, theme, now),
     }
-    if let Some(d) = screen.detail {
+    if let Some(d) = screen
+        .detail
+        .filter(|_| !matches!(app.view, View::Departments | View::Stats))
+    {
         detail::detail(frame.buffer_mut(), d, app, theme, now);
     }
     top::status_line(frame.buffer_mut(), screen.status, app, theme, now);
@@ -47,6 +51,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
     }
 }
 
+/// The list and the detail pane together.
+fn whole(screen: &layout::Screen) -> Rect {
+    match screen.detail {
+        Some(d) if screen.main.area() > 0 => screen.main.union(d),
+        Some(d) => d,
+        None => screen.main,
+    }
+}
+
 /// Writes a line clipped to `area`'s first row.
 fn put(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line) {
     if y < area.y + area.height && area.width > 0 {
@@ -56,3 +69,6 @@ fn put(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sup_tests;

@@ -46,12 +46,35 @@ pub fn stats(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
     ]
     .iter()
     .map(|(k, v)| format!("{} {v}", i.t(k)))
-    .collect::<Vec<_>>()
-    .join(" · ");
-    for l in text::wrap(&counters, w.saturating_sub(2)) {
-        put(buf, inner, y, &Line::styled(format!(" {l}"), theme.bold()));
-        y += 1;
+    .collect::<Vec<_>>();
+    // Whole counters per line: a number never lands on the line after its name.
+    let mut line = String::new();
+    for c in counters {
+        let next = if line.is_empty() {
+            c.clone()
+        } else {
+            format!("{line} · {c}")
+        };
+        if text::width(&next) + 2 > w && !line.is_empty() {
+            put(
+                buf,
+                inner,
+                y,
+                &Line::styled(format!(" {line}"), theme.bold()),
+            );
+            y += 1;
+            line = c;
+        } else {
+            line = next;
+        }
     }
+    put(
+        buf,
+        inner,
+        y,
+        &Line::styled(format!(" {line}"), theme.bold()),
+    );
+    y += 1;
     let mut spans = vec![Span::raw(format!(" {} ", i.t("stats.on_time")))];
     for t in [Tier::Red, Tier::Orange, Tier::Blue] {
         let row = r.by_tier.iter().find(|x| x.tier == t.as_str());
@@ -69,7 +92,11 @@ pub fn stats(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
             ),
             theme.tier(Some(t)),
         ));
-        spans.push(Span::raw(format!("{rate} ({on}/{done})   ")));
+        if w >= 100 {
+            spans.push(Span::raw(format!("{rate} ({on}/{done})   ")));
+        } else {
+            spans.push(Span::raw(format!("{rate}   ")));
+        }
     }
     put(buf, inner, y, &Line::from(spans));
     y += 2;
