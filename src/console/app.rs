@@ -825,7 +825,3 @@ impl App {
 
 mod keys;
 mod send;
-
-#[cfg(test)]
-#[path = "app_tests.rs"]
-mod tests;

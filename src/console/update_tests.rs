@@ -5,11 +5,15 @@ use std::time::Duration;
 use chrono::Duration as ChronoDuration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
-use super::*;
 use crate::client::ClientError;
+use crate::console::action::{Action, Effect, RequestId};
+use crate::console::app::*;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
-use crate::wire::{CaseList, FieldError, Problem};
+use crate::wire::{
+    Case, CaseAction, CaseList, Channel, DepartmentKind, DispatchBody, FieldError, Problem, Status,
+    TextBody, Tier, TierBody,
+};
 
 fn key(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
