@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod commands;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod report;

@@ -7,6 +7,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no subcommand: the dispatcher console's flags.
+    #[command(flatten)]
+    console: jieyou::console::ConsoleArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,10 +49,7 @@ fn main() -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut Cli::command(), "jieyou", &mut std::io::stdout());
             Ok(())
         }
-        None => {
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        None => jieyou::console::run(cli.console),
     }
 }
 

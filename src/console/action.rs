@@ -1,0 +1,96 @@
+//! The messages into `App::update` (`Action`) and the work it asks the loop to do (`Effect`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::client::ClientError;
+use crate::wire::{CaseAction, CaseDetail, CaseList, Changes, Department, Me, NewCase, Policy};
+
+/// Matches an answer to the request that caused it; late answers to abandoned requests are
+/// recognised and dropped.
+pub type RequestId = u64;
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The wall clock, once a second.
+    Tick(DateTime<Utc>),
+    /// Who we are and what the desk looks like; answered once per connection.
+    SessionLoaded(Box<Session>),
+    /// A change-feed answer and the local time it arrived (for the server-clock offset).
+    FeedLoaded {
+        changes: Changes,
+        received_at: DateTime<Utc>,
+    },
+    /// The feed (or the session) failed; the feed task retries after `retry_in`.
+    FeedFailed {
+        error: ClientError,
+        at: DateTime<Utc>,
+        retry_in: Duration,
+    },
+    ActionDone {
+        request: RequestId,
+        case: Box<CaseDetail>,
+    },
+    ActionFailed {
+        request: RequestId,
+        error: ClientError,
+    },
+    DetailLoaded(Box<CaseDetail>),
+    DetailFailed {
+        case_id: i64,
+        error: ClientError,
+    },
+    SearchLoaded {
+        query: String,
+        list: CaseList,
+    },
+    SearchFailed {
+        query: String,
+        error: ClientError,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub me: Me,
+    pub policy: Policy,
+    pub departments: Vec<Department>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// `POST /cases/{id}/{action}`; answer with `ActionDone`/`ActionFailed`.
+    Act {
+        request: RequestId,
+        case_id: i64,
+        version: i64,
+        action: CaseAction,
+        idempotency_key: String,
+    },
+    /// `POST /cases`; answer with `ActionDone`/`ActionFailed`.
+    Create {
+        request: RequestId,
+        case: NewCase,
+        idempotency_key: String,
+    },
+    /// `GET /cases/{id}` (with the phone unmasked when asked).
+    FetchDetail {
+        case_id: i64,
+        reveal_phone: bool,
+    },
+    /// Server-side search for older cases.
+    Search {
+        query: String,
+    },
+    /// Poll the feed now instead of waiting for the back-off.
+    RefreshNow,
+    Quit,
+}

@@ -1,0 +1,92 @@
+//! The change-feed task: session facts, a snapshot, then long-polled deltas from the cursor,
+//! each answer sent to the loop as an `Action`. The cursor survives failures, so recovery
+//! resumes where it stopped instead of reloading everything.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::action::{Action, Session};
+use super::config::PollConfig;
+use crate::client::{Client, ClientError};
+
+/// The change feed: session facts, a snapshot, then long-polled deltas from the cursor. The
+/// cursor survives failures, so recovery resumes where it stopped instead of reloading.
+pub async fn run(
+    client: Client,
+    tx: mpsc::UnboundedSender<Action>,
+    refresh: Arc<Notify>,
+    cancel: CancellationToken,
+    poll: PollConfig,
+) {
+    let mut cursor: Option<String> = None;
+    let mut session = false;
+    let mut backoff = Duration::from_secs(1);
+    let max_backoff = Duration::from_secs(poll.max_backoff_seconds.max(1));
+    let wait = poll.wait_seconds.min(30);
+    let mut immediate = false;
+    loop {
+        let step = async {
+            if !session {
+                let (me, policy, departments) =
+                    tokio::try_join!(client.me(), client.policy(), client.departments())?;
+                let _ = tx.send(Action::SessionLoaded(Box::new(Session {
+                    me,
+                    policy,
+                    departments,
+                })));
+                session = true;
+            }
+            let w = if cursor.is_none() || immediate {
+                None
+            } else {
+                Some(wait)
+            };
+            immediate = false;
+            let changes = tokio::select! {
+                r = client.changes(cursor.as_deref(), w) => r?,
+                _ = refresh.notified() => {
+                    immediate = true;
+                    return Ok(());
+                }
+            };
+            cursor = Some(changes.cursor.clone());
+            // More waiting on the server: fetch it at once rather than long-poll.
+            immediate = changes.more;
+            let _ = tx.send(Action::FeedLoaded {
+                changes,
+                received_at: Utc::now(),
+            });
+            Ok::<(), ClientError>(())
+        };
+        let result = tokio::select! {
+            r = step => r,
+            _ = cancel.cancelled() => return,
+        };
+        match result {
+            Ok(()) => backoff = Duration::from_secs(1),
+            Err(error) => {
+                tracing::warn!("feed: {error}");
+                // Departments or our own account may have changed while we were away.
+                session = false;
+                // The first poll after a failure must not long-poll: it is what shows the
+                // operator that the server is back.
+                immediate = true;
+                let _ = tx.send(Action::FeedFailed {
+                    error,
+                    at: Utc::now(),
+                    retry_in: backoff,
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = refresh.notified() => {}
+                    _ = cancel.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(max_backoff);
+            }
+        }
+    }
+}

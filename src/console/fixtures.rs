@@ -1,0 +1,374 @@
+//! Fixed data for tests, snapshots and the benchmark: a clock frozen at 21:14:07 desk time,
+//! a known server-clock offset, departments and cases like design.md's sketch.
+
+use chrono::{DateTime, Duration, FixedOffset, Offset, TimeZone, Utc};
+use serde_json::json;
+
+use super::action::{Action, Session};
+use super::app::App;
+use super::command::Keymap;
+use super::config::{Config, Overrides};
+use super::i18n::{I18n, Lang};
+use crate::wire::{
+    Case, CaseDetail, Changes, Channel, ClockKind, Deadline, Department, DepartmentKind,
+    Escalation, EscalationStep, Event, Location, Me, NextDue, Policy, Requester, Role, Status,
+    Tier,
+};
+
+/// The workstation's clock in every fixture: 2022-05-08 21:14:07 in the desk's zone.
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, 5, 8, 13, 14, 7)
+        .single()
+        .unwrap_or_default()
+}
+
+/// The server runs this far ahead of the workstation.
+pub const SERVER_AHEAD_SECONDS: i64 = 2;
+
+pub fn zone() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+fn at(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_timezone(&zone())
+}
+
+fn server_now() -> DateTime<Utc> {
+    now() + Duration::seconds(SERVER_AHEAD_SECONDS)
+}
+
+pub fn departments() -> Vec<Department> {
+    let d = |id, name: &str, kind| Department {
+        id,
+        name: name.into(),
+        kind,
+        active: true,
+    };
+    vec![
+        d(1, "马金镇", DepartmentKind::Township),
+        d(2, "华埠镇", DepartmentKind::Township),
+        d(3, "卫健局", DepartmentKind::Bureau),
+        d(4, "商务局", DepartmentKind::Bureau),
+        d(5, "交通运输局", DepartmentKind::Bureau),
+        d(6, "池淮镇", DepartmentKind::Township),
+        d(7, "保供专班", DepartmentKind::Squad),
+        d(8, "县人民医院", DepartmentKind::Hospital),
+    ]
+}
+
+pub fn me() -> Me {
+    Me {
+        name: "op-li".into(),
+        role: Role::Operator,
+        department_id: None,
+        desk_name: "开化县求助平台".into(),
+        time_zone: "Asia/Shanghai".into(),
+    }
+}
+
+/// A case whose next deadline is `due_in` seconds from the server's now.
+#[allow(clippy::too_many_arguments)]
+pub fn case(
+    id: i64,
+    tier: Option<Tier>,
+    status: Status,
+    due_in: i64,
+    title: &str,
+    town: &str,
+    department_id: Option<i64>,
+    claimed_by: Option<&str>,
+) -> Case {
+    let received = server_now() - Duration::minutes(40 + id);
+    let due = server_now() + Duration::seconds(due_in);
+    let clock = match status {
+        Status::New => ClockKind::Triage,
+        Status::Triaged => ClockKind::Dispatch,
+        Status::Dispatched => ClockKind::SignFor,
+        _ => ClockKind::Feedback,
+    };
+    let mut deadlines = vec![Deadline {
+        clock: ClockKind::Triage,
+        due_at: at(received + Duration::minutes(15)),
+        met_at: (status != Status::New).then(|| at(received + Duration::minutes(5))),
+        breached: false,
+    }];
+    if clock != ClockKind::Triage {
+        deadlines.push(Deadline {
+            clock,
+            due_at: at(due),
+            met_at: None,
+            breached: due_in < 0,
+        });
+    }
+    Case {
+        id,
+        reference: format!("KH-20220508-{id:04}"),
+        version: 1,
+        channel: Channel::Hotline12345,
+        category: "medical_transport".into(),
+        title: title.into(),
+        description: "78岁尿毒症患者需定期血透，小区封控无法出行，家属请求协助安排转运车辆。"
+            .into(),
+        requester: Requester {
+            name: "葛先生".into(),
+            phone: "138****0000".into(),
+        },
+        location: Location {
+            town: town.into(),
+            address: "下庄村".into(),
+            lat: None,
+            long: None,
+        },
+        tier,
+        status,
+        department_id,
+        claimed_by: claimed_by.map(str::to_string),
+        received_at: at(received),
+        triaged_at: None,
+        dispatched_at: None,
+        signed_at: None,
+        resolved_at: None,
+        closed_at: None,
+        updated_at: at(received),
+        deadlines,
+        next_due: Some(NextDue {
+            clock,
+            due_at: at(due),
+        }),
+        overdue: due_in < 0,
+        return_count: 0,
+        extension_count: 0,
+        urge_count: 0,
+        pending_extension: None,
+        satisfaction: None,
+        merged_into: None,
+        follow_up_required: false,
+        awaiting_ruling: false,
+        escalation: None,
+    }
+}
+
+/// Cases like the sketch in design.md: two overdue, one under the amber threshold.
+pub fn sample_cases() -> Vec<Case> {
+    use Status::*;
+    use Tier::*;
+    let mut returned = case(
+        57,
+        Some(Red),
+        Triaged,
+        2482,
+        "发热儿童需就医",
+        "华埠镇",
+        None,
+        None,
+    );
+    returned.return_count = 1;
+    let mut escalated = case(
+        42,
+        Some(Red),
+        Dispatched,
+        -190,
+        "透析病人需要转运",
+        "马金镇",
+        Some(3),
+        Some("op-li"),
+    );
+    let breached = escalated
+        .next_due
+        .as_ref()
+        .map(|d| d.due_at)
+        .unwrap_or_default();
+    escalated.escalation = Some(Escalation {
+        clock: ClockKind::SignFor,
+        step: EscalationStep::Reminder,
+        at: breached,
+        next_step: Some(EscalationStep::UrgingNotice),
+        next_step_at: Some(breached + Duration::minutes(15)),
+    });
+    vec![
+        case(
+            134,
+            None,
+            New,
+            235,
+            "孕妇产检无法出村",
+            "池淮镇",
+            None,
+            None,
+        ),
+        case(
+            133,
+            None,
+            New,
+            542,
+            "询问返乡隔离政策",
+            "芹阳办事处",
+            None,
+            Some("op-li"),
+        ),
+        case(
+            135,
+            None,
+            New,
+            801,
+            "Elderly man alone, needs groceries delivered",
+            "华埠镇",
+            None,
+            None,
+        ),
+        escalated,
+        returned,
+        case(
+            101,
+            Some(Orange),
+            Dispatched,
+            4329,
+            "特殊奶粉断货",
+            "曹娥",
+            Some(7),
+            Some("op-wang"),
+        ),
+        case(
+            102,
+            Some(Orange),
+            InProgress,
+            -3725,
+            "小区封控物资配送不到位",
+            "池淮镇",
+            Some(6),
+            None,
+        ),
+        case(
+            119,
+            Some(Blue),
+            Triaged,
+            9100,
+            "通行证如何办理",
+            "芹阳办事处",
+            None,
+            None,
+        ),
+        case(
+            120,
+            Some(Blue),
+            Triaged,
+            12000,
+            "核酸检测点开放时间",
+            "马金镇",
+            None,
+            None,
+        ),
+    ]
+}
+
+pub fn changes(cases: Vec<Case>, snapshot: bool, cursor: &str) -> Changes {
+    Changes {
+        cursor: cursor.into(),
+        server_time: at(server_now()),
+        snapshot,
+        cases,
+        more: false,
+    }
+}
+
+pub fn detail(c: &Case) -> CaseDetail {
+    let ev = |id, minutes: i64, actor: &str, action: &str, payload| Event {
+        id,
+        case_id: c.id,
+        at: c.received_at + Duration::minutes(minutes),
+        actor: actor.into(),
+        actor_role: Role::Operator,
+        action: action.into(),
+        from_status: None,
+        to_status: None,
+        payload,
+    };
+    let mut events = vec![ev(1, 0, "王丽", "received", json!({}))];
+    if let Some(t) = c.tier {
+        events.push(ev(2, 5, "op-li", "triage", json!({"tier": t.as_str()})));
+    }
+    if let Some(d) = c.department_id {
+        events.push(ev(
+            3,
+            16,
+            "op-li",
+            "dispatch",
+            json!({"department_id": d, "note": "请尽快联系家属"}),
+        ));
+    }
+    CaseDetail {
+        case: c.clone(),
+        events,
+    }
+}
+
+pub fn keymap() -> Keymap {
+    Config::load(None, None, &Overrides::default())
+        .and_then(|c| c.keymap())
+        .unwrap_or_default()
+}
+
+/// An app that has connected and received `cases` as its snapshot at `now()`.
+pub fn app_with(lang: Lang, cases: Vec<Case>) -> App {
+    let mut app = App::new(
+        I18n::new(lang),
+        keymap(),
+        super::config::Alarms::default(),
+        "http://127.0.0.1:8080",
+        now(),
+    );
+    app.update(Action::Resize {
+        width: 160,
+        height: 45,
+    });
+    app.update(Action::SessionLoaded(Box::new(Session {
+        me: me(),
+        policy: Policy::default(),
+        departments: departments(),
+    })));
+    app.update(Action::FeedLoaded {
+        changes: changes(cases, true, "c1"),
+        received_at: now(),
+    });
+    app
+}
+
+pub fn app(lang: Lang) -> App {
+    app_with(lang, sample_cases())
+}
+
+/// `n` open cases spread over the tiers and the next eight hours, for the benchmark.
+pub fn many_cases(n: usize) -> Vec<Case> {
+    let towns = ["马金镇", "华埠镇", "池淮镇", "芹阳办事处", "曹娥"];
+    let titles = [
+        "透析病人需要转运",
+        "特殊奶粉断货",
+        "询问返乡隔离政策",
+        "Needs a ride to hospital",
+    ];
+    (0..n)
+        .map(|i| {
+            let tier = match i % 4 {
+                0 => None,
+                1 => Some(Tier::Red),
+                2 => Some(Tier::Orange),
+                _ => Some(Tier::Blue),
+            };
+            let status = if tier.is_none() {
+                Status::New
+            } else {
+                Status::Triaged
+            };
+            case(
+                i as i64 + 1,
+                tier,
+                status,
+                (i as i64 * 37) % 28_800 - 600,
+                titles[i % titles.len()],
+                towns[i % towns.len()],
+                None,
+                None,
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,228 @@
+//! The loop: terminal events, a one-second tick, the change-feed task and request tasks all
+//! become `Action`s for `App::update`; its `Effect`s become tasks. Only this file touches the
+//! terminal, the clock and the network.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::action::{Action, Effect};
+use super::app::App;
+use super::config::PollConfig;
+use super::feed;
+use super::theme::Theme;
+use super::ui;
+use crate::client::{Client, ListQuery};
+
+type Tx = mpsc::UnboundedSender<Action>;
+
+/// Runs the console until the operator quits or the process is asked to stop.
+pub async fn run(
+    mut app: App,
+    client: Client,
+    theme: Theme,
+    poll: PollConfig,
+) -> anyhow::Result<()> {
+    install_panic_hook();
+    let mut terminal = ratatui::try_init()?;
+    // Mouse capture is an extra the panic hook above also undoes.
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    let result = event_loop(&mut app, &mut terminal, client, theme, poll).await;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        tracing::error!("panic: {info}");
+        previous(info);
+    }));
+}
+
+async fn event_loop(
+    app: &mut App,
+    terminal: &mut ratatui::DefaultTerminal,
+    client: Client,
+    theme: Theme,
+    poll: PollConfig,
+) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    let cancel = CancellationToken::new();
+    let refresh = Arc::new(Notify::new());
+    tokio::spawn(feed::run(
+        client.clone(),
+        tx.clone(),
+        refresh.clone(),
+        cancel.clone(),
+        poll,
+    ));
+
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut stop = Box::pin(shutdown_signal());
+    if let Ok(size) = terminal.size() {
+        app.update(Action::Resize {
+            width: size.width,
+            height: size.height,
+        });
+    }
+    app.update(Action::Tick(Utc::now()));
+
+    'outer: loop {
+        // One synchronized update per frame: terminals that support it never show half a frame.
+        let _ = crossterm::queue!(
+            std::io::stdout(),
+            crossterm::terminal::BeginSynchronizedUpdate
+        );
+        terminal.draw(|f| ui::draw(f, app, &theme, Utc::now()))?;
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            crossterm::terminal::EndSynchronizedUpdate
+        );
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => Action::Key(k),
+                Some(Ok(Event::Mouse(m))) => Action::Mouse(m),
+                Some(Ok(Event::Resize(width, height))) => Action::Resize { width, height },
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    tracing::error!("terminal input: {e}");
+                    break 'outer;
+                }
+                None => break 'outer,
+            },
+            _ = tick.tick() => Action::Tick(Utc::now()),
+            Some(a) = rx.recv() => a,
+            _ = &mut stop => {
+                tracing::info!("stop signal");
+                break 'outer;
+            }
+        };
+        let mut effects = app.update(action);
+        // Coalesce: everything already waiting is applied before the next frame is drawn.
+        while let Ok(a) = rx.try_recv() {
+            effects.extend(app.update(a));
+        }
+        for effect in effects {
+            if effect == Effect::Quit {
+                break 'outer;
+            }
+            perform(effect, &client, &tx, &refresh);
+        }
+    }
+    cancel.cancel();
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut term), Ok(mut hup)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn perform(effect: Effect, client: &Client, tx: &Tx, refresh: &Arc<Notify>) {
+    let client = client.clone();
+    let tx = tx.clone();
+    match effect {
+        Effect::Quit => {}
+        Effect::RefreshNow => refresh.notify_one(),
+        Effect::Act {
+            request,
+            case_id,
+            version,
+            action,
+            idempotency_key,
+        } => {
+            tokio::spawn(async move {
+                tracing::info!(case_id, version, action = action.name(), "act");
+                let a = match client
+                    .act(case_id, version, &action, &idempotency_key)
+                    .await
+                {
+                    Ok(case) => Action::ActionDone {
+                        request,
+                        case: Box::new(case),
+                    },
+                    Err(error) => {
+                        tracing::warn!(case_id, "act failed: {error}");
+                        Action::ActionFailed { request, error }
+                    }
+                };
+                let _ = tx.send(a);
+            });
+        }
+        Effect::Create {
+            request,
+            case,
+            idempotency_key,
+        } => {
+            tokio::spawn(async move {
+                let a = match client.create_case(&case, &idempotency_key).await {
+                    Ok(case) => Action::ActionDone {
+                        request,
+                        case: Box::new(case),
+                    },
+                    Err(error) => {
+                        tracing::warn!("create failed: {error}");
+                        Action::ActionFailed { request, error }
+                    }
+                };
+                let _ = tx.send(a);
+            });
+        }
+        Effect::FetchDetail {
+            case_id,
+            reveal_phone,
+        } => {
+            tokio::spawn(async move {
+                let r = if reveal_phone {
+                    client.case_with_phone(case_id).await
+                } else {
+                    client.case(case_id).await
+                };
+                let _ = tx.send(match r {
+                    Ok(d) => Action::DetailLoaded(Box::new(d)),
+                    Err(error) => Action::DetailFailed { case_id, error },
+                });
+            });
+        }
+        Effect::Search { query } => {
+            tokio::spawn(async move {
+                let q = ListQuery {
+                    q: Some(query.clone()),
+                    limit: Some(200),
+                    ..ListQuery::default()
+                };
+                let _ = tx.send(match client.list(&q).await {
+                    Ok(list) => Action::SearchLoaded { query, list },
+                    Err(error) => Action::SearchFailed { query, error },
+                });
+            });
+        }
+    }
+}

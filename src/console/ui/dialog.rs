@@ -1,0 +1,446 @@
+//! Dialogs over the lists: tier choice, department picker, text forms, the new-case form, and
+//! the "not sent" and "changed meanwhile" (412) dialogs.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+use super::help::centered;
+use super::put;
+use crate::console::app::{App, Mode, NEW_CASE_FIELDS, Op, Outgoing, TextKind};
+use crate::console::command::Command;
+use crate::console::layout;
+use crate::console::text::{self, fit, truncate};
+use crate::console::theme::Theme;
+use crate::wire::{CaseAction, DepartmentKind};
+
+fn boxed(frame: &mut Frame, r: Rect, title: &str, theme: &Theme) -> Rect {
+    let buf = frame.buffer_mut();
+    Clear.render(r, buf);
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(format!(" {title} "))
+        .render(r, buf);
+    layout::inner(r)
+}
+
+/// Writes lines from the top of `area`, wrapping long ones; returns the next free row.
+fn lines_at(
+    frame: &mut Frame,
+    area: Rect,
+    y: u16,
+    lines: &[(String, ratatui::style::Style)],
+) -> u16 {
+    let mut y = y;
+    for (s, style) in lines {
+        for l in text::wrap(s, area.width.saturating_sub(2) as usize) {
+            if y >= area.y + area.height {
+                return y;
+            }
+            put(
+                frame.buffer_mut(),
+                area,
+                y,
+                &Line::styled(format!(" {l}"), *style),
+            );
+            y += 1;
+        }
+    }
+    y
+}
+
+fn hint(app: &App, pairs: &[(Command, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(c, k)| format!("{} {}", app.keymap.first(*c), app.i18n.t(k)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn case_ref(app: &App, id: Option<i64>) -> String {
+    id.and_then(|id| app.case(id))
+        .map(|c| format!("{} {}", c.reference, c.title))
+        .unwrap_or_default()
+}
+
+fn describe(app: &App, out: &Outgoing) -> String {
+    let mut s = format!("{} {}", app.op_label(&out.op), case_ref(app, out.case_id));
+    match &out.op {
+        Op::Act(CaseAction::Dispatch(b)) => {
+            s.push_str(" → ");
+            s.push_str(app.department_name(b.department_id).unwrap_or("?"));
+        }
+        Op::Act(CaseAction::AnswerOnline(b) | CaseAction::Note(b)) => {
+            s.push_str(": ");
+            s.push_str(&b.text);
+        }
+        Op::Create(n) => {
+            s.push_str(&n.title);
+        }
+        _ => {}
+    }
+    s
+}
+
+pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let i = &app.i18n;
+    let wide = area.width.min(76);
+    match &app.mode {
+        Mode::Tier { case_id, retier } => {
+            let r = centered(area, wide, 7);
+            let title = i.t(if *retier {
+                "dialog.retier"
+            } else {
+                "dialog.triage"
+            });
+            let inner = boxed(frame, r, title, theme);
+            let y = lines_at(
+                frame,
+                inner,
+                inner.y,
+                &[(case_ref(app, Some(*case_id)), theme.bold())],
+            );
+            let choices = Line::from(vec![
+                Span::raw(" "),
+                Span::styled(app.keymap.first(Command::TierRed), theme.key()),
+                Span::styled(
+                    format!(" ■ {}   ", i.t("tier.red")),
+                    theme.tier(Some(crate::wire::Tier::Red)),
+                ),
+                Span::styled(app.keymap.first(Command::TierOrange), theme.key()),
+                Span::styled(
+                    format!(" ▲ {}   ", i.t("tier.orange")),
+                    theme.tier(Some(crate::wire::Tier::Orange)),
+                ),
+                Span::styled(app.keymap.first(Command::TierBlue), theme.key()),
+                Span::styled(
+                    format!(" ● {}", i.t("tier.blue")),
+                    theme.tier(Some(crate::wire::Tier::Blue)),
+                ),
+            ]);
+            put(frame.buffer_mut(), inner, y + 1, &choices);
+            put(
+                frame.buffer_mut(),
+                inner,
+                inner.y + inner.height - 1,
+                &Line::styled(
+                    format!(" {}", hint(app, &[(Command::Cancel, "hint.cancel")])),
+                    theme.dim(),
+                ),
+            );
+        }
+        Mode::Picker(p) => {
+            let h = area.height.saturating_sub(4).clamp(8, 22);
+            let r = centered(area, wide, h);
+            let inner = boxed(frame, r, i.t("dialog.dispatch"), theme);
+            let mut y = lines_at(
+                frame,
+                inner,
+                inner.y,
+                &[(case_ref(app, Some(p.case_id)), theme.bold())],
+            );
+            put(
+                frame.buffer_mut(),
+                inner,
+                y,
+                &Line::from(vec![
+                    Span::styled(format!(" {} ", i.t("picker.filter")), theme.key()),
+                    Span::styled(format!("{}▏", p.query), theme.bold()),
+                ]),
+            );
+            y += 1;
+            let items = app.picker_items(&p.query);
+            let returned_by = app.returned_by(p.case_id);
+            let footer_rows = 2;
+            let room = (inner.y + inner.height).saturating_sub(y + footer_rows) as usize;
+            let off = layout::scroll_offset(p.selected, room as u16);
+            let mut last_kind: Option<DepartmentKind> = None;
+            let mut rows = 0;
+            for (n, item) in items.iter().enumerate().skip(off) {
+                if rows >= room {
+                    break;
+                }
+                if last_kind != Some(item.kind) {
+                    last_kind = Some(item.kind);
+                    if rows + 1 >= room {
+                        break;
+                    }
+                    let g = i.t(&format!("kind.{}", kind_name(item.kind)));
+                    put(
+                        frame.buffer_mut(),
+                        inner,
+                        y,
+                        &Line::styled(format!(" ─ {g}"), theme.dim()),
+                    );
+                    y += 1;
+                    rows += 1;
+                }
+                let name = app.department_name(item.department_id).unwrap_or("?");
+                let name = if returned_by == Some(item.department_id) {
+                    format!("  {name}  ↩ {}", i.t("picker.returned"))
+                } else {
+                    format!("  {name}")
+                };
+                let line = Line::raw(fit(&name, inner.width as usize));
+                let line = if n == p.selected {
+                    line.style(theme.selected())
+                } else {
+                    line
+                };
+                put(frame.buffer_mut(), inner, y, &line);
+                y += 1;
+                rows += 1;
+            }
+            if items.is_empty() {
+                put(
+                    frame.buffer_mut(),
+                    inner,
+                    y,
+                    &Line::styled(format!("  {}", i.t("picker.none")), theme.dim()),
+                );
+            }
+            form_footer(
+                frame,
+                inner,
+                app,
+                theme,
+                p.sending,
+                p.error.as_deref(),
+                &[
+                    (Command::Confirm, "hint.dispatch"),
+                    (Command::Cancel, "hint.cancel"),
+                ],
+            );
+        }
+        Mode::Text(f) => {
+            let h = area.height.saturating_sub(4).clamp(8, 16);
+            let r = centered(area, wide, h);
+            let title = i.t(match f.kind {
+                TextKind::Answer => "dialog.answer",
+                TextKind::Note => "dialog.note",
+            });
+            let inner = boxed(frame, r, title, theme);
+            let y = lines_at(
+                frame,
+                inner,
+                inner.y,
+                &[(case_ref(app, Some(f.case_id)), theme.bold())],
+            );
+            let mut text_lines: Vec<String> = text::wrap(
+                &crate::console::input::with_cursor(&f.text, f.cursor),
+                inner.width.saturating_sub(2) as usize,
+            );
+            let room = (inner.y + inner.height).saturating_sub(y + 3) as usize;
+            if text_lines.len() > room {
+                text_lines.drain(..text_lines.len() - room);
+            }
+            for (n, l) in text_lines.iter().enumerate() {
+                put(
+                    frame.buffer_mut(),
+                    inner,
+                    y + 1 + n as u16,
+                    &Line::raw(format!(" {l}")),
+                );
+            }
+            form_footer(
+                frame,
+                inner,
+                app,
+                theme,
+                f.sending,
+                f.error.as_deref(),
+                &[
+                    (Command::Submit, "hint.send"),
+                    (Command::Cancel, "hint.cancel"),
+                ],
+            );
+        }
+        Mode::NewCase(f) => {
+            let h = area.height.saturating_sub(2).clamp(10, 22);
+            let r = centered(area, area.width.min(90), h);
+            let inner = boxed(frame, r, i.t("dialog.new_case"), theme);
+            let label_w = 12;
+            let value_w = (inner.width as usize).saturating_sub(label_w + 3);
+            for (y, (n, key)) in (inner.y..).zip(NEW_CASE_FIELDS.iter().enumerate()) {
+                if y + 3 > inner.y + inner.height {
+                    break;
+                }
+                let focused = f.focus == n;
+                let value = if n == 0 {
+                    format!("◀ {} ▶", i.t(&format!("channel.{}", f.channel.as_str())))
+                } else {
+                    let v = if focused {
+                        crate::console::input::with_cursor(&f.fields[n], f.cursor)
+                    } else {
+                        f.fields[n].clone()
+                    };
+                    // Show the end of a long value: that is where the typing usually happens.
+                    let v = v.replace('\n', " ⏎ ");
+                    let w = text::width(&v);
+                    if w > value_w {
+                        let chars: Vec<char> = v.chars().collect();
+                        let mut acc = 0;
+                        let mut start = chars.len();
+                        while start > 0
+                            && acc + text::width(&chars[start - 1].to_string()) < value_w
+                        {
+                            start -= 1;
+                            acc += text::width(&chars[start].to_string());
+                        }
+                        format!("…{}", chars[start..].iter().collect::<String>())
+                    } else {
+                        v
+                    }
+                };
+                let label_style = if focused { theme.key() } else { theme.base() };
+                let mut spans = vec![
+                    Span::styled(format!(" {} ", fit(i.t(key), label_w)), label_style),
+                    Span::styled(
+                        truncate(&value, value_w),
+                        if focused { theme.bold() } else { theme.base() },
+                    ),
+                ];
+                if let Some(e) = f.errors.get(&n) {
+                    spans.push(Span::styled(format!("  ✗ {e}"), theme.error()));
+                }
+                put(frame.buffer_mut(), inner, y, &Line::from(spans));
+            }
+            form_footer(
+                frame,
+                inner,
+                app,
+                theme,
+                f.sending,
+                f.error.as_deref(),
+                &[
+                    (Command::Submit, "hint.submit"),
+                    (Command::Cancel, "hint.cancel"),
+                ],
+            );
+        }
+        Mode::Unsent { out, reason, .. } => {
+            let r = centered(area, wide, 10);
+            let inner = boxed(frame, r, i.t("dialog.unsent"), theme);
+            let y = lines_at(
+                frame,
+                inner,
+                inner.y,
+                &[
+                    (describe(app, out), theme.bold()),
+                    (reason.clone(), theme.error()),
+                    (i.t("unsent.kept").to_string(), theme.base()),
+                ],
+            );
+            let _ = y;
+            put(
+                frame.buffer_mut(),
+                inner,
+                inner.y + inner.height - 1,
+                &Line::styled(
+                    format!(
+                        " {}",
+                        hint(
+                            app,
+                            &[
+                                (Command::Confirm, "hint.retry"),
+                                (Command::Cancel, "hint.discard")
+                            ]
+                        )
+                    ),
+                    theme.key(),
+                ),
+            );
+        }
+        Mode::Conflict {
+            out,
+            current,
+            changes,
+            ..
+        } => {
+            let h = (changes.len() as u16 + 9).min(area.height);
+            let r = centered(area, wide, h);
+            let inner = boxed(frame, r, i.t("dialog.conflict"), theme);
+            let mut lines = vec![
+                (
+                    i.f("conflict.intro", &[("ref", &current.case.reference)]),
+                    theme.warn(),
+                ),
+                (describe(app, out), theme.bold()),
+            ];
+            for (field, was, now) in changes {
+                lines.push((format!("  {}: {was} → {now}", i.t(field)), theme.base()));
+            }
+            lines.push((i.t("conflict.question").to_string(), theme.base()));
+            lines_at(frame, inner, inner.y, &lines);
+            put(
+                frame.buffer_mut(),
+                inner,
+                inner.y + inner.height - 1,
+                &Line::styled(
+                    format!(
+                        " {}",
+                        hint(
+                            app,
+                            &[
+                                (Command::Confirm, "hint.retry_fresh"),
+                                (Command::Cancel, "hint.back")
+                            ]
+                        )
+                    ),
+                    theme.key(),
+                ),
+            );
+        }
+        Mode::Normal | Mode::Filter | Mode::Help => {}
+    }
+}
+
+fn form_footer(
+    frame: &mut Frame,
+    inner: Rect,
+    app: &App,
+    theme: &Theme,
+    sending: bool,
+    error: Option<&str>,
+    keys: &[(Command, &str)],
+) {
+    if inner.height < 2 {
+        return;
+    }
+    let bottom = inner.y + inner.height - 1;
+    if sending {
+        put(
+            frame.buffer_mut(),
+            inner,
+            bottom - 1,
+            &Line::styled(format!(" {}", app.i18n.t("form.sending")), theme.warn()),
+        );
+    } else if let Some(e) = error {
+        put(
+            frame.buffer_mut(),
+            inner,
+            bottom - 1,
+            &Line::styled(
+                format!(" ✗ {}", truncate(e, inner.width as usize - 3)),
+                theme.error(),
+            ),
+        );
+    }
+    put(
+        frame.buffer_mut(),
+        inner,
+        bottom,
+        &Line::styled(format!(" {}", hint(app, keys)), theme.dim()),
+    );
+}
+
+fn kind_name(k: DepartmentKind) -> &'static str {
+    match k {
+        DepartmentKind::Township => "township",
+        DepartmentKind::Bureau => "bureau",
+        DepartmentKind::Squad => "squad",
+        DepartmentKind::Hospital => "hospital",
+    }
+}

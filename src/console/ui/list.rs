@@ -1,0 +1,294 @@
+//! The case lists: the Queue view's four panes, the Search results, and the placeholder of the
+//! views a later release fills.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Widget};
+
+use super::put;
+use crate::console::app::{App, PANES};
+use crate::console::layout;
+use crate::console::text::{self, fit, fit_right};
+use crate::console::theme::{Theme, tier_symbol};
+use crate::wire::{Case, Status, Tier};
+
+/// Column widths for a list `w` cells wide; optional columns go first when space is short.
+struct Columns {
+    reference: usize,
+    title: usize,
+    town: usize,
+    status: usize,
+    department: usize,
+    claimed: usize,
+}
+
+impl Columns {
+    fn new(w: usize) -> Columns {
+        // marker, tier, space, countdown, space, ref, space = 30 with a 16-cell ref
+        let reference = if w >= 70 { 16 } else { 12 };
+        let fixed = 1 + 1 + 1 + 9 + 1 + reference + 1;
+        let mut c = Columns {
+            reference,
+            title: 0,
+            town: 8,
+            status: 10,
+            department: 10,
+            claimed: 8,
+        };
+        let extra = |c: &Columns| {
+            [c.town, c.status, c.department, c.claimed]
+                .iter()
+                .filter(|x| **x > 0)
+                .map(|x| x + 1)
+                .sum::<usize>()
+        };
+        for drop in 0..4 {
+            let title = w.saturating_sub(fixed + extra(&c));
+            if title >= 20 || drop == 3 {
+                c.title = title;
+                break;
+            }
+            match drop {
+                0 => c.claimed = 0,
+                1 => c.status = 0,
+                _ => c.department = 0,
+            }
+        }
+        if c.title < 6 {
+            c.town = 0;
+            c.title = w.saturating_sub(fixed + extra(&c));
+        }
+        c
+    }
+}
+
+fn status_label(app: &App, c: &Case) -> String {
+    let s = app
+        .i18n
+        .t(&format!("status.{}", c.status.as_str()))
+        .to_string();
+    if c.return_count > 0 && c.status == Status::Triaged {
+        format!("↩{s}")
+    } else {
+        s
+    }
+}
+
+/// One case as one line of the list.
+pub fn row<'a>(
+    app: &App,
+    theme: &Theme,
+    c: &Case,
+    w: usize,
+    selected: bool,
+    now: DateTime<Utc>,
+) -> Line<'a> {
+    let cols = Columns::new(w);
+    let (countdown, cd_style) = match app.seconds_left(c, now) {
+        Some(s) if s < 0 => (text::countdown(s), theme.overdue()),
+        Some(s) if s < app.alarms.amber_minutes * 60 => (text::countdown(s), theme.amber()),
+        Some(s) => (text::countdown(s), theme.base()),
+        None => ("—".to_string(), theme.dim()),
+    };
+    let mut spans = vec![
+        Span::raw(if selected { "▶" } else { " " }),
+        Span::styled(tier_symbol(c.tier), theme.tier(c.tier)),
+        Span::raw(" "),
+        Span::styled(fit_right(&countdown, 9), cd_style),
+        Span::raw(" "),
+        Span::raw(fit(&c.reference, cols.reference)),
+        Span::raw(" "),
+        Span::raw(fit(&c.title, cols.title)),
+    ];
+    let mut col = |s: &str, width: usize| {
+        if width > 0 {
+            spans.push(Span::raw(" "));
+            spans.push(Span::raw(fit(s, width)));
+        }
+    };
+    col(&c.location.town, cols.town);
+    col(&status_label(app, c), cols.status);
+    let dept = c
+        .department_id
+        .map(|id| {
+            app.department_name(id)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("#{id}"))
+        })
+        .unwrap_or_else(|| "—".into());
+    col(&dept, cols.department);
+    col(c.claimed_by.as_deref().unwrap_or("—"), cols.claimed);
+    let line = Line::from(spans);
+    if selected {
+        line.style(theme.selected())
+    } else {
+        line
+    }
+}
+
+fn header_line<'a>(
+    theme: &Theme,
+    tier: Option<Tier>,
+    label: &str,
+    count: usize,
+    w: usize,
+) -> Line<'a> {
+    let head = format!("{} {} {} ", tier_symbol(tier), label, count);
+    let rule = "─".repeat(w.saturating_sub(text::width(&head) + 1));
+    Line::from(vec![
+        Span::styled(head, theme.tier(tier)),
+        Span::styled(rule, theme.border()),
+        Span::raw(" "),
+    ])
+}
+
+fn frame(buf: &mut Buffer, area: Rect, theme: &Theme) -> Rect {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .render(area, buf);
+    layout::inner(area)
+}
+
+pub fn queue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTime<Utc>) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let inner = frame(buf, area, theme);
+    let counts = app.queues.each_ref().map(Vec::len);
+    let panes = layout::panes(inner, counts);
+    let w = inner.width as usize;
+    for (p, pane) in panes.iter().enumerate() {
+        let tier = PANES[p];
+        let label = app.i18n.t(match tier {
+            None => "pane.untriaged",
+            Some(Tier::Red) => "pane.red",
+            Some(Tier::Orange) => "pane.orange",
+            Some(Tier::Blue) => "pane.blue",
+        });
+        if pane.header.height > 0 {
+            put(
+                buf,
+                pane.header,
+                pane.header.y,
+                &header_line(theme, tier, label, counts[p], w),
+            );
+        }
+        let ids = &app.queues[p];
+        if ids.is_empty() && pane.rows.height > 0 {
+            put(
+                buf,
+                pane.rows,
+                pane.rows.y,
+                &Line::styled(format!("   {}", app.i18n.t("list.empty")), theme.dim()),
+            );
+            continue;
+        }
+        let selected_pane = p == app.cursor.pane;
+        let off = if selected_pane {
+            layout::scroll_offset(app.cursor.index, pane.rows.height)
+        } else {
+            0
+        };
+        for (n, id) in ids
+            .iter()
+            .skip(off)
+            .take(pane.rows.height as usize)
+            .enumerate()
+        {
+            let Some(c) = app.cases.get(id) else { continue };
+            let sel = selected_pane && off + n == app.cursor.index;
+            put(
+                buf,
+                pane.rows,
+                pane.rows.y + n as u16,
+                &row(app, theme, c, w, sel, now),
+            );
+        }
+    }
+    if app.cases.is_empty() && app.last_ok.is_none() && inner.height > 5 {
+        let msg = app.i18n.t("list.waiting");
+        put(
+            buf,
+            inner,
+            inner.y + inner.height / 2,
+            &Line::styled(format!("  {msg}"), theme.warn()),
+        );
+    }
+}
+
+pub fn search(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTime<Utc>) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let inner = frame(buf, area, theme);
+    let w = inner.width as usize;
+    let head = if app.filter.is_empty() {
+        app.i18n
+            .f("search.all", &[("n", &app.search.len().to_string())])
+    } else {
+        app.i18n.f(
+            "search.matches",
+            &[("n", &app.search.len().to_string()), ("q", &app.filter)],
+        )
+    };
+    put(
+        buf,
+        inner,
+        inner.y,
+        &Line::styled(text::fit(&format!(" {head}"), w), theme.bold()),
+    );
+    let rows = Rect::new(
+        inner.x,
+        inner.y + 1,
+        inner.width,
+        inner.height.saturating_sub(1),
+    );
+    let off = layout::scroll_offset(app.search_cursor, rows.height);
+    for (n, id) in app
+        .search
+        .iter()
+        .skip(off)
+        .take(rows.height as usize)
+        .enumerate()
+    {
+        let Some(c) = app.case(*id) else { continue };
+        let sel = off + n == app.search_cursor;
+        put(
+            buf,
+            rows,
+            rows.y + n as u16,
+            &row(app, theme, c, w, sel, now),
+        );
+    }
+    if app.search.is_empty() && rows.height > 0 {
+        put(
+            buf,
+            rows,
+            rows.y,
+            &Line::styled(format!("   {}", app.i18n.t("search.hint")), theme.dim()),
+        );
+    }
+}
+
+pub fn later(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let inner = frame(buf, area, theme);
+    let title = app.i18n.t(app.view.key());
+    let msg = app.i18n.f("view.later", &[("view", title)]);
+    for (n, l) in text::wrap(&msg, inner.width.saturating_sub(4) as usize)
+        .iter()
+        .enumerate()
+    {
+        put(
+            buf,
+            inner,
+            inner.y + 1 + n as u16,
+            &Line::styled(format!("  {l}"), theme.dim()),
+        );
+    }
+}

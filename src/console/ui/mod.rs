@@ -1,0 +1,51 @@
+//! Drawing: a pure function of the state, the theme and the time it is. Widgets never read the
+//! clock, the environment or any global.
+
+mod detail;
+mod dialog;
+mod help;
+mod list;
+mod top;
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+use super::app::{App, Mode, View};
+use super::layout;
+use super::theme::Theme;
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
+    let area = frame.area();
+    let screen = layout::screen(area, app.show_detail);
+    top::top_bar(frame.buffer_mut(), screen.top, app, theme, now);
+    top::tabs(frame.buffer_mut(), screen.tabs, app, theme);
+    match app.view {
+        View::Queue => list::queue(frame.buffer_mut(), screen.main, app, theme, now),
+        View::Search => list::search(frame.buffer_mut(), screen.main, app, theme, now),
+        View::Overdue | View::Departments | View::Stats => {
+            list::later(frame.buffer_mut(), screen.main, app, theme)
+        }
+    }
+    if let Some(d) = screen.detail {
+        detail::detail(frame.buffer_mut(), d, app, theme, now);
+    }
+    top::status_line(frame.buffer_mut(), screen.status, app, theme, now);
+    top::footer(frame.buffer_mut(), screen.footer, app, theme, now);
+    match &app.mode {
+        Mode::Normal | Mode::Filter => {}
+        Mode::Help => help::help(frame, area, app, theme),
+        _ => dialog::dialog(frame, area, app, theme),
+    }
+}
+
+/// Writes a line clipped to `area`'s first row.
+fn put(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line) {
+    if y < area.y + area.height && area.width > 0 {
+        buf.set_line(area.x, y, line, area.width);
+    }
+}
+
+#[cfg(test)]
+mod tests;
