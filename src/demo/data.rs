@@ -190,7 +190,7 @@ impl DemoData {
         if let Some(s) = self.staff.iter().find(|s| {
             !matches!(
                 s.role,
-                Role::Intake | Role::Operator | Role::Supervisor | Role::Observer
+                Role::Intake | Role::Operator | Role::Supervisor | Role::Observer | Role::Admin
             )
         }) {
             return bad(format!(

@@ -263,13 +263,19 @@ async fn run_desk(
     let sim = desk
         .sim_tokens()
         .context("the demo data lacks simulator users")?;
-    for role in [Role::Operator, Role::Supervisor] {
+    for role in Role::ALL {
         if let Some(l) = desk.login(role) {
-            println!("  {:<11} {:<8} {}", role.as_str(), l.name, l.token);
+            // Names are Chinese: pad by display width, not by characters.
+            let pad =
+                12usize.saturating_sub(unicode_width::UnicodeWidthStr::width(l.name.as_str()));
+            println!(
+                "  {:<11} {}{} {}",
+                role.as_str(),
+                l.name,
+                " ".repeat(pad),
+                l.token
+            );
         }
-    }
-    if let Some(l) = desk.logins.iter().find(|l| l.role == Role::Department) {
-        println!("  {:<11} {:<8} {}", "department", l.name, l.token);
     }
     let cfg = SimulatorConfig {
         rate_per_minute: args.rate,
