@@ -323,7 +323,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Mode::Unsent { out, reason, .. } => {
             let r = centered(area, wide, 10);
             let inner = boxed(frame, r, i.t("dialog.unsent"), theme);
-            let y = lines_at(
+            lines_at(
                 frame,
                 inner,
                 inner.y,
@@ -333,7 +333,6 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     (i.t("unsent.kept").to_string(), theme.base()),
                 ],
             );
-            let _ = y;
             put(
                 frame.buffer_mut(),
                 inner,
