@@ -3,6 +3,7 @@
 use super::send::{set_form_base, set_form_sending};
 use super::*;
 use crate::console::input;
+use crate::wire::{ExtensionDecisionBody, FollowUpBody, Satisfaction};
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -15,6 +16,7 @@ impl App {
                 vec![]
             }
             Mode::Tier { case_id, retier } => self.key_tier(key, case_id, retier),
+            Mode::Choice { case_id, kind } => self.key_choice(key, case_id, kind),
             Mode::Picker(p) => self.key_picker(key, p),
             Mode::Text(f) => self.key_text(key, f),
             Mode::NewCase(f) => self.key_new_case(key, f),
@@ -194,7 +196,9 @@ impl App {
             | Command::Assign
             | Command::Answer
             | Command::Note
-            | Command::Urge => {
+            | Command::Urge
+            | Command::Extension
+            | Command::FollowUp => {
                 let Some(case) = self.selected_case().cloned() else {
                     self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
                     return Some(vec![]);
@@ -204,6 +208,11 @@ impl App {
             Command::TierBlue
             | Command::TierOrange
             | Command::TierRed
+            | Command::Approve
+            | Command::Deny
+            | Command::Satisfied
+            | Command::FairlySatisfied
+            | Command::Dissatisfied
             | Command::Submit
             | Command::Confirm => return None,
         };
@@ -234,6 +243,25 @@ impl App {
                 self.send_simple(case, action)
             }
             Command::Urge => self.send_simple(case, CaseAction::Urge(NoteBody::default())),
+            Command::Extension if case.pending_extension.is_none() => {
+                self.info(Level::Info, self.i18n.t("msg.no_extension").to_string());
+                vec![]
+            }
+            Command::FollowUp if case.status != Status::Resolved => {
+                self.info(Level::Info, self.i18n.t("msg.not_resolved").to_string());
+                vec![]
+            }
+            Command::Extension | Command::FollowUp => {
+                self.mode = Mode::Choice {
+                    case_id: case.id,
+                    kind: if command == Command::Extension {
+                        ChoiceKind::Extension
+                    } else {
+                        ChoiceKind::FollowUp
+                    },
+                };
+                vec![]
+            }
             Command::Assign => {
                 self.mode = Mode::Picker(Picker {
                     case_id: case.id,
@@ -341,6 +369,45 @@ impl App {
             CaseAction::Retier(body)
         } else {
             CaseAction::Triage(body)
+        };
+        self.send_simple(&case, action)
+    }
+
+    pub(super) fn key_choice(
+        &mut self,
+        key: KeyEvent,
+        case_id: i64,
+        kind: ChoiceKind,
+    ) -> Vec<Effect> {
+        let follow_up = |result| Some(CaseAction::FollowUp(FollowUpBody { result, note: None }));
+        let action = self
+            .keymap
+            .commands(&key)
+            .iter()
+            .find_map(|c| match (kind, c) {
+                (ChoiceKind::Extension, Command::Approve | Command::Deny) => {
+                    Some(CaseAction::DecideExtension(ExtensionDecisionBody {
+                        approve: *c == Command::Approve,
+                        note: None,
+                    }))
+                }
+                (ChoiceKind::FollowUp, Command::Satisfied) => follow_up(Satisfaction::Satisfied),
+                (ChoiceKind::FollowUp, Command::FairlySatisfied) => {
+                    follow_up(Satisfaction::FairlySatisfied)
+                }
+                (ChoiceKind::FollowUp, Command::Dissatisfied) => {
+                    follow_up(Satisfaction::Dissatisfied)
+                }
+                _ => None,
+            });
+        let Some(action) = action else {
+            if !self.keymap.is(&key, Command::Cancel) {
+                self.mode = Mode::Choice { case_id, kind };
+            }
+            return vec![];
+        };
+        let Some(case) = self.cases.get(&case_id).cloned() else {
+            return vec![];
         };
         self.send_simple(&case, action)
     }
