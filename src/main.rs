@@ -42,7 +42,10 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Department(args)) => runtime()?.block_on(jieyou::server::department(args)),
         Some(Command::Report(args)) => runtime()?.block_on(jieyou::commands::report(args)),
         Some(Command::Demo(args)) => {
-            init_server_logging();
+            // With the console on screen, logs go to the console's log file instead.
+            if args.no_console {
+                init_server_logging();
+            }
             runtime()?.block_on(jieyou::demo::run(args))
         }
         Some(Command::Completions { shell }) => {

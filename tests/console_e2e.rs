@@ -18,23 +18,15 @@ use jieyou::wire::{
 const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
 const WAIT: Duration = Duration::from_secs(20);
 
-/// tmux drives these tests; a machine without it fails them rather than passing silently,
-/// unless the skip is asked for by name.
-fn have_tmux() -> bool {
-    if Command::new("tmux")
+/// These tests drive a real terminal: without tmux they fail rather than pass unseen.
+fn require_tmux() {
+    let ok = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    if std::env::var_os("JIEYOU_SKIP_TMUX_TESTS").is_some() {
-        eprintln!("tmux not installed; skipped (JIEYOU_SKIP_TMUX_TESTS)");
-        return false;
-    }
-    panic!(
-        "the console's end-to-end tests need tmux (apt-get install tmux); \
-         set JIEYOU_SKIP_TMUX_TESTS=1 to skip them"
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "tmux is required for the console's end-to-end tests (apt-get install tmux)"
     );
 }
 
@@ -328,9 +320,25 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // kill-server leaves the socket file behind; remove it too.
+        let socket_path = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "#{socket_path}",
+            ])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|p| !p.is_empty());
         let _ = Command::new("tmux")
             .args(["-L", &self.socket, "kill-server"])
             .status();
+        if let Some(p) = socket_path {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
@@ -374,9 +382,7 @@ fn console(desk: &Desk, name: &str, lang: &str) -> Tmux {
 
 #[test]
 fn the_queue_appears_and_countdowns_tick() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let a = desk.new_case("透析病人需要转运");
     let b = desk.new_case("发热儿童需就医");
@@ -394,9 +400,7 @@ fn the_queue_appears_and_countdowns_tick() {
 
 #[test]
 fn the_console_speaks_chinese() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let a = desk.new_case("询问返乡隔离政策");
     let t = console(&desk, "zh", "zh_CN.UTF-8");
@@ -408,9 +412,7 @@ fn the_console_speaks_chinese() {
 
 #[test]
 fn a_case_is_triaged_and_dispatched_by_keystrokes() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let c = desk.new_case("透析病人需要转运");
     let t = console(&desk, "dispatch", "en_US.UTF-8");
@@ -441,9 +443,7 @@ fn a_case_is_triaged_and_dispatched_by_keystrokes() {
 
 #[test]
 fn a_change_by_another_client_appears_without_a_key() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let c = desk.new_case("特殊奶粉断货");
     let t = console(&desk, "feed", "en_US.UTF-8");
@@ -470,9 +470,7 @@ fn a_change_by_another_client_appears_without_a_key() {
 
 #[test]
 fn the_server_stops_and_restarts_and_nothing_is_lost() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let mut desk = Desk::new();
     let c = desk.new_case("孕妇产检无法出村");
     let t = console(&desk, "restart", "en_US.UTF-8");
@@ -509,9 +507,7 @@ fn the_server_stops_and_restarts_and_nothing_is_lost() {
 
 #[test]
 fn bad_tokens_and_unreachable_servers_are_explained() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let t = Tmux::console(
         "token",
@@ -570,9 +566,7 @@ fn bad_tokens_and_unreachable_servers_are_explained() {
 
 #[test]
 fn sigterm_and_q_restore_the_terminal_and_logs_go_to_a_file() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let c = desk.new_case("透析病人需要转运");
     let t = console(&desk, "sigterm", "en_US.UTF-8");
@@ -605,9 +599,7 @@ fn sigterm_and_q_restore_the_terminal_and_logs_go_to_a_file() {
 
 #[test]
 fn a_case_taken_down_from_a_call_appears_in_untriaged() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let t = console(&desk, "intake", "en_US.UTF-8");
     t.wait_text("● live");
@@ -642,9 +634,7 @@ fn a_case_taken_down_from_a_call_appears_in_untriaged() {
 
 #[test]
 fn a_conflict_shows_what_changed_and_retries_on_the_fresh_case() {
-    if !have_tmux() {
-        return;
-    }
+    require_tmux();
     let desk = Desk::new();
     let c = desk.new_case("发热儿童需就医");
     let t = console(&desk, "conflict", "en_US.UTF-8");
@@ -682,4 +672,57 @@ fn a_conflict_shows_what_changed_and_retries_on_the_fresh_case() {
         Some(Tier::Red),
         "the other operator's tier stands"
     );
+}
+
+/// The number in a queue pane's header, e.g. `■ Red 19 ───`.
+fn pane_count(screen: &str, header: &str) -> Option<u32> {
+    let line = screen.lines().find(|l| l.contains(header))?;
+    let after = &line[line.find(header)? + header.len()..];
+    after.split_whitespace().next()?.parse().ok()
+}
+
+/// The first countdown (`-00:42:10`, ` 00:09:19`) in the row under a pane header.
+fn first_countdown_under(screen: &str, header: &str) -> Option<String> {
+    let mut lines = screen.lines().skip_while(|l| !l.contains(header));
+    lines.next()?;
+    let row = lines.next()?;
+    row.split_whitespace()
+        .find(|w| {
+            w.len() >= 8
+                && w.trim_start_matches('-')
+                    .chars()
+                    .filter(|c| *c == ':')
+                    .count()
+                    == 2
+        })
+        .map(str::to_string)
+}
+
+#[test]
+fn demo_opens_a_live_console_with_all_four_queues_and_moving_countdowns() {
+    require_tmux();
+    let home = tempfile::tempdir().expect("home");
+    let t = Tmux::console(
+        "demo",
+        home.path(),
+        &["demo", "--seed", "3", "--lang", "en"],
+        "en_US.UTF-8",
+    );
+    let screen = t.wait_for("a live console with four populated queues", |s| {
+        s.contains("● live")
+            && ["○ Untriaged", "■ Red", "▲ Orange", "● Blue"]
+                .iter()
+                .all(|h| pane_count(s, h).is_some_and(|n| n > 0))
+    });
+    assert!(
+        screen.contains("(operator)"),
+        "signed in as the operator:\n{screen}"
+    );
+    let first = first_countdown_under(&screen, "■ Red").expect("a red countdown");
+    let moved = t.wait_for("the red countdown to tick", |s| {
+        first_countdown_under(s, "■ Red").is_some_and(|c| c != first)
+    });
+    assert!(moved.contains("● live"));
+    t.keys(&["q"]);
+    t.wait_text("CONSOLE-EXITED 0");
 }

@@ -37,7 +37,12 @@ pub enum Command {
     Note,
     Urge,
     Extension,
+    Approve,
+    Deny,
     FollowUp,
+    Satisfied,
+    FairlySatisfied,
+    Dissatisfied,
     Sort,
     Mute,
     NewCase,
@@ -50,7 +55,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 38] = [
+    pub const ALL: [Command; 43] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -78,7 +83,12 @@ impl Command {
         Command::Note,
         Command::Urge,
         Command::Extension,
+        Command::Approve,
+        Command::Deny,
         Command::FollowUp,
+        Command::Satisfied,
+        Command::FairlySatisfied,
+        Command::Dissatisfied,
         Command::Sort,
         Command::Mute,
         Command::NewCase,
@@ -122,7 +132,12 @@ impl Command {
             Command::Note => "note",
             Command::Urge => "urge",
             Command::Extension => "extension",
+            Command::Approve => "approve",
+            Command::Deny => "deny",
             Command::FollowUp => "follow_up",
+            Command::Satisfied => "satisfied",
+            Command::FairlySatisfied => "fairly_satisfied",
+            Command::Dissatisfied => "dissatisfied",
             Command::Sort => "sort",
             Command::Mute => "mute",
             Command::NewCase => "new_case",

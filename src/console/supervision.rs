@@ -473,7 +473,11 @@ impl App {
                 self.sup.dept_sort = self.sup.dept_sort.next();
                 Some(vec![])
             }
-            Command::Urge | Command::Extension | Command::FollowUp => {
+            // Anywhere an urge asks to confirm (with a note). On the board, `e` and `f` open a
+            // dialog with a note too; elsewhere they are one-key choices (app/keys.rs).
+            Command::Urge | Command::Extension | Command::FollowUp
+                if command == Command::Urge || self.view == View::Overdue =>
+            {
                 let Some(case) = self.selected_case().cloned() else {
                     self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
                     return Some(vec![]);

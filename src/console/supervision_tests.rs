@@ -162,7 +162,7 @@ fn extension_decision_shows_the_request_and_can_deny_with_a_note() {
     assert!(app.update(key('e')).is_empty());
     assert!(matches!(app.mode, Mode::Normal));
     assert!(
-        message(&app).contains("no pending extension"),
+        message(&app).contains("no extension request"),
         "{}",
         message(&app)
     );

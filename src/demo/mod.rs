@@ -38,9 +38,9 @@ pub struct DemoArgs {
     /// Run the server and the simulator only; print the URL and the users' tokens
     #[arg(long)]
     pub no_console: bool,
-    /// Language of the console: en or zh-CN
-    #[arg(long, default_value = "en", value_parser = ["en", "zh-CN"])]
-    pub lang: String,
+    /// Language of the console: en or zh-CN [default: from the locale]; the data stays Chinese
+    #[arg(long, value_parser = ["en", "zh-CN"])]
+    pub lang: Option<String>,
     /// Address for the embedded server [default: 127.0.0.1 on a free port]
     #[arg(long)]
     pub listen: Option<String>,
@@ -289,18 +289,33 @@ async fn run_desk(
     let sim_url = url.clone();
     let mut simulator =
         tokio::spawn(async move { simulator::run_simulator(cfg, &sim_url, sim, stop).await });
-    if !args.no_console {
-        // The console attaches here once it lands; until then the demo serves headless.
-        println!("The console is not part of this build yet: attach one to {url}.");
-    }
-    println!("Press Ctrl-C to stop.");
-    let finished = tokio::select! {
-        () = crate::server::shutdown_signal() => {
-            cancel.cancel();
-            simulator.await
+    let finished = if args.no_console {
+        println!("Press Ctrl-C to stop.");
+        tokio::select! {
+            () = crate::server::shutdown_signal() => {
+                cancel.cancel();
+                simulator.await
+            }
+            // Only a failure at start ends the simulator before it is cancelled.
+            early = &mut simulator => early,
         }
-        // Only a failure at start ends the simulator before it is cancelled.
-        early = &mut simulator => early,
+    } else {
+        let operator = desk
+            .login(Role::Operator)
+            .context("the demo data lacks an operator")?;
+        let console = crate::console::ConsoleArgs {
+            server: Some(url.clone()),
+            token: Some(operator.token.clone()),
+            lang: args.lang.clone(),
+            ..Default::default()
+        };
+        // The console owns the terminal until the operator quits (or SIGTERM); then the
+        // simulator and the server stop behind it.
+        let shown = crate::console::run_async(console).await;
+        cancel.cancel();
+        let finished = simulator.await;
+        shown?;
+        finished
     };
     match finished {
         Ok(Ok(_)) => {}
