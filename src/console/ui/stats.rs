@@ -120,7 +120,9 @@ pub fn stats(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
         .iter()
         .map(|h| (h.counts.received, h.counts.resolved))
         .collect();
-    let per = if w >= 4 + hours.len() * 3 { 3 } else { 2 };
+    // Cells per hour: a bar of arrivals, one of resolutions, a gap; wider bars on wide screens.
+    let per = (w.saturating_sub(5) / hours.len().max(1)).clamp(2, 7);
+    let bar = ((per - 1) / 2).max(1);
     let max = hours
         .iter()
         .map(|(a, b)| (*a).max(*b))
@@ -137,17 +139,19 @@ pub fn stats(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
         };
         let mut line = vec![Span::styled(axis, theme.dim())];
         for (a, b) in &hours {
-            let cell = |v: u64, glyph: &'static str| if height(v) >= level { glyph } else { " " };
+            let cell = |v: u64, glyph: &str| {
+                if height(v) >= level {
+                    glyph.repeat(bar)
+                } else {
+                    " ".repeat(bar)
+                }
+            };
             line.push(Span::styled(
                 cell(*a, ARRIVAL),
                 theme.tier(Some(Tier::Blue)),
             ));
-            if per == 3 {
-                line.push(Span::styled(cell(*b, RESOLVED), theme.ok()));
-                line.push(Span::raw(" "));
-            } else {
-                line.push(Span::styled(cell(*b, RESOLVED), theme.ok()));
-            }
+            line.push(Span::styled(cell(*b, RESOLVED), theme.ok()));
+            line.push(Span::raw(" ".repeat(per - 2 * bar)));
         }
         put(buf, inner, y + row as u16, &Line::from(line));
     }
