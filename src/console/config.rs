@@ -232,6 +232,25 @@ mod tests {
     }
 
     #[test]
+    fn alarms_are_configured_per_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("alarms.toml");
+        std::fs::write(
+            &f,
+            "[alarms]\nnew_red = false\nabout_to_breach_minutes = 3\nbell = false\nnotify = \"osc777\"\n",
+        )
+        .unwrap();
+        let a = Config::load(None, Some(&f), &Overrides::default())
+            .unwrap()
+            .alarms;
+        assert!(!a.new_red && a.about_to_breach && !a.bell);
+        assert_eq!(a.about_to_breach_minutes, 3);
+        assert_eq!(a.notify, NotifyKind::Osc777);
+        std::fs::write(&f, "[alarms]\nnotify = \"morse\"\n").unwrap();
+        assert!(Config::load(None, Some(&f), &Overrides::default()).is_err());
+    }
+
+    #[test]
     fn bad_values_are_reported_not_panicked() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("bad.toml");

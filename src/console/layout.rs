@@ -95,6 +95,40 @@ pub fn panes(area: Rect, counts: [usize; 4]) -> [Pane; 4] {
     })
 }
 
+/// The Overdue view inside its frame: the board (a header, column titles, rows) on top and the
+/// follow-up queue (a header, rows) in the bottom third.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverdueView {
+    pub board: Rect,
+    pub board_rows: Rect,
+    pub follow: Rect,
+    pub follow_rows: Rect,
+}
+
+pub fn overdue(inner: Rect) -> OverdueView {
+    let follow_h = (inner.height / 3)
+        .max(3)
+        .min(inner.height.saturating_sub(3));
+    let board = Rect::new(inner.x, inner.y, inner.width, inner.height - follow_h);
+    let follow = Rect::new(inner.x, inner.y + board.height, inner.width, follow_h);
+    OverdueView {
+        board,
+        board_rows: Rect::new(
+            board.x,
+            board.y + 2,
+            board.width,
+            board.height.saturating_sub(2),
+        ),
+        follow,
+        follow_rows: Rect::new(
+            follow.x,
+            follow.y + 1,
+            follow.width,
+            follow.height.saturating_sub(1),
+        ),
+    }
+}
+
 /// First visible row so that `cursor` stays on screen in a list of `height` rows.
 pub fn scroll_offset(cursor: usize, height: u16) -> usize {
     let h = height as usize;

@@ -6,7 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
 
 use super::{App, Level, Mode, Op, Origin, Outgoing, View};
 use crate::client::new_idempotency_key;
@@ -14,6 +15,7 @@ use crate::console::action::{Action, Effect};
 use crate::console::alarm::Alarm;
 use crate::console::command::Command;
 use crate::console::config::NotifyKind;
+use crate::console::layout;
 use crate::report::DailyReport;
 use crate::wire::{
     Case, CaseAction, ClockKind, ExtensionDecisionBody, FollowUpBody, NoteBody, Role, Satisfaction,
@@ -564,6 +566,47 @@ impl App {
                 Some(self.after_move())
             }
             _ => None,
+        }
+    }
+
+    /// The wheel moves in the focused pane; a click selects the row (and the pane) under it.
+    pub(super) fn sup_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let c = if m.kind == MouseEventKind::ScrollDown {
+                    Command::Down
+                } else {
+                    Command::Up
+                };
+                self.sup_command(c).unwrap_or_default()
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                let screen =
+                    layout::screen(Rect::new(0, 0, self.size.0, self.size.1), self.show_detail);
+                let geo = layout::overdue(layout::inner(screen.main));
+                let at = (m.column, m.row).into();
+                for (pane, rows) in [
+                    (SupPane::Board, geo.board_rows),
+                    (SupPane::FollowUps, geo.follow_rows),
+                ] {
+                    if !rows.contains(at) {
+                        continue;
+                    }
+                    let ids = self.sup_ids(pane);
+                    let off =
+                        layout::scroll_offset(self.sup_index(pane, &ids).unwrap_or(0), rows.height);
+                    let i = off + (m.row - rows.y) as usize;
+                    if let Some(id) = ids.get(i) {
+                        self.sup.pane = pane;
+                        match pane {
+                            SupPane::Board => self.sup.board_pick = (Some(*id), i),
+                            SupPane::FollowUps => self.sup.follow_pick = (Some(*id), i),
+                        }
+                    }
+                }
+                self.after_move()
+            }
+            _ => vec![],
         }
     }
 

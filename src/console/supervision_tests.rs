@@ -416,3 +416,28 @@ fn s_cycles_the_department_sort() {
     app.update(key('s'));
     assert_eq!(app.sup.dept_sort, DeptSort::OnTime);
 }
+
+#[test]
+fn the_mouse_selects_board_and_follow_up_rows() {
+    use crate::console::layout;
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = sup();
+    let mouse = |kind, row| {
+        Action::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let click = MouseEventKind::Down(MouseButton::Left);
+    let screen = layout::screen(ratatui::layout::Rect::new(0, 0, 160, 45), false);
+    let geo = layout::overdue(layout::inner(screen.main));
+    app.update(mouse(click, geo.board_rows.y + 1));
+    assert_eq!(app.selected_id, Some(102));
+    app.update(mouse(click, geo.follow_rows.y + 1));
+    assert_eq!(app.sup.pane, SupPane::FollowUps);
+    assert_eq!(app.selected_id, Some(89));
+    app.update(mouse(MouseEventKind::ScrollUp, 10));
+    assert_eq!(app.selected_id, Some(88));
+}

@@ -590,6 +590,9 @@ impl App {
         if !matches!(self.mode, Mode::Normal | Mode::Filter) {
             return vec![];
         }
+        if self.view == View::Overdue {
+            return self.sup_mouse(m);
+        }
         match m.kind {
             MouseEventKind::ScrollDown => {
                 self.move_by(3);

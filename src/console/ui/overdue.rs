@@ -257,11 +257,8 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
     let board = app.overdue_board(now);
     let follow = app.follow_up_queue(now);
     // The follow-up queue takes a third of the height (at least a header and two rows).
-    let follow_h = (inner.height / 3)
-        .max(3)
-        .min(inner.height.saturating_sub(3));
-    let board_area = Rect::new(inner.x, inner.y, inner.width, inner.height - follow_h);
-    let follow_area = Rect::new(inner.x, inner.y + board_area.height, inner.width, follow_h);
+    let geo = layout::overdue(inner);
+    let (board_area, follow_area) = (geo.board, geo.follow);
 
     // Board.
     let breached = board.iter().filter(|r| r.left < 0).count();
@@ -285,12 +282,7 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
         &header(theme, label, active, w),
     );
     put(buf, board_area, board_area.y + 1, &columns(app, theme, w));
-    let rows = Rect::new(
-        board_area.x,
-        board_area.y + 2,
-        board_area.width,
-        board_area.height.saturating_sub(2),
-    );
+    let rows = geo.board_rows;
     let ids: Vec<i64> = board.iter().map(|r| r.case_id).collect();
     let sel = app.sup_index(SupPane::Board, &ids);
     let off = layout::scroll_offset(sel.unwrap_or(0), rows.height);
@@ -329,12 +321,7 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
         follow_area.y,
         &header(theme, label, active, w),
     );
-    let rows = Rect::new(
-        follow_area.x,
-        follow_area.y + 1,
-        follow_area.width,
-        follow_area.height.saturating_sub(1),
-    );
+    let rows = geo.follow_rows;
     let ids: Vec<i64> = follow.iter().map(|r| r.0).collect();
     let sel = app.sup_index(SupPane::FollowUps, &ids);
     let off = layout::scroll_offset(sel.unwrap_or(0), rows.height);
