@@ -18,6 +18,9 @@ pub mod theme;
 pub mod tui;
 pub mod ui;
 
+#[cfg(test)]
+mod update_tests;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};

@@ -282,3 +282,22 @@ fn a_returned_case_in_detail_and_picker() {
         insta::assert_snapshot!(format!("returned_{code}_160x45"), render(&a, 160, 45));
     }
 }
+
+#[test]
+fn an_extension_request_to_decide() {
+    each("extension", |a| {
+        let mut c = a.cases[&42].clone();
+        c.version = 2;
+        c.pending_extension = Some(crate::wire::PendingExtension {
+            until: c.received_at + Duration::hours(8),
+            reason: "需协调转运车辆，家属下午才能到".into(),
+            requested_by: "wj-zhang".into(),
+            requested_at: c.received_at,
+        });
+        a.update(Action::FeedLoaded {
+            changes: fixtures::changes(vec![c], false, "c2"),
+            received_at: now(),
+        });
+        keys(a, "e");
+    });
+}

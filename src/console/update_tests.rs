@@ -5,11 +5,15 @@ use std::time::Duration;
 use chrono::Duration as ChronoDuration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
-use super::*;
 use crate::client::ClientError;
+use crate::console::action::{Action, Effect, RequestId};
+use crate::console::app::*;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
-use crate::wire::{CaseList, FieldError, Problem};
+use crate::wire::{
+    Case, CaseAction, CaseList, Channel, DepartmentKind, DispatchBody, FieldError, Problem, Status,
+    TextBody, Tier, TierBody,
+};
 
 fn key(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
@@ -982,4 +986,83 @@ fn typing_errors_are_fixed_in_place() {
         panic!()
     };
     assert_eq!(f.fields[1], "老人失丢");
+}
+
+#[test]
+fn e_decides_an_extension_request() {
+    let mut app = app();
+    select(&mut app, 42);
+    app.update(key('e'));
+    assert!(matches!(app.mode, Mode::Normal), "nothing to decide");
+    assert!(app.message.is_some());
+    let mut c = app.cases[&42].clone();
+    c.version = 2;
+    c.pending_extension = Some(crate::wire::PendingExtension {
+        until: c.received_at + ChronoDuration::hours(8),
+        reason: "需协调车辆".into(),
+        requested_by: "wj-zhang".into(),
+        requested_at: c.received_at,
+    });
+    app.update(Action::FeedLoaded {
+        changes: fixtures::changes(vec![c], false, "c2"),
+        received_at: now(),
+    });
+    app.update(key('e'));
+    assert!(matches!(
+        app.mode,
+        Mode::Choice {
+            case_id: 42,
+            kind: ChoiceKind::Extension
+        }
+    ));
+    app.update(key('x'));
+    assert!(matches!(app.mode, Mode::Choice { .. }), "other keys wait");
+    let (_, id, version, action, _) = the_act(&app.update(key('n')));
+    assert_eq!((id, version), (42, 2));
+    assert_eq!(
+        action,
+        CaseAction::DecideExtension(crate::wire::ExtensionDecisionBody {
+            approve: false,
+            note: None
+        })
+    );
+}
+
+#[test]
+fn f_records_a_follow_up_of_a_resolved_case() {
+    let mut app = app();
+    app.update(key('f'));
+    assert!(matches!(app.mode, Mode::Normal), "not resolved");
+    let mut c = app.cases[&42].clone();
+    c.version = 3;
+    c.status = Status::Resolved;
+    app.update(Action::FeedLoaded {
+        changes: fixtures::changes(vec![c], false, "c2"),
+        received_at: now(),
+    });
+    // Resolved cases leave the queues; the Search view still lists them.
+    app.update(key('5'));
+    select(&mut app, 42);
+    app.update(key('f'));
+    assert!(matches!(
+        app.mode,
+        Mode::Choice {
+            kind: ChoiceKind::FollowUp,
+            ..
+        }
+    ));
+    let (_, _, version, action, _) = the_act(&app.update(key('2')));
+    assert_eq!(version, 3);
+    assert_eq!(
+        action,
+        CaseAction::FollowUp(crate::wire::FollowUpBody {
+            result: crate::wire::Satisfaction::FairlySatisfied,
+            note: None
+        })
+    );
+    assert_eq!(
+        app.view,
+        View::Search,
+        "the digit chose, it did not switch views"
+    );
 }

@@ -1,0 +1,691 @@
+//! Keys and the mouse: what each one does in each mode.
+
+use super::send::{set_form_base, set_form_sending};
+use super::*;
+use crate::console::input;
+use crate::wire::{ExtensionDecisionBody, FollowUpBody, Satisfaction};
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let mode = std::mem::replace(&mut self.mode, Mode::Normal);
+        match mode {
+            Mode::Normal => self.key_normal(key),
+            Mode::Filter => self.key_filter(key),
+            Mode::Help => {
+                // Any key closes help; it is a screen to glance at.
+                vec![]
+            }
+            Mode::Tier { case_id, retier } => self.key_tier(key, case_id, retier),
+            Mode::Choice { case_id, kind } => self.key_choice(key, case_id, kind),
+            Mode::Picker(p) => self.key_picker(key, p),
+            Mode::Text(f) => self.key_text(key, f),
+            Mode::NewCase(f) => self.key_new_case(key, f),
+            Mode::Unsent {
+                out,
+                reason,
+                parked,
+            } => {
+                if self.keymap.is(&key, Command::Confirm) || self.keymap.is(&key, Command::Submit) {
+                    self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
+                    self.send(out, Origin::Simple)
+                } else if self.keymap.is(&key, Command::Cancel) {
+                    self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
+                    self.info(Level::Info, self.i18n.t("msg.discarded").to_string());
+                    vec![]
+                } else {
+                    self.mode = Mode::Unsent {
+                        out,
+                        reason,
+                        parked,
+                    };
+                    vec![]
+                }
+            }
+            Mode::Conflict {
+                mut out,
+                current,
+                changes,
+                parked,
+                from_form,
+            } => {
+                let version = current.case.version;
+                if self.keymap.is(&key, Command::Confirm) || self.keymap.is(&key, Command::Submit) {
+                    // A retry on the fresh case is a new intent: new version, new key.
+                    out.version = version;
+                    out.key = new_idempotency_key();
+                    out.seen = Some(Box::new(current.case.clone()));
+                    self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
+                    let origin = if from_form {
+                        set_form_sending(&mut self.mode, &current.case);
+                        Origin::Form
+                    } else {
+                        Origin::Simple
+                    };
+                    self.send(out, origin)
+                } else if self.keymap.is(&key, Command::Cancel) {
+                    self.mode = parked.map(|m| *m).unwrap_or(Mode::Normal);
+                    if from_form {
+                        // Back to the form, now based on the case as it is.
+                        set_form_base(&mut self.mode, &current.case);
+                    }
+                    vec![]
+                } else {
+                    self.mode = Mode::Conflict {
+                        out,
+                        current,
+                        changes,
+                        parked,
+                        from_form,
+                    };
+                    vec![]
+                }
+            }
+        }
+    }
+
+    pub(super) fn key_normal(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let commands = self.keymap.commands(&key).to_vec();
+        for command in commands {
+            if let Some(effects) = self.command(command) {
+                return effects;
+            }
+        }
+        vec![]
+    }
+
+    /// Runs a command from the list; `None` when it does not apply here (so another binding
+    /// of the same key may).
+    pub(super) fn command(&mut self, command: Command) -> Option<Vec<Effect>> {
+        let effects = match command {
+            Command::Quit => vec![Effect::Quit],
+            Command::Help => {
+                self.mode = Mode::Help;
+                vec![]
+            }
+            Command::Down => {
+                self.move_by(1);
+                self.after_move()
+            }
+            Command::Up => {
+                self.move_by(-1);
+                self.after_move()
+            }
+            Command::PageDown => {
+                self.move_by(self.page());
+                self.after_move()
+            }
+            Command::PageUp => {
+                self.move_by(-self.page());
+                self.after_move()
+            }
+            Command::Top => {
+                self.move_to(false);
+                self.after_move()
+            }
+            Command::NextPane | Command::PrevPane => {
+                if self.view == View::Queue {
+                    let forward = command == Command::NextPane;
+                    let next = (1..4)
+                        .map(|d| {
+                            if forward {
+                                (self.cursor.pane + d) % 4
+                            } else {
+                                (self.cursor.pane + 4 - d) % 4
+                            }
+                        })
+                        .find(|p| !self.queues[*p].is_empty());
+                    if let Some(pane) = next {
+                        self.cursor = Cursor { pane, index: 0 };
+                    }
+                }
+                self.after_move()
+            }
+            Command::Bottom => {
+                self.move_to(true);
+                self.after_move()
+            }
+            Command::NextView | Command::PrevView => {
+                let step = if command == Command::NextView { 1 } else { 4 };
+                self.set_view(View::ALL[(self.view.index() + step) % 5])
+            }
+            Command::ViewQueue => self.set_view(View::Queue),
+            Command::ViewOverdue => self.set_view(View::Overdue),
+            Command::ViewDepartments => self.set_view(View::Departments),
+            Command::ViewStats => self.set_view(View::Stats),
+            Command::ViewSearch => self.set_view(View::Search),
+            Command::Detail => {
+                self.show_detail = !self.show_detail;
+                self.detail_effects(false)
+            }
+            Command::Filter => {
+                self.mode = Mode::Filter;
+                vec![]
+            }
+            Command::Cancel => {
+                if self.show_detail {
+                    self.show_detail = false;
+                } else if !self.filter.is_empty() {
+                    self.filter.clear();
+                    self.rebuild();
+                } else {
+                    self.message = None;
+                }
+                vec![]
+            }
+            Command::Refresh => {
+                self.info(Level::Info, self.i18n.t("msg.refreshing").to_string());
+                vec![Effect::RefreshNow]
+            }
+            Command::NewCase => {
+                let form = self.case_draft.take().unwrap_or_else(NewCaseForm::new);
+                self.mode = Mode::NewCase(form);
+                vec![]
+            }
+            Command::RevealPhone => match self.selected_id {
+                Some(id) => {
+                    self.phone_revealed = true;
+                    vec![Effect::FetchDetail {
+                        case_id: id,
+                        reveal_phone: true,
+                    }]
+                }
+                None => vec![],
+            },
+            Command::Triage
+            | Command::Claim
+            | Command::Assign
+            | Command::Answer
+            | Command::Note
+            | Command::Urge
+            | Command::Extension
+            | Command::FollowUp => {
+                let Some(case) = self.selected_case().cloned() else {
+                    self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
+                    return Some(vec![]);
+                };
+                self.case_command(command, &case)
+            }
+            Command::TierBlue
+            | Command::TierOrange
+            | Command::TierRed
+            | Command::Approve
+            | Command::Deny
+            | Command::Satisfied
+            | Command::FairlySatisfied
+            | Command::Dissatisfied
+            | Command::Submit
+            | Command::Confirm => return None,
+        };
+        Some(effects)
+    }
+
+    pub(super) fn set_view(&mut self, view: View) -> Vec<Effect> {
+        self.view = view;
+        self.after_move()
+    }
+
+    pub(super) fn case_command(&mut self, command: Command, case: &Case) -> Vec<Effect> {
+        let me = self.me.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+        match command {
+            Command::Triage => {
+                self.mode = Mode::Tier {
+                    case_id: case.id,
+                    retier: case.tier.is_some(),
+                };
+                vec![]
+            }
+            Command::Claim => {
+                let action = if case.claimed_by.as_deref() == Some(me.as_str()) {
+                    CaseAction::Release(NoteBody::default())
+                } else {
+                    CaseAction::Claim(NoteBody::default())
+                };
+                self.send_simple(case, action)
+            }
+            Command::Urge => self.send_simple(case, CaseAction::Urge(NoteBody::default())),
+            Command::Extension if case.pending_extension.is_none() => {
+                self.info(Level::Info, self.i18n.t("msg.no_extension").to_string());
+                vec![]
+            }
+            Command::FollowUp if case.status != Status::Resolved => {
+                self.info(Level::Info, self.i18n.t("msg.not_resolved").to_string());
+                vec![]
+            }
+            Command::Extension | Command::FollowUp => {
+                self.mode = Mode::Choice {
+                    case_id: case.id,
+                    kind: if command == Command::Extension {
+                        ChoiceKind::Extension
+                    } else {
+                        ChoiceKind::FollowUp
+                    },
+                };
+                vec![]
+            }
+            Command::Assign => {
+                self.mode = Mode::Picker(Picker {
+                    case_id: case.id,
+                    seen: Box::new(case.clone()),
+                    query: String::new(),
+                    selected: 0,
+                    key: new_idempotency_key(),
+                    sending: false,
+                    error: None,
+                });
+                vec![]
+            }
+            Command::Answer | Command::Note => {
+                let kind = if command == Command::Answer {
+                    TextKind::Answer
+                } else {
+                    TextKind::Note
+                };
+                let draft = self.drafts.remove(&(case.id, kind)).unwrap_or_default();
+                self.mode = Mode::Text(TextForm {
+                    kind,
+                    case_id: case.id,
+                    seen: Box::new(case.clone()),
+                    text: draft.clone(),
+                    cursor: draft.chars().count(),
+                    key: new_idempotency_key(),
+                    sending: false,
+                    error: None,
+                });
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    pub(super) fn send_simple(&mut self, case: &Case, action: CaseAction) -> Vec<Effect> {
+        let out = Outgoing {
+            case_id: Some(case.id),
+            version: case.version,
+            op: Op::Act(action),
+            key: new_idempotency_key(),
+            seen: Some(Box::new(case.clone())),
+        };
+        self.send(out, Origin::Simple)
+    }
+
+    pub(super) fn key_filter(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match key.code {
+            KeyCode::Enter => {
+                // In Search, Enter also asks the server for older cases.
+                if self.view == View::Search && !self.filter.trim().is_empty() {
+                    return vec![Effect::Search {
+                        query: self.filter.clone(),
+                    }];
+                }
+                vec![]
+            }
+            KeyCode::Esc => {
+                self.filter.clear();
+                self.rebuild();
+                self.after_move()
+            }
+            KeyCode::Down | KeyCode::Up => {
+                self.mode = Mode::Filter;
+                self.move_by(if key.code == KeyCode::Down { 1 } else { -1 });
+                self.after_move()
+            }
+            KeyCode::Backspace => {
+                self.filter.pop();
+                self.mode = Mode::Filter;
+                self.rebuild();
+                self.after_move()
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.filter.push(c);
+                self.mode = Mode::Filter;
+                self.rebuild();
+                self.after_move()
+            }
+            _ => {
+                self.mode = Mode::Filter;
+                vec![]
+            }
+        }
+    }
+
+    pub(super) fn key_tier(&mut self, key: KeyEvent, case_id: i64, retier: bool) -> Vec<Effect> {
+        let tier = self.keymap.commands(&key).iter().find_map(|c| match c {
+            Command::TierBlue => Some(Tier::Blue),
+            Command::TierOrange => Some(Tier::Orange),
+            Command::TierRed => Some(Tier::Red),
+            _ => None,
+        });
+        let Some(tier) = tier else {
+            if !self.keymap.is(&key, Command::Cancel) {
+                self.mode = Mode::Tier { case_id, retier };
+            }
+            return vec![];
+        };
+        let Some(case) = self.cases.get(&case_id).cloned() else {
+            return vec![];
+        };
+        let body = TierBody { tier, note: None };
+        let action = if retier {
+            CaseAction::Retier(body)
+        } else {
+            CaseAction::Triage(body)
+        };
+        self.send_simple(&case, action)
+    }
+
+    pub(super) fn key_choice(
+        &mut self,
+        key: KeyEvent,
+        case_id: i64,
+        kind: ChoiceKind,
+    ) -> Vec<Effect> {
+        let follow_up = |result| Some(CaseAction::FollowUp(FollowUpBody { result, note: None }));
+        let action = self
+            .keymap
+            .commands(&key)
+            .iter()
+            .find_map(|c| match (kind, c) {
+                (ChoiceKind::Extension, Command::Approve | Command::Deny) => {
+                    Some(CaseAction::DecideExtension(ExtensionDecisionBody {
+                        approve: *c == Command::Approve,
+                        note: None,
+                    }))
+                }
+                (ChoiceKind::FollowUp, Command::Satisfied) => follow_up(Satisfaction::Satisfied),
+                (ChoiceKind::FollowUp, Command::FairlySatisfied) => {
+                    follow_up(Satisfaction::FairlySatisfied)
+                }
+                (ChoiceKind::FollowUp, Command::Dissatisfied) => {
+                    follow_up(Satisfaction::Dissatisfied)
+                }
+                _ => None,
+            });
+        let Some(action) = action else {
+            if !self.keymap.is(&key, Command::Cancel) {
+                self.mode = Mode::Choice { case_id, kind };
+            }
+            return vec![];
+        };
+        let Some(case) = self.cases.get(&case_id).cloned() else {
+            return vec![];
+        };
+        self.send_simple(&case, action)
+    }
+
+    pub(super) fn key_picker(&mut self, key: KeyEvent, mut p: Picker) -> Vec<Effect> {
+        if p.sending {
+            // Waiting for the server: only Esc (hide; the request still completes).
+            if !self.keymap.is(&key, Command::Cancel) {
+                self.mode = Mode::Picker(p);
+            }
+            return vec![];
+        }
+        let items = self.picker_items(&p.query);
+        match key.code {
+            KeyCode::Esc => return vec![],
+            KeyCode::Enter => {
+                if let Some(item) = items.get(p.selected) {
+                    let out = Outgoing {
+                        case_id: Some(p.case_id),
+                        version: p.seen.version,
+                        op: Op::Act(CaseAction::Dispatch(DispatchBody {
+                            department_id: item.department_id,
+                            note: None,
+                        })),
+                        key: p.key.clone(),
+                        seen: Some(p.seen.clone()),
+                    };
+                    p.sending = true;
+                    p.error = None;
+                    self.mode = Mode::Picker(p);
+                    return self.send(out, Origin::Form);
+                }
+            }
+            KeyCode::Down => p.selected = (p.selected + 1).min(items.len().saturating_sub(1)),
+            KeyCode::Up => p.selected = p.selected.saturating_sub(1),
+            KeyCode::Char('n') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                p.selected = (p.selected + 1).min(items.len().saturating_sub(1));
+            }
+            KeyCode::Char('p') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                p.selected = p.selected.saturating_sub(1);
+            }
+            KeyCode::Backspace => {
+                p.query.pop();
+                p.selected = 0;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                p.query.push(c);
+                p.selected = 0;
+            }
+            _ => {}
+        }
+        self.mode = Mode::Picker(p);
+        vec![]
+    }
+
+    pub(super) fn key_text(&mut self, key: KeyEvent, mut f: TextForm) -> Vec<Effect> {
+        if self.keymap.is(&key, Command::Cancel) {
+            if !f.sending && !f.text.trim().is_empty() {
+                self.drafts.insert((f.case_id, f.kind), f.text);
+                self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
+            }
+            return vec![];
+        }
+        if f.sending {
+            self.mode = Mode::Text(f);
+            return vec![];
+        }
+        if self.keymap.is(&key, Command::Submit) {
+            let text = f.text.trim().to_string();
+            if text.is_empty() {
+                f.error = Some(self.i18n.t("form.error.empty_text").to_string());
+                self.mode = Mode::Text(f);
+                return vec![];
+            }
+            let body = TextBody { text };
+            let action = match f.kind {
+                TextKind::Answer => CaseAction::AnswerOnline(body),
+                TextKind::Note => CaseAction::Note(body),
+            };
+            let out = Outgoing {
+                case_id: Some(f.case_id),
+                version: f.seen.version,
+                op: Op::Act(action),
+                key: f.key.clone(),
+                seen: Some(f.seen.clone()),
+            };
+            f.sending = true;
+            f.error = None;
+            self.mode = Mode::Text(f);
+            return self.send(out, Origin::Form);
+        }
+        input::edit(&mut f.text, &mut f.cursor, &key, true);
+        self.mode = Mode::Text(f);
+        vec![]
+    }
+
+    pub(super) fn key_new_case(&mut self, key: KeyEvent, mut f: NewCaseForm) -> Vec<Effect> {
+        if self.keymap.is(&key, Command::Cancel) {
+            let typed = f
+                .fields
+                .iter()
+                .enumerate()
+                .any(|(i, v)| i != 2 && !v.trim().is_empty());
+            if !f.sending && typed {
+                f.error = None;
+                self.case_draft = Some(f);
+                self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
+            }
+            return vec![];
+        }
+        if f.sending {
+            self.mode = Mode::NewCase(f);
+            return vec![];
+        }
+        if self.keymap.is(&key, Command::Submit) {
+            f.errors = validate_new_case(&f, &self.i18n);
+            if let Some(first) = f.errors.keys().min() {
+                f.focus = *first;
+                f.cursor = f.fields[f.focus].chars().count();
+                self.mode = Mode::NewCase(f);
+                return vec![];
+            }
+            let new = new_case_from(&f);
+            let out = Outgoing {
+                case_id: None,
+                version: 0,
+                op: Op::Create(new),
+                key: f.key.clone(),
+                seen: None,
+            };
+            f.sending = true;
+            f.error = None;
+            self.mode = Mode::NewCase(f);
+            return self.send(out, Origin::Form);
+        }
+        let last = NEW_CASE_FIELDS.len() - 1;
+        let before = f.focus;
+        match key.code {
+            KeyCode::Tab | KeyCode::Down => f.focus = (f.focus + 1).min(last),
+            KeyCode::BackTab | KeyCode::Up => f.focus = f.focus.saturating_sub(1),
+            KeyCode::Enter if f.focus < last => f.focus += 1,
+            KeyCode::Left | KeyCode::Right if f.focus == 0 => {
+                let i = Channel::ALL
+                    .iter()
+                    .position(|c| *c == f.channel)
+                    .unwrap_or(0);
+                let n = Channel::ALL.len();
+                let i = if key.code == KeyCode::Right {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
+                f.channel = Channel::ALL[i];
+            }
+            _ if f.focus > 0 => {
+                let focus = f.focus;
+                // Only the description takes line breaks.
+                if input::edit(&mut f.fields[focus], &mut f.cursor, &key, focus == last) {
+                    f.errors.remove(&focus);
+                }
+            }
+            _ => {}
+        }
+        if f.focus != before {
+            f.cursor = f.fields[f.focus].chars().count();
+        }
+        self.mode = Mode::NewCase(f);
+        vec![]
+    }
+
+    pub(super) fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        if !matches!(self.mode, Mode::Normal | Mode::Filter) {
+            return vec![];
+        }
+        match m.kind {
+            MouseEventKind::ScrollDown => {
+                self.move_by(3);
+                self.after_move()
+            }
+            MouseEventKind::ScrollUp => {
+                self.move_by(-3);
+                self.after_move()
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                let screen =
+                    layout::screen(Rect::new(0, 0, self.size.0, self.size.1), self.show_detail);
+                let list = layout::inner(screen.main);
+                if self.view == View::Search {
+                    let rows = Rect::new(
+                        list.x,
+                        list.y + 1,
+                        list.width,
+                        list.height.saturating_sub(1),
+                    );
+                    if rows.contains((m.column, m.row).into()) {
+                        let off = layout::scroll_offset(self.search_cursor, rows.height);
+                        let i = off + (m.row - rows.y) as usize;
+                        if i < self.search.len() {
+                            self.search_cursor = i;
+                        }
+                    }
+                } else if self.view == View::Queue {
+                    let counts = self.queues.each_ref().map(Vec::len);
+                    for (p, pane) in layout::panes(list, counts).iter().enumerate() {
+                        if pane.rows.contains((m.column, m.row).into()) {
+                            let off = if p == self.cursor.pane {
+                                layout::scroll_offset(self.cursor.index, pane.rows.height)
+                            } else {
+                                0
+                            };
+                            let i = off + (m.row - pane.rows.y) as usize;
+                            if i < self.queues[p].len() {
+                                self.cursor = Cursor { pane: p, index: i };
+                            }
+                        }
+                    }
+                }
+                self.after_move()
+            }
+            _ => vec![],
+        }
+    }
+}
+
+pub(super) fn validate_new_case(f: &NewCaseForm, i18n: &I18n) -> HashMap<usize, String> {
+    let mut errors = HashMap::new();
+    let required = [1usize, 2, 3, 4, 5];
+    for i in required {
+        if f.fields[i].trim().is_empty() {
+            errors.insert(i, i18n.t("form.error.required").to_string());
+        }
+    }
+    if f.fields[1].chars().count() > crate::wire::MAX_TITLE_CHARS {
+        errors.insert(
+            1,
+            i18n.f(
+                "form.error.too_long",
+                &[("max", &crate::wire::MAX_TITLE_CHARS.to_string())],
+            ),
+        );
+    }
+    if f.fields[7].chars().count() > crate::wire::MAX_DESCRIPTION_CHARS {
+        errors.insert(
+            7,
+            i18n.f(
+                "form.error.too_long",
+                &[("max", &crate::wire::MAX_DESCRIPTION_CHARS.to_string())],
+            ),
+        );
+    }
+    let phone = f.fields[4].trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !phone.is_empty()
+        && (!(3..=20).contains(&digits)
+            || !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || "+- ".contains(c)))
+    {
+        errors.insert(4, i18n.t("form.error.phone").to_string());
+    }
+    errors
+}
+
+pub(super) fn new_case_from(f: &NewCaseForm) -> NewCase {
+    NewCase {
+        channel: f.channel,
+        category: f.fields[2].trim().to_string(),
+        title: f.fields[1].trim().to_string(),
+        description: f.fields[7].trim().to_string(),
+        requester: Requester {
+            name: f.fields[3].trim().to_string(),
+            phone: f.fields[4].trim().to_string(),
+        },
+        location: Location {
+            town: f.fields[5].trim().to_string(),
+            address: f.fields[6].trim().to_string(),
+            lat: None,
+            long: None,
+        },
+    }
+}
