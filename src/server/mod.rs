@@ -315,19 +315,10 @@ pub async fn user(args: UserArgs) -> anyhow::Result<()> {
             role,
             department,
         } => {
-            let database = match database {
-                Some(d) => d,
-                None => config::default_database_url()?,
-            };
-            let cfg = ServerConfig::default();
-            let tz = cfg
-                .policy
-                .time_zone
-                .parse()
-                .unwrap_or(chrono_tz::Asia::Shanghai);
-            let store = Store::open(&database, &cfg.ref_prefix, tz, cfg.policy).await?;
-            let token = store.add_user(&name, role, department).await?;
+            let store = open_for_admin(database).await?;
+            let token = store.add_user(&name, role, department).await;
             store.close().await;
+            let token = token?;
             println!(
                 "added {} user {name}; their token (shown only now):",
                 role.as_str()

@@ -350,6 +350,10 @@ impl Store {
             .bind(case_id)
             .fetch_all(&self.read)
             .await?;
+        self.events_of(&rows)
+    }
+
+    fn events_of(&self, rows: &[SqliteRow]) -> Result<Vec<Event>, StoreError> {
         rows.iter()
             .map(|r| event_from_row(r, self.tz).map_err(StoreError::from))
             .collect()
@@ -366,9 +370,7 @@ impl Store {
             .bind(ms(to))
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|r| event_from_row(r, self.tz).map_err(StoreError::from))
-            .collect()
+        self.events_of(&rows)
     }
 
     /// Creates a case received at `now`. With `idem`, a repeated key replays the first answer.
@@ -550,10 +552,7 @@ impl Store {
             .bind(rec.id)
             .fetch_all(&mut *tx)
             .await?;
-        let events = rows
-            .iter()
-            .map(|r| event_from_row(r, self.tz))
-            .collect::<Result<Vec<_>, _>>()?;
+        let events = self.events_of(&rows)?;
         let answer = render(rec, &events);
         if let Some(k) = idem {
             sqlx::query(
