@@ -441,3 +441,36 @@ fn the_mouse_selects_board_and_follow_up_rows() {
     app.update(mouse(MouseEventKind::ScrollUp, 10));
     assert_eq!(app.selected_id, Some(88));
 }
+
+#[test]
+fn a_new_red_case_flashes_in_the_queue_too() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::Modifier;
+    let mut app = fixtures::app(Lang::En);
+    let red = fixtures::case(
+        305,
+        Some(Tier::Red),
+        Status::Triaged,
+        3000,
+        "山体滑坡",
+        "马金镇",
+        None,
+        None,
+    );
+    assert_eq!(alarms(&feed(&mut app, vec![red], 0)).len(), 1);
+    let reversed = |at| {
+        let mut t = Terminal::new(TestBackend::new(160, 45)).expect("terminal");
+        t.draw(|f| crate::console::ui::draw(f, &app, &crate::console::theme::Theme::new(true), at))
+            .expect("draws");
+        let buf = t.backend().buffer().clone();
+        (0..45u16).any(|y| {
+            let line: String = (0..90u16)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            line.contains("KH-20220508-0305") && buf[(20, y)].modifier.contains(Modifier::REVERSED)
+        })
+    };
+    assert!(reversed(now()));
+    assert!(!reversed(now() + Duration::seconds(2)));
+}

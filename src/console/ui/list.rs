@@ -120,7 +120,8 @@ pub fn row<'a>(
     col(&dept, cols.department);
     col(c.claimed_by.as_deref().unwrap_or("—"), cols.claimed);
     let line = Line::from(spans);
-    if selected {
+    // A row that just rang an alarm is shown reversed for a second.
+    if selected || app.is_flashing(c.id, now) {
         line.style(theme.selected())
     } else {
         line
