@@ -44,19 +44,25 @@ pub fn sup_dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         SupKind::Extension { approve } => {
             if let Some(p) = &c.pending_extension {
-                let current = c.next_due.as_ref().map(|d| when(d.due_at));
-                lines.push((
-                    i.f(
-                        "sup.extension_body",
-                        &[
-                            ("who", &p.requested_by),
-                            ("at", &when(p.requested_at)),
-                            ("until", &when(p.until)),
-                            ("due", current.as_deref().unwrap_or("—")),
-                        ],
-                    ),
-                    theme.base(),
-                ));
+                // Extensions move the feedback deadline.
+                let current = c
+                    .deadlines
+                    .iter()
+                    .find(|d| d.clock == crate::wire::ClockKind::Feedback)
+                    .map(|d| when(d.due_at));
+                let (at, until) = (when(p.requested_at), when(p.until));
+                let args = [
+                    ("who", p.requested_by.as_str()),
+                    ("at", at.as_str()),
+                    ("until", until.as_str()),
+                    ("due", current.as_deref().unwrap_or_default()),
+                ];
+                let body = if current.is_some() {
+                    i.f("sup.extension_body", &args)
+                } else {
+                    i.f("sup.extension_body_until", &args)
+                };
+                lines.push((body, theme.base()));
                 lines.push((format!("{} {}", i.t("sup.reason"), p.reason), theme.base()));
             }
             let mark = |on: bool| if on { "(●)" } else { "( )" };
