@@ -12,6 +12,8 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  jieyou report daily --server http://desk:8080 --token $T --format html > today.html")]
 pub struct ReportArgs {
     #[command(subcommand)]
     pub command: ReportCommand,

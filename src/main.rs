@@ -3,7 +3,17 @@ use clap::{CommandFactory, Parser, Subcommand};
 /// Jieyou (解忧): the dispatcher console of a 24/7 help-request desk, and the central request
 /// API behind it.
 #[derive(Debug, Parser)]
-#[command(name = "jieyou", version, propagate_version = true)]
+#[command(
+    name = "jieyou",
+    version,
+    propagate_version = true,
+    after_help = "Examples:
+  jieyou demo                                         the whole desk on this machine
+  jieyou --server http://desk:8080 --token jy_…       open the console
+  jieyou serve --database sqlite:/var/lib/jieyou/desk.db
+  jieyou user add --name op-li --role operator        prints the token
+  jieyou report daily --date 2022-05-08 --format html > report.html"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -214,6 +214,21 @@ fn help_and_version_and_completions() {
         help.contains("--database") && help.contains("Examples:"),
         "{help}"
     );
+    for sub in [
+        &[][..],
+        &["user"],
+        &["user", "add"],
+        &["department"],
+        &["report"],
+        &["demo"],
+    ] {
+        let out = Command::new(BIN).args(sub).arg("--help").output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Example"),
+            "jieyou {sub:?} --help has no examples:\n{help}"
+        );
+    }
     let out = Command::new(BIN)
         .args(["completions", "bash"])
         .output()

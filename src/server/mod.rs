@@ -187,6 +187,8 @@ pub async fn shutdown_signal() {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  jieyou user add --database sqlite:desk.db --name op-li --role operator")]
 pub struct UserArgs {
     #[command(subcommand)]
     pub command: UserCommand,
@@ -215,6 +217,9 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  jieyou department add --database sqlite:desk.db --name 卫健局 --kind bureau
+  jieyou department list --database sqlite:desk.db")]
 pub struct DepartmentArgs {
     #[command(subcommand)]
     pub command: DepartmentCommand,
