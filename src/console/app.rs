@@ -215,11 +215,6 @@ pub enum Mode {
         case_id: i64,
         retier: bool,
     },
-    /// A one-key decision about a case: an extension request, a follow-up result.
-    Choice {
-        case_id: i64,
-        kind: ChoiceKind,
-    },
     Picker(Picker),
     Text(TextForm),
     NewCase(NewCaseForm),
@@ -246,12 +241,6 @@ impl Mode {
     fn is_form(&self) -> bool {
         matches!(self, Mode::Picker(_) | Mode::Text(_) | Mode::NewCase(_))
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChoiceKind {
-    Extension,
-    FollowUp,
 }
 
 /// One picker line.

@@ -37,12 +37,7 @@ pub enum Command {
     Note,
     Urge,
     Extension,
-    Approve,
-    Deny,
     FollowUp,
-    Satisfied,
-    FairlySatisfied,
-    Dissatisfied,
     Sort,
     Mute,
     NewCase,
@@ -55,7 +50,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 43] = [
+    pub const ALL: [Command; 38] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -83,12 +78,7 @@ impl Command {
         Command::Note,
         Command::Urge,
         Command::Extension,
-        Command::Approve,
-        Command::Deny,
         Command::FollowUp,
-        Command::Satisfied,
-        Command::FairlySatisfied,
-        Command::Dissatisfied,
         Command::Sort,
         Command::Mute,
         Command::NewCase,
@@ -132,12 +122,7 @@ impl Command {
             Command::Note => "note",
             Command::Urge => "urge",
             Command::Extension => "extension",
-            Command::Approve => "approve",
-            Command::Deny => "deny",
             Command::FollowUp => "follow_up",
-            Command::Satisfied => "satisfied",
-            Command::FairlySatisfied => "fairly_satisfied",
-            Command::Dissatisfied => "dissatisfied",
             Command::Sort => "sort",
             Command::Mute => "mute",
             Command::NewCase => "new_case",

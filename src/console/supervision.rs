@@ -475,11 +475,9 @@ impl App {
                 self.sup.dept_sort = self.sup.dept_sort.next();
                 Some(vec![])
             }
-            // Anywhere an urge asks to confirm (with a note). On the board, `e` and `f` open a
-            // dialog with a note too; elsewhere they are one-key choices (app/keys.rs).
-            Command::Urge | Command::Extension | Command::FollowUp
-                if command == Command::Urge || self.view == View::Overdue =>
-            {
+            // In every view an urge, an extension decision and a follow-up open a dialog with an
+            // optional note: Tab chooses, Enter sends.
+            Command::Urge | Command::Extension | Command::FollowUp => {
                 let Some(case) = self.selected_case().cloned() else {
                     self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
                     return Some(vec![]);

@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 
 use crate::client::ClientError;
 use crate::console::action::{Action, Effect, RequestId};
+use crate::console::app::supervision::SupKind;
 use crate::console::app::*;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
@@ -1010,22 +1011,30 @@ fn e_decides_an_extension_request() {
         received_at: now(),
     });
     app.update(key('e'));
-    assert!(matches!(
-        app.mode,
-        Mode::Choice {
-            case_id: 42,
-            kind: ChoiceKind::Extension
-        }
-    ));
-    app.update(key('x'));
-    assert!(matches!(app.mode, Mode::Choice { .. }), "other keys wait");
-    let (_, id, version, action, _) = the_act(&app.update(key('n')));
+    let Mode::Sup(f) = &app.mode else {
+        panic!(
+            "e opens the extension dialog in the Queue view too: {:?}",
+            app.mode
+        )
+    };
+    assert_eq!(
+        (f.case_id, f.kind),
+        (42, SupKind::Extension { approve: true })
+    );
+    // Tab chooses deny; other keys are the note.
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "ny");
+    let Mode::Sup(f) = &app.mode else { panic!() };
+    assert_eq!(f.kind, SupKind::Extension { approve: false });
+    assert_eq!(f.note, "ny", "y and n are text here, not choices");
+    let (_, id, version, action, key) = the_act(&app.update(code(KeyCode::Enter)));
     assert_eq!((id, version), (42, 2));
+    assert!(!key.is_empty(), "an idempotency key");
     assert_eq!(
         action,
         CaseAction::DecideExtension(crate::wire::ExtensionDecisionBody {
             approve: false,
-            note: None
+            note: Some("ny".into())
         })
     );
 }
@@ -1046,25 +1055,34 @@ fn f_records_a_follow_up_of_a_resolved_case() {
     app.update(key('5'));
     select(&mut app, 42);
     app.update(key('f'));
-    assert!(matches!(
-        app.mode,
-        Mode::Choice {
-            kind: ChoiceKind::FollowUp,
-            ..
+    let Mode::Sup(f) = &app.mode else {
+        panic!(
+            "f opens the follow-up dialog in the Search view too: {:?}",
+            app.mode
+        )
+    };
+    assert_eq!(f.case_id, 42);
+    assert_eq!(
+        f.kind,
+        SupKind::FollowUp {
+            result: crate::wire::Satisfaction::Satisfied
         }
-    ));
-    let (_, _, version, action, _) = the_act(&app.update(key('2')));
-    assert_eq!(version, 3);
+    );
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "2");
+    let (_, id, version, action, key) = the_act(&app.update(code(KeyCode::Enter)));
+    assert_eq!((id, version), (42, 3));
+    assert!(!key.is_empty(), "an idempotency key");
     assert_eq!(
         action,
         CaseAction::FollowUp(crate::wire::FollowUpBody {
             result: crate::wire::Satisfaction::FairlySatisfied,
-            note: None
+            note: Some("2".into())
         })
     );
     assert_eq!(
         app.view,
         View::Search,
-        "the digit chose, it did not switch views"
+        "the digit went into the note, it did not switch views"
     );
 }

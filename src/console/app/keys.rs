@@ -3,7 +3,6 @@
 use super::send::{set_form_base, set_form_sending};
 use super::*;
 use crate::console::input;
-use crate::wire::{ExtensionDecisionBody, FollowUpBody, Satisfaction};
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -16,7 +15,6 @@ impl App {
                 vec![]
             }
             Mode::Tier { case_id, retier } => self.key_tier(key, case_id, retier),
-            Mode::Choice { case_id, kind } => self.key_choice(key, case_id, kind),
             Mode::Picker(p) => self.key_picker(key, p),
             Mode::Text(f) => self.key_text(key, f),
             Mode::NewCase(f) => self.key_new_case(key, f),
@@ -199,10 +197,7 @@ impl App {
             | Command::Claim
             | Command::Assign
             | Command::Answer
-            | Command::Note
-            | Command::Urge
-            | Command::Extension
-            | Command::FollowUp => {
+            | Command::Note => {
                 let Some(case) = self.selected_case().cloned() else {
                     self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
                     return Some(vec![]);
@@ -212,11 +207,10 @@ impl App {
             Command::TierBlue
             | Command::TierOrange
             | Command::TierRed
-            | Command::Approve
-            | Command::Deny
-            | Command::Satisfied
-            | Command::FairlySatisfied
-            | Command::Dissatisfied
+            // Urge, extension and follow-up open the dialogs of supervision.rs (`sup_command`).
+            | Command::Urge
+            | Command::Extension
+            | Command::FollowUp
             | Command::Submit
             | Command::Confirm
             | Command::Sort
@@ -249,26 +243,6 @@ impl App {
                     CaseAction::Claim(NoteBody::default())
                 };
                 self.send_simple(case, action)
-            }
-            Command::Urge => self.send_simple(case, CaseAction::Urge(NoteBody::default())),
-            Command::Extension if case.pending_extension.is_none() => {
-                self.info(Level::Info, self.i18n.t("msg.no_extension").to_string());
-                vec![]
-            }
-            Command::FollowUp if case.status != Status::Resolved => {
-                self.info(Level::Info, self.i18n.t("msg.not_resolved").to_string());
-                vec![]
-            }
-            Command::Extension | Command::FollowUp => {
-                self.mode = Mode::Choice {
-                    case_id: case.id,
-                    kind: if command == Command::Extension {
-                        ChoiceKind::Extension
-                    } else {
-                        ChoiceKind::FollowUp
-                    },
-                };
-                vec![]
             }
             Command::Assign => {
                 self.mode = Mode::Picker(Picker {
@@ -377,45 +351,6 @@ impl App {
             CaseAction::Retier(body)
         } else {
             CaseAction::Triage(body)
-        };
-        self.send_simple(&case, action)
-    }
-
-    pub(super) fn key_choice(
-        &mut self,
-        key: KeyEvent,
-        case_id: i64,
-        kind: ChoiceKind,
-    ) -> Vec<Effect> {
-        let follow_up = |result| Some(CaseAction::FollowUp(FollowUpBody { result, note: None }));
-        let action = self
-            .keymap
-            .commands(&key)
-            .iter()
-            .find_map(|c| match (kind, c) {
-                (ChoiceKind::Extension, Command::Approve | Command::Deny) => {
-                    Some(CaseAction::DecideExtension(ExtensionDecisionBody {
-                        approve: *c == Command::Approve,
-                        note: None,
-                    }))
-                }
-                (ChoiceKind::FollowUp, Command::Satisfied) => follow_up(Satisfaction::Satisfied),
-                (ChoiceKind::FollowUp, Command::FairlySatisfied) => {
-                    follow_up(Satisfaction::FairlySatisfied)
-                }
-                (ChoiceKind::FollowUp, Command::Dissatisfied) => {
-                    follow_up(Satisfaction::Dissatisfied)
-                }
-                _ => None,
-            });
-        let Some(action) = action else {
-            if !self.keymap.is(&key, Command::Cancel) {
-                self.mode = Mode::Choice { case_id, kind };
-            }
-            return vec![];
-        };
-        let Some(case) = self.cases.get(&case_id).cloned() else {
-            return vec![];
         };
         self.send_simple(&case, action)
     }

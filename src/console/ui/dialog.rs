@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use super::help::centered;
 use super::put;
-use crate::console::app::{App, ChoiceKind, Mode, NEW_CASE_FIELDS, Op, Outgoing, TextKind};
+use crate::console::app::{App, Mode, NEW_CASE_FIELDS, Op, Outgoing, TextKind};
 use crate::console::command::Command;
 use crate::console::layout;
 use crate::console::text::{self, fit, truncate};
@@ -121,65 +121,6 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ),
             ]);
             put(frame.buffer_mut(), inner, y + 1, &choices);
-            put(
-                frame.buffer_mut(),
-                inner,
-                inner.y + inner.height - 1,
-                &Line::styled(
-                    format!(" {}", hint(app, &[(Command::Cancel, "hint.cancel")])),
-                    theme.dim(),
-                ),
-            );
-        }
-        Mode::Choice { case_id, kind } => {
-            let r = centered(area, wide, 9);
-            let (title, choices): (&str, &[(Command, &str)]) = match kind {
-                ChoiceKind::Extension => (
-                    "dialog.extension",
-                    &[
-                        (Command::Approve, "choice.approve"),
-                        (Command::Deny, "choice.deny"),
-                    ],
-                ),
-                ChoiceKind::FollowUp => (
-                    "dialog.follow_up",
-                    &[
-                        (Command::Satisfied, "satisfaction.satisfied"),
-                        (Command::FairlySatisfied, "satisfaction.fairly_satisfied"),
-                        (Command::Dissatisfied, "satisfaction.dissatisfied"),
-                    ],
-                ),
-            };
-            let inner = boxed(frame, r, i.t(title), theme);
-            let mut lines = vec![(case_ref(app, Some(*case_id)), theme.bold())];
-            let pending = app
-                .case(*case_id)
-                .and_then(|c| c.pending_extension.as_ref());
-            if let (ChoiceKind::Extension, Some(x)) = (kind, pending) {
-                let when = |t: &chrono::DateTime<chrono::FixedOffset>| {
-                    t.with_timezone(&app.server_zone)
-                        .format("%m-%d %H:%M")
-                        .to_string()
-                };
-                lines.push((
-                    i.f(
-                        "extension.request",
-                        &[
-                            ("by", &x.requested_by),
-                            ("until", &when(&x.until)),
-                            ("reason", &x.reason),
-                        ],
-                    ),
-                    theme.base(),
-                ));
-            }
-            let y = lines_at(frame, inner, inner.y, &lines);
-            let mut spans = vec![Span::raw(" ")];
-            for (cmd, label) in choices {
-                spans.push(Span::styled(app.keymap.first(*cmd), theme.key()));
-                spans.push(Span::raw(format!(" {}   ", i.t(label))));
-            }
-            put(frame.buffer_mut(), inner, y + 1, &Line::from(spans));
             put(
                 frame.buffer_mut(),
                 inner,

@@ -284,8 +284,9 @@ fn a_returned_case_in_detail_and_picker() {
 }
 
 #[test]
-fn an_extension_request_to_decide() {
-    each("extension", |a| {
+fn an_extension_request_decided_from_the_queue() {
+    // The same dialog as on the Overdue board (sup_tests), over the Queue view.
+    each("extension_in_queue", |a| {
         let mut c = a.cases[&42].clone();
         c.version = 2;
         c.pending_extension = Some(crate::wire::PendingExtension {
