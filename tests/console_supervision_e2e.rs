@@ -5,11 +5,13 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "common/e2e.rs"]
+mod e2e;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use e2e::{Server, Tmux, WAIT, require_tmux, runtime};
 use jieyou::client::Client;
 use jieyou::domain::Actor;
 use jieyou::server::Store;
@@ -18,136 +20,6 @@ use jieyou::wire::{
     CaseAction, Channel, DepartmentKind, DispatchBody, Location, NewCase, Policy, Requester, Role,
     Tier, TierBody,
 };
-
-const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
-const WAIT: Duration = Duration::from_secs(20);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-/// `jieyou serve` on `db`; killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(db: &str) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("listening line");
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A tmux server of its own (`-L`), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn console(home: &std::path::Path, server: &str, token: &str) -> Tmux {
-        let socket = format!("jieyou-e2e-sup-{}", std::process::id());
-        std::fs::create_dir_all(home).expect("home");
-        let cmd = format!(
-            "env -u JIEYOU_SERVER -u JIEYOU_TOKEN -u NO_COLOR HOME={home} XDG_CONFIG_HOME={home}/config XDG_DATA_HOME={home}/data LANG=en_US.UTF-8 LC_ALL=en_US.UTF-8 {BIN} --server '{server}' --token '{token}' --lang en; echo CONSOLE-EXITED $?; sleep 600",
-            home = home.display()
-        );
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "160",
-                "-y",
-                "45",
-                "-s",
-                "main",
-                &cmd,
-            ])
-            .status()
-            .expect("tmux runs");
-        assert!(status.success());
-        Tmux { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"])
-            .output()
-            .expect("capture");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let status = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", "main", k])
-                .status()
-                .expect("send-keys");
-            assert!(status.success());
-        }
-    }
-
-    fn text(&self, s: &str) {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", "-t", "main", "-l", s])
-            .status()
-            .expect("send-keys");
-    }
-
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
 
 /// Seeds `db`: a bureau, a supervisor (whose token is returned), and a red case received,
 /// triaged and dispatched about two hours ago; returns (token, case reference, case id).
@@ -240,24 +112,23 @@ async fn seed(db: &str) -> (String, String, i64) {
 
 #[test]
 fn a_supervisor_urges_an_overdue_red_case_by_keys() {
-    assert!(
-        Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success()),
-        "tmux is required for the console's end-to-end tests (apt-get install tmux)"
-    );
+    require_tmux();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = format!("sqlite:{}", dir.path().join("desk.db").display());
     let rt = runtime();
     let (token, reference, id) = rt.block_on(seed(&db));
-    let server = Server::start(&db);
+    let server = Server::start(&db, "127.0.0.1:0");
     let client = Client::new(&server.url, &token).expect("client");
     let before = rt.block_on(client.case(id)).expect("case").case;
     assert!(before.overdue, "seeded case is overdue: {before:?}");
     assert_eq!(before.urge_count, 0);
 
-    let tmux = Tmux::console(&dir.path().join("home"), &server.url, &token);
+    let tmux = Tmux::console(
+        "sup",
+        &dir.path().join("home"),
+        &["--server", &server.url, "--token", &token, "--lang", "en"],
+        "en_US.UTF-8",
+    );
     // A supervisor starts on the Overdue board; the case is listed with its breached clock.
     let screen = tmux.wait_for("the overdue board with the case", |s| {
         s.contains("[2 Overdue]") && s.contains(&reference) && s.contains("sign-for")

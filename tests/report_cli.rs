@@ -1,14 +1,15 @@
 //! `jieyou report daily` as a user runs it: the real binary against a real server.
 
 mod common;
+#[path = "common/e2e.rs"]
+mod e2e;
 
 use std::process::Command;
 
 use common::spawn_app;
+use e2e::{BIN, succeeded};
 use jieyou::report::DailyReport;
 use jieyou::wire::{CaseAction, DispatchBody, Role, TextBody, Tier, TierBody};
-
-const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
 
 fn run(url: &str, token: &str, format: &str) -> String {
     let out = Command::new(BIN)
@@ -23,12 +24,7 @@ fn run(url: &str, token: &str, format: &str) -> String {
         .args(["--server", url, "--token", token])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    succeeded(out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

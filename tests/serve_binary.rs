@@ -1,85 +1,19 @@
 //! The real `jieyou` binary: `user add`, `serve` on a SQLite file, durability across a
 //! restart, graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "common/e2e.rs"]
+mod e2e;
+
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use e2e::{BIN, serve, sigterm, succeeded, user_add, user_add_to};
 use jieyou::client::{Client, new_idempotency_key};
 use jieyou::wire::{Channel, Location, NewCase, Requester};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
-
-fn user_add(db: &str, name: &str, role: &str) -> String {
-    user_add_to(db, name, role, None)
-}
-
-fn user_add_to(db: &str, name: &str, role: &str, department: Option<&str>) -> String {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "user",
-        "add",
-        "--database",
-        db,
-        "--name",
-        name,
-        "--role",
-        role,
-    ]);
-    if let Some(d) = department {
-        cmd.args(["--department", d]);
-    }
-    let out = cmd.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    stdout
-        .lines()
-        .last()
-        .expect("token line")
-        .trim()
-        .to_string()
-}
-
-/// Starts `jieyou serve` on a free port and returns it with its URL (read from its stdout).
-fn serve(db: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .expect("listening line names the URL")
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    (child, url)
-}
-
 #[cfg(unix)]
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    sigterm(child).expect("serve did not stop on SIGTERM")
 }
 
 #[cfg(unix)]
@@ -100,11 +34,7 @@ async fn serve_keeps_cases_across_a_restart_and_stops_cleanly_on_sigterm() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(out);
     let out = Command::new(BIN)
         .args(["department", "list", "--database", &db])
         .output()
@@ -149,7 +79,7 @@ async fn serve_keeps_cases_across_a_restart_and_stops_cleanly_on_sigterm() {
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("exists"));
 
-    let (mut child, url) = serve(&db);
+    let (mut child, url) = serve(&db, "127.0.0.1:0");
     let client = Client::new(&url, &token).unwrap();
     client.health().await.unwrap();
     let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
@@ -192,7 +122,7 @@ async fn serve_keeps_cases_across_a_restart_and_stops_cleanly_on_sigterm() {
     );
     let _ = poll.await;
 
-    let (mut child, url) = serve(&db);
+    let (mut child, url) = serve(&db, "127.0.0.1:0");
     let client = Client::new(&url, &token).unwrap();
     let back = client.case(created.case.id).await.unwrap();
     assert_eq!(back.case.reference, created.case.reference);
