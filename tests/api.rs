@@ -6,14 +6,11 @@ mod common;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use common::actions::triage;
 use common::{new_case, spawn_app};
 use jieyou::client::{ClientError, new_idempotency_key};
-use jieyou::wire::{CaseAction, DispatchBody, NoteBody, Problem, TextBody, Tier, TierBody};
+use jieyou::wire::{CaseAction, DispatchBody, NoteBody, Problem, TextBody, Tier};
 use reqwest::{Method, StatusCode};
-
-fn triage(tier: Tier) -> CaseAction {
-    CaseAction::Triage(TierBody { tier, note: None })
-}
 
 fn problem(e: ClientError) -> Problem {
     match e {

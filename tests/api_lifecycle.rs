@@ -5,125 +5,17 @@
 
 mod common;
 
-use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
-use common::{TestApp, spawn_app, start_time};
-use jieyou::client::{Client, ClientError};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use common::actions::*;
+use common::checks::*;
+use common::{TestApp, spawn_app};
+use jieyou::client::Client;
 use jieyou::wire::{
-    CaseAction, CaseDetail, ClockKind, Deadline, DispatchBody, ExtensionDecisionBody,
-    ExtensionRequestBody, FollowUpBody, MergeBody, NoteBody, Policy, Problem, ReasonBody, Role,
-    Satisfaction, Status, TextBody, Tier, TierBody,
+    CaseAction, CaseDetail, ClockKind, Policy, Problem, Role, Satisfaction, Status, Tier,
 };
 use serde_json::json;
 
-// ---- action builders ------------------------------------------------------------------------
-
-fn triage(t: Tier) -> CaseAction {
-    CaseAction::Triage(TierBody {
-        tier: t,
-        note: None,
-    })
-}
-fn retier(t: Tier) -> CaseAction {
-    CaseAction::Retier(TierBody {
-        tier: t,
-        note: None,
-    })
-}
-fn claim() -> CaseAction {
-    CaseAction::Claim(NoteBody::default())
-}
-fn release() -> CaseAction {
-    CaseAction::Release(NoteBody::default())
-}
-fn dispatch(department_id: i64) -> CaseAction {
-    CaseAction::Dispatch(DispatchBody {
-        department_id,
-        note: None,
-    })
-}
-fn sign_for() -> CaseAction {
-    CaseAction::SignFor(NoteBody::default())
-}
-fn progress(text: &str) -> CaseAction {
-    CaseAction::Progress(TextBody { text: text.into() })
-}
-fn resolve(text: &str) -> CaseAction {
-    CaseAction::Resolve(TextBody { text: text.into() })
-}
-fn answer_online(text: &str) -> CaseAction {
-    CaseAction::AnswerOnline(TextBody { text: text.into() })
-}
-fn return_case(reason: &str) -> CaseAction {
-    CaseAction::Return(ReasonBody {
-        reason: reason.into(),
-    })
-}
-fn request_extension(until: DateTime<FixedOffset>, reason: &str) -> CaseAction {
-    CaseAction::RequestExtension(ExtensionRequestBody {
-        until,
-        reason: reason.into(),
-    })
-}
-fn decide_extension(approve: bool) -> CaseAction {
-    CaseAction::DecideExtension(ExtensionDecisionBody {
-        approve,
-        note: None,
-    })
-}
-fn urge() -> CaseAction {
-    CaseAction::Urge(NoteBody::default())
-}
-fn follow_up(result: Satisfaction) -> CaseAction {
-    CaseAction::FollowUp(FollowUpBody { result, note: None })
-}
-fn close() -> CaseAction {
-    CaseAction::Close(NoteBody::default())
-}
-fn reopen(reason: &str) -> CaseAction {
-    CaseAction::Reopen(ReasonBody {
-        reason: reason.into(),
-    })
-}
-fn note(text: &str) -> CaseAction {
-    CaseAction::Note(TextBody { text: text.into() })
-}
-fn merge(into: i64) -> CaseAction {
-    CaseAction::Merge(MergeBody { into, note: None })
-}
-
-// ---- time helpers ---------------------------------------------------------------------------
-
-fn kaihua() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap()
-}
-
-/// `minutes` after the harness's start (2022-05-08 21:04 +08:00), as the desk's wall clock.
-fn at(minutes: i64) -> DateTime<FixedOffset> {
-    (start_time() + Duration::minutes(minutes)).with_timezone(&kaihua())
-}
-
-/// The same, as RFC 3339 text: comparing text checks the offset as well as the instant.
-fn at_s(minutes: i64) -> String {
-    at(minutes).to_rfc3339()
-}
-
-fn rfc(t: &DateTime<FixedOffset>) -> String {
-    t.to_rfc3339()
-}
-
-/// The manual clock's time, in the desk's zone, as RFC 3339 text.
-fn now_s(app: &TestApp) -> String {
-    use jieyou::server::Clock;
-    app.clock.now().with_timezone(&kaihua()).to_rfc3339()
-}
-
-fn deadline(c: &CaseDetail, clock: ClockKind) -> &Deadline {
-    c.case
-        .deadlines
-        .iter()
-        .find(|d| d.clock == clock)
-        .unwrap_or_else(|| panic!("no {clock:?} deadline in {:#?}", c.case.deadlines))
-}
+// ---- deadlines ------------------------------------------------------------------------------
 
 fn clocks(c: &CaseDetail) -> Vec<ClockKind> {
     c.case.deadlines.iter().map(|d| d.clock).collect()
@@ -168,14 +60,6 @@ fn role_of(actor: &str) -> Role {
         "admin" => Role::Admin,
         _ => Role::Department,
     }
-}
-
-/// Fetches a case as the observer (who sees every case).
-async fn fetch(app: &TestApp, id: i64) -> CaseDetail {
-    app.observer
-        .case(id)
-        .await
-        .expect("observer reads the case")
 }
 
 /// Acts, expecting success, and checks what every accepted action must do: the answer is the
@@ -228,13 +112,6 @@ async fn step(
 fn assert_payload(payload: &serde_json::Value, expected: serde_json::Value) {
     for (k, v) in expected.as_object().expect("an object") {
         assert_eq!(payload.get(k), Some(v), "payload key {k} in {payload}");
-    }
-}
-
-fn problem_of(e: ClientError) -> Problem {
-    match e {
-        ClientError::Api(p) => *p,
-        other => panic!("expected a problem answer, got {other}"),
     }
 }
 

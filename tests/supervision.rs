@@ -5,108 +5,19 @@
 
 mod common;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
-use common::{TestApp, spawn_app, spawn_app_with, start_time};
-use jieyou::client::{Client, ClientError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use common::actions::*;
+use common::checks::*;
+use common::{TestApp, spawn_app, spawn_app_with};
+use jieyou::client::Client;
 use jieyou::report::{Counts, DailyReport, HourlyStats};
 use jieyou::server::{Clock, ServerConfig};
 use jieyou::wire::{
-    CaseAction, CaseDetail, ClockKind, Deadline, DepartmentPatch, DispatchBody, Escalation,
-    EscalationStep, Event, ExtensionDecisionBody, ExtensionRequestBody, FollowUpBody, MergeBody,
-    NoteBody, Problem, ReasonBody, Role, Satisfaction, Status, TextBody, Tier, TierBody,
+    CaseAction, CaseDetail, ClockKind, DepartmentPatch, Escalation, EscalationStep, Event, Problem,
+    Role, Satisfaction, Status, Tier,
 };
 
-// ---- action builders ------------------------------------------------------------------------
-
-fn triage(t: Tier) -> CaseAction {
-    CaseAction::Triage(TierBody {
-        tier: t,
-        note: None,
-    })
-}
-fn retier(t: Tier) -> CaseAction {
-    CaseAction::Retier(TierBody {
-        tier: t,
-        note: None,
-    })
-}
-fn dispatch(department_id: i64) -> CaseAction {
-    CaseAction::Dispatch(DispatchBody {
-        department_id,
-        note: None,
-    })
-}
-fn sign_for() -> CaseAction {
-    CaseAction::SignFor(NoteBody::default())
-}
-fn resolve(text: &str) -> CaseAction {
-    CaseAction::Resolve(TextBody { text: text.into() })
-}
-fn answer_online(text: &str) -> CaseAction {
-    CaseAction::AnswerOnline(TextBody { text: text.into() })
-}
-fn return_case(reason: &str) -> CaseAction {
-    CaseAction::Return(ReasonBody {
-        reason: reason.into(),
-    })
-}
-fn request_extension(until: DateTime<FixedOffset>, reason: &str) -> CaseAction {
-    CaseAction::RequestExtension(ExtensionRequestBody {
-        until,
-        reason: reason.into(),
-    })
-}
-fn decide_extension(approve: bool) -> CaseAction {
-    CaseAction::DecideExtension(ExtensionDecisionBody {
-        approve,
-        note: None,
-    })
-}
-fn follow_up(result: Satisfaction) -> CaseAction {
-    CaseAction::FollowUp(FollowUpBody { result, note: None })
-}
-fn close() -> CaseAction {
-    CaseAction::Close(NoteBody::default())
-}
-fn reopen(reason: &str) -> CaseAction {
-    CaseAction::Reopen(ReasonBody {
-        reason: reason.into(),
-    })
-}
-fn merge(into: i64) -> CaseAction {
-    CaseAction::Merge(MergeBody { into, note: None })
-}
-fn mark_follow_up() -> CaseAction {
-    CaseAction::MarkFollowUp(NoteBody::default())
-}
-
 // ---- time helpers ---------------------------------------------------------------------------
-
-fn kaihua() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap()
-}
-
-/// `minutes` after the harness's start (2022-05-08 21:04 +08:00), in UTC.
-fn t(minutes: i64) -> DateTime<Utc> {
-    start_time() + Duration::minutes(minutes)
-}
-
-/// The same, as the desk's wall clock.
-fn at(minutes: i64) -> DateTime<FixedOffset> {
-    t(minutes).with_timezone(&kaihua())
-}
-
-fn at_s(minutes: i64) -> String {
-    at(minutes).to_rfc3339()
-}
-
-fn rfc(t: &DateTime<FixedOffset>) -> String {
-    t.to_rfc3339()
-}
-
-fn local_s(t: DateTime<Utc>) -> String {
-    t.with_timezone(&kaihua()).to_rfc3339()
-}
 
 /// Sets the manual clock to `minutes` after the start.
 fn goto(app: &TestApp, minutes: i64) {
@@ -117,18 +28,7 @@ fn set(app: &TestApp, when: DateTime<Utc>) {
     app.clock.set(when);
 }
 
-fn now_s(app: &TestApp) -> String {
-    local_s(app.clock.now())
-}
-
 // ---- reading and acting ---------------------------------------------------------------------
-
-async fn fetch(app: &TestApp, id: i64) -> CaseDetail {
-    app.observer
-        .case(id)
-        .await
-        .expect("observer reads the case")
-}
 
 /// Acts with the case's current version (fetched fresh), expecting success.
 async fn ok(app: &TestApp, who: &Client, id: i64, action: CaseAction) -> CaseDetail {
@@ -137,13 +37,6 @@ async fn ok(app: &TestApp, who: &Client, id: i64, action: CaseAction) -> CaseDet
     app.act(who, &current, action)
         .await
         .unwrap_or_else(|e| panic!("{name} on a {:?} case: {e}", current.case.status))
-}
-
-fn problem_of(e: ClientError) -> Problem {
-    match e {
-        ClientError::Api(p) => *p,
-        other => panic!("expected a problem answer, got {other}"),
-    }
 }
 
 /// Acts, expecting a refusal with `status` whose detail contains `why`; the case is unchanged.
@@ -172,14 +65,6 @@ async fn refused(
     let after = fetch(app, id).await;
     assert_eq!(after, before, "{name}: a refused action changes nothing");
     p
-}
-
-fn deadline(c: &CaseDetail, clock: ClockKind) -> &Deadline {
-    c.case
-        .deadlines
-        .iter()
-        .find(|d| d.clock == clock)
-        .unwrap_or_else(|| panic!("no {clock:?} deadline in {:#?}", c.case.deadlines))
 }
 
 fn has_clock(c: &CaseDetail, clock: ClockKind) -> bool {

@@ -1,6 +1,10 @@
 //! The test harness: every test gets its own SQLite file, its own server on 127.0.0.1:0 with a
 //! manual clock, and typed clients signed in as each role.
+//! `actions` builds every `CaseAction`; `checks` holds the desk's clock and reads cases back.
 #![allow(dead_code)]
+
+pub mod actions;
+pub mod checks;
 
 use std::sync::Arc;
 
