@@ -3,45 +3,15 @@
 //! fixtures' frozen clock and server offset.
 
 use chrono::Duration;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
-use super::draw;
+use super::tests::{LANGS, buffer, keys, render, screens};
 use crate::client::ClientError;
 use crate::console::action::Action;
 use crate::console::app::App;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
 use crate::console::theme::Theme;
-
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 45)];
-const LANGS: [(Lang, &str); 2] = [(Lang::En, "en"), (Lang::ZhCn, "zh")];
-
-fn render_with(app: &App, theme: Theme, w: u16, h: u16) -> ratatui::buffer::Buffer {
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| draw(f, app, &theme, now())).expect("draws");
-    t.backend().buffer().clone()
-}
-
-fn render(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| draw(f, app, &Theme::new(true), now()))
-        .expect("draws");
-    t.backend().to_string()
-}
-
-fn keys(app: &mut App, s: &str) {
-    for c in s.chars() {
-        let code = match c {
-            '\n' => KeyCode::Enter,
-            '\t' => KeyCode::Tab,
-            c => KeyCode::Char(c),
-        };
-        app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    }
-}
 
 /// A supervisor's console, sized, on the Overdue board with case 42's timeline loaded; the
 /// alarms of the first snapshot have faded.
@@ -65,12 +35,8 @@ fn with_report(app: &mut App) {
 }
 
 fn each(name: &str, setup: impl Fn(&mut App)) {
-    for (lang, code) in LANGS {
-        for (w, h) in SIZES {
-            let mut a = app(lang, w, h);
-            setup(&mut a);
-            insta::assert_snapshot!(format!("{name}_{code}_{w}x{h}"), render(&a, w, h));
-        }
+    for (snapshot, screen) in screens(name, app, setup) {
+        insta::assert_snapshot!(snapshot, screen);
     }
 }
 
@@ -140,7 +106,7 @@ fn supervision_views_read_without_colour() {
         let mut a = app(Lang::En, 160, 45);
         keys(&mut a, view);
         with_report(&mut a);
-        let buf = render_with(&a, Theme::from_no_color(Some("1")), 160, 45);
+        let buf = buffer(&a, Theme::from_no_color(Some("1")), 160, 45, now());
         for y in 0..45 {
             for x in 0..160 {
                 assert_eq!(

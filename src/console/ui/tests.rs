@@ -1,7 +1,7 @@
 //! Snapshots of every view (ratatui `TestBackend` + insta) at 80×24 and 160×45, in English and
 //! Chinese, with a frozen clock and a fixed server offset.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -17,31 +17,63 @@ use crate::console::theme::Theme;
 use crate::wire::Problem;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 45)];
-const LANGS: [(Lang, &str); 2] = [(Lang::En, "en"), (Lang::ZhCn, "zh")];
+// ---- the harness, shared with sup_tests ---------------------------------------------------------
 
-fn buffer(app: &App, theme: Theme, w: u16, h: u16, at: chrono::DateTime<chrono::Utc>) -> Buffer {
+pub(super) const SIZES: [(u16, u16); 2] = [(80, 24), (160, 45)];
+pub(super) const LANGS: [(Lang, &str); 2] = [(Lang::En, "en"), (Lang::ZhCn, "zh")];
+
+/// The frame drawn at `at` with `theme`, cell by cell.
+pub(super) fn buffer(app: &App, theme: Theme, w: u16, h: u16, at: DateTime<Utc>) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
     t.draw(|f| draw(f, app, &theme, at)).expect("draws");
     t.backend().buffer().clone()
 }
 
-fn render(app: &App, w: u16, h: u16) -> String {
+/// The frame drawn at `at` in colour, as text.
+pub(super) fn render_at(app: &App, w: u16, h: u16, at: DateTime<Utc>) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| draw(f, app, &Theme::new(true), now()))
+    t.draw(|f| draw(f, app, &Theme::new(true), at))
         .expect("draws");
     t.backend().to_string()
 }
 
-fn keys(app: &mut App, s: &str) {
+/// The frame drawn at the fixtures' frozen clock, as text.
+pub(super) fn render(app: &App, w: u16, h: u16) -> String {
+    render_at(app, w, h, now())
+}
+
+/// Types `s`: `\n` is Enter, `\t` is Tab, anything else its character.
+pub(super) fn keys(app: &mut App, s: &str) {
     for c in s.chars() {
         let code = match c {
             '\n' => KeyCode::Enter,
+            '\t' => KeyCode::Tab,
             c => KeyCode::Char(c),
         };
         app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 }
+
+/// In every language at every size, the app `make` builds, changed by `setup`, rendered:
+/// `(name_{lang}_{w}x{h}, screen)`. The caller asserts each snapshot, so that insta names the
+/// file after the caller's module.
+pub(super) fn screens(
+    name: &str,
+    make: fn(Lang, u16, u16) -> App,
+    setup: impl Fn(&mut App),
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (lang, code) in LANGS {
+        for (w, h) in SIZES {
+            let mut a = make(lang, w, h);
+            setup(&mut a);
+            out.push((format!("{name}_{code}_{w}x{h}"), render(&a, w, h)));
+        }
+    }
+    out
+}
+
+// ---- the queue's views --------------------------------------------------------------------------
 
 /// The app as it is on screen: sized, with the first case's timeline loaded.
 fn app(lang: Lang, w: u16, h: u16) -> App {
@@ -57,12 +89,8 @@ fn app(lang: Lang, w: u16, h: u16) -> App {
 }
 
 fn each(name: &str, setup: impl Fn(&mut App)) {
-    for (lang, code) in LANGS {
-        for (w, h) in SIZES {
-            let mut a = app(lang, w, h);
-            setup(&mut a);
-            insta::assert_snapshot!(format!("{name}_{code}_{w}x{h}"), render(&a, w, h));
-        }
+    for (snapshot, screen) in screens(name, app, setup) {
+        insta::assert_snapshot!(snapshot, screen);
     }
 }
 
@@ -89,10 +117,8 @@ fn stale_connection() {
     for (lang, code) in LANGS {
         for (w, h) in SIZES {
             let a = app(lang, w, h);
-            let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-            t.draw(|f| draw(f, &a, &Theme::new(true), now() + Duration::seconds(50)))
-                .expect("draws");
-            insta::assert_snapshot!(format!("stale_{code}_{w}x{h}"), t.backend().to_string());
+            let screen = render_at(&a, w, h, now() + Duration::seconds(50));
+            insta::assert_snapshot!(format!("stale_{code}_{w}x{h}"), screen);
         }
     }
 }
