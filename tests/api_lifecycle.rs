@@ -8,7 +8,7 @@ mod common;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use common::actions::*;
 use common::checks::*;
-use common::{TestApp, spawn_app};
+use common::{TestApp, dispatched_red, spawn_app};
 use jieyou::client::Client;
 use jieyou::wire::{
     CaseAction, CaseDetail, ClockKind, Policy, Problem, Role, Satisfaction, Status, Tier,
@@ -151,17 +151,6 @@ async fn refused(
     assert_eq!(after.events, before.events, "{name}: no event recorded");
     assert_eq!(after.case, before.case, "{name}: case unchanged");
     p
-}
-
-/// A red case dispatched to department A: 21:04 received, 21:09 triaged, 21:14 dispatched.
-async fn dispatched_red(app: &TestApp, title: &str) -> CaseDetail {
-    let c = app.create(title).await;
-    app.advance(5);
-    let c = app.act(&app.operator, &c, triage(Tier::Red)).await.unwrap();
-    app.advance(5);
-    app.act(&app.operator, &c, dispatch(app.departments[0].id))
-        .await
-        .unwrap()
 }
 
 // ---- 1. every transition --------------------------------------------------------------------

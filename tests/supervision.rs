@@ -8,7 +8,7 @@ mod common;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::actions::*;
 use common::checks::*;
-use common::{TestApp, spawn_app, spawn_app_with};
+use common::{TestApp, dispatched_red, spawn_app, spawn_app_with};
 use jieyou::client::Client;
 use jieyou::report::{Counts, DailyReport, HourlyStats};
 use jieyou::server::{Clock, ServerConfig};
@@ -270,17 +270,6 @@ async fn climb(app: &TestApp, id: i64, clock: ClockKind, due: DateTime<Utc>, off
         "each rung exactly once"
     );
     assert_eq!(after.case.escalation, top.case.escalation);
-}
-
-/// A red case dispatched to department A: 21:04 received, 21:09 triaged, 21:14 dispatched.
-async fn dispatched_red(app: &TestApp, title: &str) -> CaseDetail {
-    let c = app.create(title).await;
-    goto(app, 5);
-    let c = app.act(&app.operator, &c, triage(Tier::Red)).await.unwrap();
-    goto(app, 10);
-    app.act(&app.operator, &c, dispatch(app.departments[0].id))
-        .await
-        .unwrap()
 }
 
 // ---- 1. the escalation ladder ---------------------------------------------------------------

@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use jieyou::client::{Client, new_idempotency_key};
 use jieyou::server::{ManualClock, RunningServer, ServerConfig};
 use jieyou::wire::{
-    CaseAction, CaseDetail, Channel, Department, DepartmentKind, Location, NewCase, Requester, Role,
+    CaseAction, CaseDetail, Channel, Department, DepartmentKind, Location, NewCase, Requester,
+    Role, Tier,
 };
 
 pub struct TestApp {
@@ -138,4 +139,19 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// A red case dispatched to department A: 21:04 received, 21:09 triaged, 21:14 dispatched (the
+/// clock is set to those times).
+pub async fn dispatched_red(app: &TestApp, title: &str) -> CaseDetail {
+    let c = app.create(title).await;
+    app.clock.set(checks::t(5));
+    let c = app
+        .act(&app.operator, &c, actions::triage(Tier::Red))
+        .await
+        .unwrap();
+    app.clock.set(checks::t(10));
+    app.act(&app.operator, &c, actions::dispatch(app.departments[0].id))
+        .await
+        .unwrap()
 }
