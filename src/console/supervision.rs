@@ -387,21 +387,19 @@ impl App {
     pub(super) fn sup_alarms(&mut self) -> Vec<Effect> {
         let s = self.server_now(self.now);
         let soon = self.alarms.about_to_breach_minutes * 60;
-        let mut news: Vec<(i64, String)> = Vec::new();
-        let mut ids: Vec<&Case> = self.cases.values().collect();
-        ids.sort_by_key(|c| c.id);
-        for c in ids {
+        // (case, the deadline about to breach and seconds left; None: a new red case). Runs
+        // every second over every case held: look up before writing, and format only the few
+        // alarms shown, not every case.
+        let mut news: Vec<(&Case, Option<(ClockKind, i64)>)> = Vec::new();
+        for c in self.cases.values() {
             let red = c.tier == Some(Tier::Red);
-            let was = self.sup.tiers.insert(c.id, c.tier);
+            let was = self.sup.tiers.get(&c.id).copied();
+            if was != Some(c.tier) {
+                self.sup.tiers.insert(c.id, c.tier);
+            }
             if red && c.status.is_open() && self.sup.primed && was != Some(Some(Tier::Red)) {
                 if self.alarms.new_red {
-                    news.push((
-                        c.id,
-                        self.i18n.f(
-                            "alarm.new_red",
-                            &[("ref", &c.reference), ("title", &c.title)],
-                        ),
-                    ));
+                    news.push((c, None));
                 }
                 continue;
             }
@@ -418,19 +416,7 @@ impl App {
                         .insert((c.id, d.clock, d.due_at.timestamp()))
                     && self.alarms.about_to_breach
                 {
-                    let clock = self.i18n.t(&format!("clock.{}", d.clock.as_str()));
-                    news.push((
-                        c.id,
-                        self.i18n.f(
-                            "alarm.breach",
-                            &[
-                                ("ref", &c.reference),
-                                ("clock", clock),
-                                ("left", &crate::console::text::short_duration(left)),
-                                ("title", &c.title),
-                            ],
-                        ),
-                    ));
+                    news.push((c, Some((d.clock, left))));
                 }
             }
         }
@@ -438,22 +424,43 @@ impl App {
         if news.is_empty() {
             return vec![];
         }
-        for (id, _) in &news {
-            self.sup.flash.insert(*id, self.now);
+        news.sort_by_key(|(c, _)| c.id);
+        for (c, _) in &news {
+            self.sup.flash.insert(c.id, self.now);
         }
         if self.sup.muted || (!self.alarms.bell && self.alarms.notify == NotifyKind::Off) {
             return vec![];
         }
-        let body = news
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect::<Vec<_>>()
-            .join(" · ");
+        // A desktop notification stays short: the first few, then how many more.
+        const SHOWN: usize = 3;
+        let mut texts: Vec<String> = news
+            .iter()
+            .take(SHOWN)
+            .map(|(c, breach)| match breach {
+                None => self.i18n.f(
+                    "alarm.new_red",
+                    &[("ref", &c.reference), ("title", &c.title)],
+                ),
+                Some((clock, left)) => self.i18n.f(
+                    "alarm.breach",
+                    &[
+                        ("ref", &c.reference),
+                        ("clock", self.i18n.t(&format!("clock.{}", clock.as_str()))),
+                        ("left", &crate::console::text::short_duration(*left)),
+                        ("title", &c.title),
+                    ],
+                ),
+            })
+            .collect();
+        if news.len() > SHOWN {
+            let more = (news.len() - SHOWN).to_string();
+            texts.push(self.i18n.f("alarm.more", &[("n", &more)]));
+        }
         vec![Effect::Alarm(Alarm {
             bell: self.alarms.bell,
             notify: self.alarms.notify,
             title: self.i18n.t("app.name").to_string(),
-            body,
+            body: texts.join(" · "),
         })]
     }
 

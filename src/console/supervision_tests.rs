@@ -309,6 +309,35 @@ fn about_to_breach_rings_once_per_case_and_deadline() {
 }
 
 #[test]
+fn many_alarms_at_once_ring_once_with_the_first_three_and_a_count() {
+    let mut app = sup();
+    let cases: Vec<Case> = (0..5)
+        .map(|i| {
+            fixtures::case(
+                400 + i,
+                Some(Tier::Red),
+                Status::Triaged,
+                3000 + i,
+                "山体滑坡",
+                "马金镇",
+                None,
+                None,
+            )
+        })
+        .collect();
+    let rang = alarms(&feed(&mut app, cases, 1));
+    assert_eq!(rang.len(), 1, "one bell for the lot");
+    let body = &rang[0].body;
+    for shown in ["KH-20220508-0400", "KH-20220508-0401", "KH-20220508-0402"] {
+        assert!(body.contains(shown), "{body}");
+    }
+    assert!(!body.contains("KH-20220508-0403"), "{body}");
+    assert!(body.ends_with("and 2 more"), "{body}");
+    // All five rows flash, shown in the text or not.
+    assert!((400..405).all(|id| app.is_flashing(id, now() + Duration::seconds(1))));
+}
+
+#[test]
 fn muted_alarms_have_no_effect_and_the_top_bar_says_so() {
     let mut app = sup();
     app.update(key('M'));
