@@ -846,3 +846,64 @@ async fn a_departments_long_poll_waits_through_other_departments_changes() {
         vec![mine.case.id]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_department_hears_that_a_case_left_it() {
+    let app = spawn_app().await;
+    let health = app.departments[0].id;
+    let c = app.create("透析病人需要转运").await;
+    let c = app.act(&app.operator, &c, triage(Tier::Red)).await.unwrap();
+    let c = app
+        .act(
+            &app.operator,
+            &c,
+            CaseAction::Dispatch(DispatchBody {
+                department_id: health,
+                note: None,
+            }),
+        )
+        .await
+        .unwrap();
+    let snap = app.dept_a.changes(None, None).await.unwrap();
+    assert_eq!(snap.cases.len(), 1);
+    let returned = app
+        .act(
+            &app.dept_a,
+            &c,
+            CaseAction::Return(jieyou::wire::ReasonBody {
+                reason: "不属于本局职责".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    let delta = app
+        .dept_a
+        .changes(Some(&snap.cursor), Some(5))
+        .await
+        .unwrap();
+    assert_eq!(delta.cases.len(), 1, "the change that took the case away");
+    assert_eq!(delta.cases[0].department_id, None);
+    assert_eq!(delta.cases[0].version, returned.case.version);
+    // It is no longer theirs to read or act on, and a new snapshot leaves it out.
+    assert_eq!(
+        app.dept_a.case(c.case.id).await.unwrap_err().status(),
+        Some(404)
+    );
+    assert!(
+        app.dept_a
+            .changes(None, None)
+            .await
+            .unwrap()
+            .cases
+            .is_empty()
+    );
+    // Another department heard nothing of it.
+    assert!(
+        app.dept_b
+            .changes(None, None)
+            .await
+            .unwrap()
+            .cases
+            .is_empty()
+    );
+}

@@ -636,6 +636,17 @@ impl App {
     /// action's reply) never rolls a case back.
     fn upsert(&mut self, case: Case) {
         self.archive.remove(&case.id);
+        // A department's feed also brings the change that took a case away from it (a return,
+        // a reassignment): the case leaves this console.
+        if let Some(me) = self
+            .me
+            .as_ref()
+            .filter(|m| m.role == crate::wire::Role::Department)
+            && case.department_id != me.department_id
+        {
+            self.cases.remove(&case.id);
+            return;
+        }
         match self.cases.get(&case.id) {
             Some(held) if held.version > case.version => {}
             _ => {

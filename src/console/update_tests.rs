@@ -130,6 +130,42 @@ fn deltas_apply_in_place_and_never_roll_back() {
 }
 
 #[test]
+fn a_department_console_drops_a_case_taken_away_from_it() {
+    let mut app = app();
+    let held = app.cases[&57].department_id;
+    let mut me = fixtures::me();
+    me.role = crate::wire::Role::Department;
+    me.department_id = Some(3);
+    app.update(Action::SessionLoaded(Box::new(
+        crate::console::action::Session {
+            me,
+            policy: crate::wire::Policy::default(),
+            departments: fixtures::departments(),
+        },
+    )));
+    let mut mine = app.cases[&57].clone();
+    mine.version += 1;
+    mine.status = Status::InProgress;
+    mine.department_id = Some(3);
+    app.update(Action::FeedLoaded {
+        changes: fixtures::changes(vec![mine.clone()], false, "c2"),
+        received_at: now(),
+    });
+    assert_eq!(app.cases[&57].status, Status::InProgress);
+    // The department returns it: the feed brings the change, and the case leaves.
+    let mut returned = mine;
+    returned.version += 1;
+    returned.status = Status::Triaged;
+    returned.department_id = None;
+    app.update(Action::FeedLoaded {
+        changes: fixtures::changes(vec![returned], false, "c3"),
+        received_at: now(),
+    });
+    assert!(!app.cases.contains_key(&57), "held before by {held:?}");
+    assert!(app.queues.iter().all(|q| !q.contains(&57)));
+}
+
+#[test]
 fn a_new_snapshot_replaces_everything() {
     let mut app = app();
     let one = fixtures::sample_cases().remove(0);

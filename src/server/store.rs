@@ -648,7 +648,8 @@ impl Store {
     }
 
     /// Cases changed after feed sequence `since`, oldest change first, at most `limit`; with the
-    /// sequence of the last one returned (or `since` when none).
+    /// sequence of the last one returned (or `since` when none). For a department: its cases,
+    /// and the change that took a case away from it, so its consoles drop the case.
     pub async fn changes_since(
         &self,
         since: i64,
@@ -656,10 +657,12 @@ impl Store {
         department_id: Option<i64>,
     ) -> Result<(Vec<CaseRecord>, i64, bool), StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM cases WHERE change_seq > ? AND (? IS NULL OR department_id = ?)
+            "SELECT * FROM cases WHERE change_seq > ?
+               AND (? IS NULL OR department_id = ? OR left_department_id = ?)
              ORDER BY change_seq LIMIT ?",
         )
         .bind(since)
+        .bind(department_id)
         .bind(department_id)
         .bind(department_id)
         .bind(limit + 1)
@@ -859,19 +862,21 @@ async fn insert_event(
 
 const INSERT_CASE: &str = "INSERT INTO cases (
     reference, version, channel, category, title, description, requester_name, requester_phone,
-    town, address, lat, long, tier, status, department_id, claimed_by, received_at, triaged_at,
+    town, address, lat, long, tier, status, department_id, left_department_id, claimed_by,
+    received_at, triaged_at,
     first_dispatched_at, dispatched_at, signed_at, resolved_at, followed_up_at, closed_at,
     updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
     ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
     escalation_clock, escalation_due_at, escalation_level, escalated_at, change_seq)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
     reference = ?, version = ?, channel = ?, category = ?, title = ?, description = ?,
     requester_name = ?, requester_phone = ?, town = ?, address = ?, lat = ?, long = ?, tier = ?,
-    status = ?, department_id = ?, claimed_by = ?, received_at = ?, triaged_at = ?,
+    status = ?, department_id = ?, left_department_id = ?, claimed_by = ?, received_at = ?,
+    triaged_at = ?,
     first_dispatched_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?,
     followed_up_at = ?, closed_at = ?, updated_at = ?, feedback_due_override = ?,
     return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
@@ -900,6 +905,7 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
         .bind(r.tier.map(Tier::as_str))
         .bind(r.status.as_str())
         .bind(r.department_id)
+        .bind(r.left_department_id)
         .bind(&r.claimed_by)
         .bind(ms(r.received_at))
         .bind(opt_ms(r.triaged_at))
@@ -983,6 +989,7 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
         status: Status::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("status {status}").into()))?,
         department_id: r.try_get("department_id")?,
+        left_department_id: r.try_get("left_department_id")?,
         claimed_by: r.try_get("claimed_by")?,
         received_at: from_ms(r.try_get("received_at")?),
         triaged_at: t("triaged_at")?,

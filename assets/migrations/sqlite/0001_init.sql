@@ -42,6 +42,9 @@ CREATE TABLE cases (
     tier                  TEXT,
     status                TEXT NOT NULL,
     department_id         INTEGER REFERENCES departments(id),
+    -- The department that last lost the case (return, reassignment, reopen): its consoles
+    -- still get the change that took the case away.
+    left_department_id    INTEGER REFERENCES departments(id),
     claimed_by            TEXT,
     received_at           INTEGER NOT NULL,
     triaged_at            INTEGER,
@@ -73,6 +76,7 @@ CREATE TABLE cases (
 CREATE INDEX cases_change_seq ON cases (change_seq);
 CREATE INDEX cases_status ON cases (status, closed_at);
 CREATE INDEX cases_department ON cases (department_id, change_seq);
+CREATE INDEX cases_left_department ON cases (left_department_id, change_seq);
 
 CREATE TABLE events (
     id          INTEGER PRIMARY KEY,
