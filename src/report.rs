@@ -348,6 +348,35 @@ fn tier_label(t: &str) -> &'static str {
 }
 
 impl DailyReport {
+    /// The day's totals: machine name, label for people, count.
+    fn total_rows(&self) -> [(&'static str, &'static str, u64); 10] {
+        let t = &self.totals;
+        [
+            ("received", "Received 受理", t.received),
+            (
+                "answered_online",
+                "Answered online 在线答复",
+                t.answered_online,
+            ),
+            ("dispatched", "Dispatched 派单", t.dispatched),
+            ("resolved", "Resolved by departments 办结反馈", t.resolved),
+            ("closed", "Closed 关闭", t.closed),
+            ("returns", "Returns 退单", self.returns),
+            (
+                "extensions_requested",
+                "Extensions requested 申请延期",
+                self.extensions_requested,
+            ),
+            (
+                "extensions_approved",
+                "Extensions approved 批准延期",
+                self.extensions_approved,
+            ),
+            ("urges", "Urged 催办", self.urges),
+            ("escalations", "Escalation steps 升级", self.escalations),
+        ]
+    }
+
     /// Long ("tidy") CSV: `section,key,metric,value`, one number a line.
     pub fn to_csv(&self) -> String {
         let mut out = String::from("section,key,metric,value\n");
@@ -368,19 +397,7 @@ impl DailyReport {
                 value
             );
         };
-        let t = &self.totals;
-        for (m, v) in [
-            ("received", t.received),
-            ("answered_online", t.answered_online),
-            ("dispatched", t.dispatched),
-            ("resolved", t.resolved),
-            ("closed", t.closed),
-            ("returns", self.returns),
-            ("extensions_requested", self.extensions_requested),
-            ("extensions_approved", self.extensions_approved),
-            ("urges", self.urges),
-            ("escalations", self.escalations),
-        ] {
+        for (m, _, v) in self.total_rows() {
             line("totals", &self.date, m, v.to_string());
         }
         let a = &self.arrivals;
@@ -452,7 +469,6 @@ impl DailyReport {
     }
 
     pub fn to_markdown(&self) -> String {
-        let t = &self.totals;
         let a = &self.arrivals;
         let mut md = String::new();
         let _ = writeln!(
@@ -466,18 +482,7 @@ impl DailyReport {
             self.time_zone
         );
         md.push_str("## Totals\n\n| | count |\n|---|---:|\n");
-        for (label, v) in [
-            ("Received 受理", t.received),
-            ("Answered online 在线答复", t.answered_online),
-            ("Dispatched 派单", t.dispatched),
-            ("Resolved by departments 办结反馈", t.resolved),
-            ("Closed 关闭", t.closed),
-            ("Returns 退单", self.returns),
-            ("Extensions requested 申请延期", self.extensions_requested),
-            ("Extensions approved 批准延期", self.extensions_approved),
-            ("Urged 催办", self.urges),
-            ("Escalation steps 升级", self.escalations),
-        ] {
+        for (_, label, v) in self.total_rows() {
             let _ = writeln!(md, "| {label} | {v} |");
         }
         let _ = writeln!(
@@ -546,7 +551,6 @@ impl DailyReport {
                 .replace('>', "&gt;")
                 .replace('"', "&quot;")
         };
-        let t = &self.totals;
         let mut h = String::new();
         let _ = write!(
             h,
@@ -562,17 +566,7 @@ td.n{{text-align:right}}h1{{font-size:1.5em}}.legend span{{margin-right:1.5em}}\
             tz = esc(&self.time_zone)
         );
         h.push_str("<table><tr><th></th><th>count</th></tr>\n");
-        for (label, v) in [
-            ("Received 受理", t.received),
-            ("Answered online 在线答复", t.answered_online),
-            ("Dispatched 派单", t.dispatched),
-            ("Resolved by departments 办结反馈", t.resolved),
-            ("Closed 关闭", t.closed),
-            ("Returns 退单", self.returns),
-            ("Extensions approved 批准延期", self.extensions_approved),
-            ("Urged 催办", self.urges),
-            ("Escalation steps 升级", self.escalations),
-        ] {
+        for (_, label, v) in self.total_rows() {
             let _ = writeln!(h, "<tr><td>{label}</td><td class=\"n\">{v}</td></tr>");
         }
         h.push_str("</table>\n<h2>Hour by hour 每小时</h2>\n");

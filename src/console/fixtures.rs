@@ -310,6 +310,11 @@ pub fn keymap() -> Keymap {
 
 /// An app that has connected and received `cases` as its snapshot at `now()`.
 pub fn app_with(lang: Lang, cases: Vec<Case>) -> App {
+    app_as(lang, me(), cases)
+}
+
+/// An app signed in as `me` that has received `cases` as its snapshot at `now()`.
+pub fn app_as(lang: Lang, me: Me, cases: Vec<Case>) -> App {
     let mut app = App::new(
         I18n::new(lang),
         keymap(),
@@ -322,7 +327,7 @@ pub fn app_with(lang: Lang, cases: Vec<Case>) -> App {
         height: 45,
     });
     app.update(Action::SessionLoaded(Box::new(Session {
-        me: me(),
+        me,
         policy: Policy::default(),
         departments: departments(),
     })));
@@ -448,27 +453,7 @@ pub fn supervisor() -> Me {
 
 /// A supervisor's console with `supervision_cases()`; it opens on the Overdue board.
 pub fn supervisor_app(lang: Lang) -> App {
-    let mut app = App::new(
-        I18n::new(lang),
-        keymap(),
-        super::config::Alarms::default(),
-        "http://127.0.0.1:8080",
-        now(),
-    );
-    app.update(Action::Resize {
-        width: 160,
-        height: 45,
-    });
-    app.update(Action::SessionLoaded(Box::new(Session {
-        me: supervisor(),
-        policy: Policy::default(),
-        departments: departments(),
-    })));
-    app.update(Action::FeedLoaded {
-        changes: changes(supervision_cases(), true, "c1"),
-        received_at: now(),
-    });
-    app
+    app_as(lang, supervisor(), supervision_cases())
 }
 
 /// Today's report as `GET /reports/daily` answers it, for the Departments and Stats views.

@@ -3,6 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
@@ -57,6 +58,17 @@ fn hint(app: &App, pairs: &[(Command, &str)]) -> String {
         .map(|(c, k)| format!("{} {}", app.keymap.first(*c), app.i18n.t(k)))
         .collect::<Vec<_>>()
         .join(" · ")
+}
+
+/// The dialog's last line: its keys and what they do.
+fn hint_line(frame: &mut Frame, inner: Rect, app: &App, style: Style, pairs: &[(Command, &str)]) {
+    let bottom = (inner.y + inner.height).saturating_sub(1);
+    put(
+        frame.buffer_mut(),
+        inner,
+        bottom,
+        &Line::styled(format!(" {}", hint(app, pairs)), style),
+    );
 }
 
 fn case_ref(app: &App, id: Option<i64>) -> String {
@@ -121,14 +133,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ),
             ]);
             put(frame.buffer_mut(), inner, y + 1, &choices);
-            put(
-                frame.buffer_mut(),
+            hint_line(
+                frame,
                 inner,
-                inner.y + inner.height - 1,
-                &Line::styled(
-                    format!(" {}", hint(app, &[(Command::Cancel, "hint.cancel")])),
-                    theme.dim(),
-                ),
+                app,
+                theme.dim(),
+                &[(Command::Cancel, "hint.cancel")],
             );
         }
         Mode::Picker(p) => {
@@ -333,23 +343,15 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     (i.t("unsent.kept").to_string(), theme.base()),
                 ],
             );
-            put(
-                frame.buffer_mut(),
+            hint_line(
+                frame,
                 inner,
-                inner.y + inner.height - 1,
-                &Line::styled(
-                    format!(
-                        " {}",
-                        hint(
-                            app,
-                            &[
-                                (Command::Confirm, "hint.retry"),
-                                (Command::Cancel, "hint.discard")
-                            ]
-                        )
-                    ),
-                    theme.key(),
-                ),
+                app,
+                theme.key(),
+                &[
+                    (Command::Confirm, "hint.retry"),
+                    (Command::Cancel, "hint.discard"),
+                ],
             );
         }
         Mode::Conflict {
@@ -373,23 +375,15 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
             lines.push((i.t("conflict.question").to_string(), theme.base()));
             lines_at(frame, inner, inner.y, &lines);
-            put(
-                frame.buffer_mut(),
+            hint_line(
+                frame,
                 inner,
-                inner.y + inner.height - 1,
-                &Line::styled(
-                    format!(
-                        " {}",
-                        hint(
-                            app,
-                            &[
-                                (Command::Confirm, "hint.retry_fresh"),
-                                (Command::Cancel, "hint.back")
-                            ]
-                        )
-                    ),
-                    theme.key(),
-                ),
+                app,
+                theme.key(),
+                &[
+                    (Command::Confirm, "hint.retry_fresh"),
+                    (Command::Cancel, "hint.back"),
+                ],
             );
         }
         Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) => {}
@@ -427,12 +421,7 @@ fn form_footer(
             ),
         );
     }
-    put(
-        frame.buffer_mut(),
-        inner,
-        bottom,
-        &Line::styled(format!(" {}", hint(app, keys)), theme.dim()),
-    );
+    hint_line(frame, inner, app, theme.dim(), keys);
 }
 
 fn kind_name(k: DepartmentKind) -> &'static str {
