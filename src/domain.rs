@@ -5,10 +5,31 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+use crate::text_rules::{self, TextRule};
+
 use crate::wire::{
     Case, CaseAction, ClockKind, Deadline, Escalation, EscalationStep, Location, NextDue,
     PendingExtension, Policy, Requester, Role, Satisfaction, Status, Tier, mask_phone,
 };
+
+/// The name the server's own escalation ladder writes events under (with `system` set).
+pub const SYSTEM_ACTOR: &str = "escalation";
+
+/// Checks a login name: the shared text rule, and not a name the server writes under, so no
+/// user can pass for the system in a timeline.
+pub fn check_user_name(name: &str) -> Result<(), String> {
+    crate::text_rules::check(name, TextRule::name(50))?;
+    // Invisible characters would make a different name that reads the same.
+    let folded: String = name
+        .chars()
+        .filter(|c| !crate::text_rules::is_invisible(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    if [SYSTEM_ACTOR, "system"].contains(&folded.as_str()) {
+        return Err(format!("{name:?} is reserved for the server's own entries"));
+    }
+    Ok(())
+}
 
 /// Who is acting.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +74,12 @@ pub struct CaseRecord {
     pub left_department_id: Option<i64>,
     pub claimed_by: Option<String>,
     pub received_at: DateTime<Utc>,
+    /// Where the triage, dispatch and feedback clocks count from: `received_at`, or the moment
+    /// the case was last sent back to the desk (a reopen, a dissatisfied follow-up of an answer
+    /// given online), which gives it fresh windows instead of its long-past first ones.
+    pub clocks_from: DateTime<Utc>,
     pub triaged_at: Option<DateTime<Utc>>,
-    /// The first dispatch ever: meets the dispatch clock once and for all.
+    /// The first dispatch since the clocks started: meets the dispatch clock.
     pub first_dispatched_at: Option<DateTime<Utc>>,
     /// The current dispatch: starts the sign-for clock; cleared by a return.
     pub dispatched_at: Option<DateTime<Utc>>,
@@ -127,29 +152,25 @@ fn conflict(action: &str, status: Status) -> Refusal {
 }
 
 fn required_text(field: &str, text: &str) -> Result<(), Refusal> {
-    if text.trim().is_empty() {
-        return Err(Refusal::Invalid {
-            field: field.into(),
-            message: "must not be empty".into(),
-        });
-    }
-    if text.chars().count() > crate::wire::MAX_TEXT_CHARS {
-        return Err(Refusal::Invalid {
-            field: field.into(),
-            message: format!("must be at most {} characters", crate::wire::MAX_TEXT_CHARS),
-        });
-    }
-    Ok(())
+    checked_text(
+        field,
+        text,
+        TextRule::statement(crate::wire::MAX_TEXT_CHARS),
+    )
 }
 
 fn optional_text(field: &str, text: &Option<String>) -> Result<(), Refusal> {
     match text {
-        Some(t) if t.chars().count() > crate::wire::MAX_TEXT_CHARS => Err(Refusal::Invalid {
-            field: field.into(),
-            message: format!("must be at most {} characters", crate::wire::MAX_TEXT_CHARS),
-        }),
-        _ => Ok(()),
+        Some(t) => checked_text(field, t, TextRule::paragraph(crate::wire::MAX_TEXT_CHARS)),
+        None => Ok(()),
     }
+}
+
+fn checked_text(field: &str, text: &str, rule: TextRule) -> Result<(), Refusal> {
+    text_rules::check(text, rule).map_err(|message| Refusal::Invalid {
+        field: field.into(),
+        message,
+    })
 }
 
 /// Which roles may take which action. Department users act on their own department's cases.
@@ -229,10 +250,11 @@ pub fn apply(
             rec.tier = Some(b.tier);
             rec.follow_up_required |= b.tier == Tier::Red;
         }
-        Claim(_) => {
+        Claim(b) => {
             if from == Status::Closed {
                 return Err(conflict(name, from));
             }
+            optional_text("note", &b.note)?;
             if rec.claimed_by.as_deref() == Some(actor.name.as_str()) {
                 return Err(Refusal::Conflict("case is already claimed by you".into()));
             }
@@ -241,15 +263,18 @@ pub fn apply(
             }
             rec.claimed_by = Some(actor.name.clone());
         }
-        Release(_) => match rec.claimed_by.as_deref() {
-            None => return Err(Refusal::Conflict("case is not claimed".into())),
-            Some(c) if c != actor.name && actor.role != Role::Supervisor => {
-                return Err(Refusal::Conflict(format!(
-                    "case is claimed by {c}, not by you"
-                )));
+        Release(b) => {
+            optional_text("note", &b.note)?;
+            match rec.claimed_by.as_deref() {
+                None => return Err(Refusal::Conflict("case is not claimed".into())),
+                Some(c) if c != actor.name && actor.role != Role::Supervisor => {
+                    return Err(Refusal::Conflict(format!(
+                        "case is claimed by {c}, not by you"
+                    )));
+                }
+                Some(_) => rec.claimed_by = None,
             }
-            Some(_) => rec.claimed_by = None,
-        },
+        }
         Dispatch(b) => {
             // A supervisor may reassign a case a department holds; it starts a new sign-for
             // clock at the new department.
@@ -353,6 +378,19 @@ pub fn apply(
                     message: "must be later than the current feedback deadline".into(),
                 });
             }
+            let latest = minutes_after(
+                feedback_due.map_or(now, |due| due.max(now)),
+                crate::wire::MAX_EXTENSION_DAYS * 24 * 60,
+            );
+            if until > latest {
+                return Err(Refusal::Invalid {
+                    field: "until".into(),
+                    message: format!(
+                        "must be at most {} days after the current feedback deadline",
+                        crate::wire::MAX_EXTENSION_DAYS
+                    ),
+                });
+            }
             rec.pending_extension = Some(PendingExtensionRecord {
                 until,
                 reason: b.reason.clone(),
@@ -388,17 +426,15 @@ pub fn apply(
             rec.followed_up_at = Some(now);
             if b.result == Satisfaction::Dissatisfied {
                 // Back to the department that handled it; without one, back to the desk. The
-                // next resolution starts a new follow-up clock.
+                // redo runs on fresh clocks from now; the next resolution starts a new
+                // follow-up clock.
                 rec.resolved_at = None;
                 rec.followed_up_at = None;
-                // The redo gets a fresh feedback window of the tier's length.
-                if let Some(t) = rec.tier {
-                    rec.feedback_due_override =
-                        Some(now + Duration::minutes(policy.tier(t).feedback_minutes));
-                }
+                restart_clocks(rec, now);
                 if rec.department_id.is_some() {
                     rec.status = Status::Dispatched;
                     rec.dispatched_at = Some(now);
+                    rec.first_dispatched_at = Some(now);
                     rec.signed_at = None;
                 } else if rec.tier.is_some() {
                     rec.status = Status::Triaged;
@@ -445,6 +481,7 @@ pub fn apply(
             rec.followed_up_at = None;
             rec.closed_at = None;
             rec.satisfaction = None;
+            restart_clocks(rec, now);
         }
         Note(b) => required_text("text", &b.text)?,
         MarkFollowUp(b) => {
@@ -528,9 +565,43 @@ fn record_timeliness(
     }
 }
 
+/// Sends the case round again: fresh triage, dispatch and feedback windows from `now` (an
+/// earlier extension belonged to the earlier round), and a ladder that starts from its first
+/// rung when a new deadline is missed.
+fn restart_clocks(rec: &mut CaseRecord, now: DateTime<Utc>) {
+    rec.clocks_from = now;
+    rec.first_dispatched_at = None;
+    rec.feedback_due_override = None;
+    rec.escalation_clock = None;
+    rec.escalation_due_at = None;
+    rec.escalation_level = 0;
+    rec.escalated_at = None;
+}
+
+/// The last instant deadlines may reach: representable in every zone and as a four-digit
+/// RFC 3339 year. Server config keeps real policies far from it; arithmetic saturates here
+/// rather than panicking.
+pub fn far_future() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `minutes` after `t`, saturating at [`far_future`] (or at year 1 going back).
+pub fn minutes_after(t: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
+    Duration::try_minutes(minutes)
+        .and_then(|d| t.checked_add_signed(d))
+        .map(|d| d.min(far_future()))
+        .unwrap_or_else(|| {
+            if minutes < 0 {
+                DateTime::from_timestamp(-62_135_510_400, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+            } else {
+                far_future()
+            }
+        })
+}
+
 /// The deadlines of a case under `policy`, as seen at `now`.
 pub fn deadlines(rec: &CaseRecord, policy: &Policy, now: DateTime<Utc>) -> Vec<DeadlineAt> {
-    let minutes = Duration::minutes;
+    let from = rec.clocks_from;
     let mut out = Vec::with_capacity(5);
     // Untriaged cases have only the triage clock, at the strictest tier's figure.
     let triage_minutes = match rec.tier {
@@ -545,7 +616,7 @@ pub fn deadlines(rec: &CaseRecord, policy: &Policy, now: DateTime<Utc>) -> Vec<D
     let settled = rec.resolved_at.or(rec.closed_at);
     out.push(DeadlineAt::new(
         ClockKind::Triage,
-        rec.received_at + minutes(triage_minutes),
+        minutes_after(from, triage_minutes),
         rec.triaged_at.or(settled),
     ));
     if let Some(tier) = rec.tier {
@@ -553,21 +624,21 @@ pub fn deadlines(rec: &CaseRecord, policy: &Policy, now: DateTime<Utc>) -> Vec<D
         if let Some(d) = tp.dispatch_minutes {
             out.push(DeadlineAt::new(
                 ClockKind::Dispatch,
-                rec.received_at + minutes(d),
+                minutes_after(from, d),
                 rec.first_dispatched_at.or(settled),
             ));
         }
         if let Some(dispatched) = rec.dispatched_at {
             out.push(DeadlineAt::new(
                 ClockKind::SignFor,
-                dispatched + minutes(tp.sign_for_minutes),
+                minutes_after(dispatched, tp.sign_for_minutes),
                 rec.signed_at.or(rec.closed_at),
             ));
         }
         out.push(DeadlineAt::new(
             ClockKind::Feedback,
             rec.feedback_due_override
-                .unwrap_or(rec.received_at + minutes(tp.feedback_minutes)),
+                .unwrap_or_else(|| minutes_after(from, tp.feedback_minutes)),
             rec.resolved_at.or(rec.closed_at),
         ));
         let follow_up_minutes = tp.follow_up_minutes.or_else(|| {
@@ -577,7 +648,7 @@ pub fn deadlines(rec: &CaseRecord, policy: &Policy, now: DateTime<Utc>) -> Vec<D
         if let (Some(f), Some(resolved)) = (follow_up_minutes, rec.resolved_at) {
             out.push(DeadlineAt::new(
                 ClockKind::FollowUp,
-                resolved + minutes(f),
+                minutes_after(resolved, f),
                 rec.followed_up_at.or(rec.closed_at),
             ));
         }
@@ -643,6 +714,7 @@ impl CaseRecord {
             left_department_id: None,
             claimed_by: None,
             received_at: at,
+            clocks_from: at,
             triaged_at: None,
             first_dispatched_at: None,
             dispatched_at: None,
@@ -757,7 +829,7 @@ impl CaseRecord {
             .unwrap_or(policy.red.escalation_minutes);
         let next = unmet.and_then(|d| {
             let next = *EscalationStep::ALL.get(level)?;
-            Some((next, d.due_at + Duration::minutes(minutes[level])))
+            Some((next, minutes_after(d.due_at, *minutes.get(level)?)))
         });
         Some(EscalationAt {
             clock,
@@ -809,19 +881,20 @@ pub fn escalate(
         0
     };
     let mut fired = vec![];
-    while level < EscalationStep::ALL.len() {
-        let scheduled = breached.due_at + Duration::minutes(minutes[level]);
+    let rung_at = |level: usize| {
+        minutes
+            .get(level)
+            .map(|m| minutes_after(breached.due_at, *m))
+    };
+    while let (Some(&step), Some(scheduled)) = (EscalationStep::ALL.get(level), rung_at(level)) {
         if now < scheduled {
             break;
         }
-        let step = EscalationStep::ALL[level];
         level += 1;
-        let next = EscalationStep::ALL.get(level).map(|n| {
-            (
-                n.as_str(),
-                breached.due_at + Duration::minutes(minutes[level]),
-            )
-        });
+        let next = EscalationStep::ALL
+            .get(level)
+            .zip(rung_at(level))
+            .map(|(n, at)| (n.as_str(), at));
         fired.push(serde_json::json!({
             "step": step.as_str(),
             "clock": breached.clock.as_str(),

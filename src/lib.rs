@@ -9,4 +9,5 @@ pub mod demo;
 pub mod domain;
 pub mod report;
 pub mod server;
+pub mod text_rules;
 pub mod wire;

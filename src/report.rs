@@ -108,7 +108,38 @@ pub fn day_bounds(date: NaiveDate, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
     };
-    (start_of(date), start_of(date + Duration::days(1)))
+    let next = date.succ_opt().unwrap_or(date);
+    (start_of(date), start_of(next))
+}
+
+/// One CSV cell: quoted when it holds a separator, a quote or a line break; and never read
+/// as a formula by a spreadsheet (a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a leading `'`), since names in the report are typed by people.
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// One Markdown table cell: a `|` cannot end the cell, a line break cannot end the row.
+pub fn markdown_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '|' => out.push_str("\\|"),
+            '\r' | '\n' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn count_into(counts: &mut Counts, e: &Event) {
@@ -381,19 +412,12 @@ impl DailyReport {
     pub fn to_csv(&self) -> String {
         let mut out = String::from("section,key,metric,value\n");
         let mut line = |section: &str, key: &str, metric: &str, value: String| {
-            let esc = |s: &str| {
-                if s.contains([',', '"', '\n']) {
-                    format!("\"{}\"", s.replace('"', "\"\""))
-                } else {
-                    s.to_string()
-                }
-            };
             let _ = writeln!(
                 out,
                 "{},{},{},{}",
-                esc(section),
-                esc(key),
-                esc(metric),
+                csv_cell(section),
+                csv_cell(key),
+                csv_cell(metric),
                 value
             );
         };
@@ -474,7 +498,8 @@ impl DailyReport {
         let _ = writeln!(
             md,
             "# {} 每日工作报告 · Daily report {}\n",
-            self.desk_name, self.date
+            markdown_cell(&self.desk_name),
+            self.date
         );
         let _ = writeln!(
             md,
@@ -510,7 +535,7 @@ impl DailyReport {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                d.name,
+                markdown_cell(&d.name),
                 d.dispatched,
                 d.signed_for,
                 d.signed_late,
@@ -659,5 +684,77 @@ td.n{{text-align:right}}h1{{font-size:1.5em}}.legend span{{margin-right:1.5em}}\
         }
         s.push_str("</svg>\n<p class=\"legend\"><span style=\"color:#c0392b\">■ received 受理</span><span style=\"color:#7fb3d5\">■ resolved 办结</span></p>\n");
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        for (raw, cell) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+            ),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "\"'\rcmd\""),
+            ("卫健局", "卫健局"),
+            ("a=b", "a=b"),
+            ("a,b", "\"a,b\""),
+        ] {
+            assert_eq!(csv_cell(raw), cell, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn markdown_cells_keep_their_row() {
+        assert_eq!(markdown_cell("a|b"), "a\\|b");
+        assert_eq!(markdown_cell("a\\|b"), "a\\\\\\|b");
+        assert_eq!(markdown_cell("a\nb\r\nc"), "a b  c");
+        assert_eq!(markdown_cell("卫健局"), "卫健局");
+    }
+
+    fn report_with_department(name: &str) -> DailyReport {
+        let date = NaiveDate::from_ymd_opt(2022, 5, 8).unwrap();
+        let mut r = daily(
+            "desk",
+            date,
+            chrono_tz::Asia::Shanghai,
+            &[],
+            &HashMap::new(),
+        );
+        r.by_department.push(DepartmentRow {
+            department_id: 1,
+            name: name.into(),
+            dispatched: 1,
+            ..Default::default()
+        });
+        r
+    }
+
+    #[test]
+    fn a_department_name_cannot_inject_a_formula_or_a_column() {
+        let csv = report_with_department("=HYPERLINK(\"http://evil\",\"x\")").to_csv();
+        for line in csv.lines().filter(|l| l.starts_with("department,")) {
+            let key = &line["department,".len()..];
+            assert!(key.starts_with("\"'="), "{line}");
+        }
+        let md = report_with_department("a|b\n| x |").to_markdown();
+        let rows: Vec<&str> = md.lines().filter(|l| l.contains("a\\|b")).collect();
+        assert_eq!(rows.len(), 1, "{md}");
+        // Ten cells: nine columns between unescaped pipes.
+        let unescaped = rows[0].replace("\\|", "");
+        assert_eq!(unescaped.matches('|').count(), 10, "{}", rows[0]);
+    }
+
+    #[test]
+    fn day_bounds_of_the_last_date_do_not_panic() {
+        let (from, to) = day_bounds(NaiveDate::MAX, chrono_tz::UTC);
+        assert!(from <= to);
     }
 }

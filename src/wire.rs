@@ -14,6 +14,15 @@ pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest accepted note, answer, reason, in characters.
 pub const MAX_TEXT_CHARS: usize = 4_000;
+/// An extension may move the feedback deadline at most this many days past the current one
+/// (or past now, when the case is already overdue).
+pub const MAX_EXTENSION_DAYS: i64 = 7;
+/// Longest accepted search text (`q` of `GET /api/v1/cases`), in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// The years dates and times of query parameters (`date` of the daily report, `from` and `to`
+/// of hourly statistics) must fall in: nothing happened at a desk before, and nothing is
+/// planned after.
+pub const QUERY_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
@@ -321,6 +330,10 @@ pub struct Event {
     pub at: DateTime<FixedOffset>,
     pub actor: String,
     pub actor_role: Role,
+    /// Written by the server itself (the escalation ladder, as `actor` "escalation"), not by
+    /// a signed-in user; no user may take that name.
+    #[serde(default)]
+    pub system: bool,
     /// `received`, or the action's name: `triage`, `dispatch`, `sign-for`, …
     pub action: String,
     pub from_status: Option<Status>,
@@ -762,15 +775,28 @@ fn field_in_message(message: &str) -> Option<String> {
     Some(message[start..start + len].to_string())
 }
 
-/// Masks a phone number for lists: keeps the first three and the last four digits.
+/// Masks a phone number for lists, counting digits only (`+`, `-` and spaces stay as they
+/// are): at most the last four digits show, and at least four are always hidden; numbers of
+/// 11 digits or more (mobile numbers, with country code too) also keep their first three.
 pub fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() <= 7 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let tail = 4.min(digits.saturating_sub(4));
+    let head = if digits >= 11 { 3 } else { 0 };
+    let mut seen = 0;
+    phone
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_digit() {
+                return c;
+            }
+            seen += 1;
+            if seen <= head || seen > digits - tail {
+                c
+            } else {
+                '*'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -781,6 +807,26 @@ mod tests {
     fn masks_phones() {
         assert_eq!(mask_phone("13800000000"), "138****0000");
         assert_eq!(mask_phone("110"), "***");
+        // A landline: eight digits show only their last four.
+        assert_eq!(mask_phone("88001234"), "****1234");
+        assert_eq!(mask_phone("0570-88001234"), "057*-****1234");
+        // Separators do not count as digits and stay where they are.
+        assert_eq!(mask_phone("138 0000 0000"), "138 **** 0000");
+        assert_eq!(mask_phone("+86 138 0013 8000"), "+86 1** **** 8000");
+        // Short numbers keep at least four digits hidden.
+        assert_eq!(mask_phone("1234567"), "****567");
+        assert_eq!(mask_phone("12345"), "****5");
+        assert_eq!(mask_phone("1234"), "****");
+        assert_eq!(mask_phone(""), "");
+        for p in [
+            "88001234",
+            "0570-88001234",
+            "13800000000",
+            "+86 138 0013 8000",
+        ] {
+            let shown = mask_phone(p).chars().filter(char::is_ascii_digit).count();
+            assert!(shown <= 7, "{p}");
+        }
     }
 
     #[test]

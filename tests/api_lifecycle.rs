@@ -863,8 +863,11 @@ async fn retier_and_reopen() {
         &c.events.last().unwrap().payload,
         json!({"reason": "群众反映未解决"}),
     );
-    // Open again: the feedback clock is unmet, the satisfaction forgotten.
-    assert_deadline(&c, ClockKind::Feedback, &at_s(240), None, false);
+    // Open again: the clocks start afresh from the reopen at 45 (a red dispatch hour, a
+    // red feedback window of 4 h), the satisfaction forgotten.
+    assert_deadline(&c, ClockKind::Dispatch, &at_s(45 + 60), None, false);
+    assert_deadline(&c, ClockKind::Feedback, &at_s(45 + 240), None, false);
+    assert!(!c.case.overdue);
     assert_eq!(c.case.satisfaction, None);
 
     // Reopen from resolved too; an untriaged case reopens as new.

@@ -278,6 +278,7 @@ pub fn detail(c: &Case) -> CaseDetail {
         at: c.received_at + Duration::minutes(minutes),
         actor: actor.into(),
         actor_role: Role::Operator,
+        system: false,
         action: action.into(),
         from_status: None,
         to_status: None,

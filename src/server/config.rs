@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::wire::Policy;
 
+/// The longest deadline or escalation delay a policy may set: a year, in minutes. Far longer
+/// than any desk needs, and far from where time arithmetic overflows.
+pub const MAX_POLICY_MINUTES: i64 = 366 * 24 * 60;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -78,20 +82,46 @@ impl ServerConfig {
             .time_zone
             .parse::<chrono_tz::Tz>()
             .map_err(|e| anyhow::anyhow!("policy.time_zone: {e}"))?;
+        if self.policy.max_returns < 0 {
+            anyhow::bail!(
+                "policy.max_returns: must be 0 or more (got {})",
+                self.policy.max_returns
+            );
+        }
         for (name, t) in [
             ("blue", &self.policy.blue),
             ("orange", &self.policy.orange),
             ("red", &self.policy.red),
         ] {
-            let all = [
-                Some(t.triage_minutes),
-                t.dispatch_minutes,
-                Some(t.sign_for_minutes),
-                Some(t.feedback_minutes),
-                t.follow_up_minutes,
+            let clocks = [
+                ("triage_minutes", Some(t.triage_minutes)),
+                ("dispatch_minutes", t.dispatch_minutes),
+                ("sign_for_minutes", Some(t.sign_for_minutes)),
+                ("feedback_minutes", Some(t.feedback_minutes)),
+                ("follow_up_minutes", t.follow_up_minutes),
             ];
-            if all.iter().flatten().any(|m| *m <= 0) {
-                anyhow::bail!("policy.{name}: every deadline must be a positive number of minutes");
+            for (key, minutes) in clocks {
+                if let Some(m) = minutes
+                    && !(1..=MAX_POLICY_MINUTES).contains(&m)
+                {
+                    anyhow::bail!(
+                        "policy.{name}.{key}: must be from 1 to {MAX_POLICY_MINUTES} minutes (a year), got {m}"
+                    );
+                }
+            }
+            let ladder = t.escalation_minutes;
+            if let Some(m) = ladder
+                .iter()
+                .find(|m| !(0..=MAX_POLICY_MINUTES).contains(*m))
+            {
+                anyhow::bail!(
+                    "policy.{name}.escalation_minutes: each rung must be from 0 to {MAX_POLICY_MINUTES} minutes after the breach, got {m}"
+                );
+            }
+            if ladder.windows(2).any(|w| w[1] < w[0]) {
+                anyhow::bail!(
+                    "policy.{name}.escalation_minutes: the rungs (reminder, urging notice, supervision office) must not come earlier than the one before, got {ladder:?}"
+                );
             }
         }
         Ok(())
@@ -131,5 +161,44 @@ mod tests {
         assert!(ServerConfig::load(Some(&f)).is_err());
         std::fs::write(&f, "colour = 1\n").unwrap();
         assert!(ServerConfig::load(Some(&f)).is_err());
+    }
+
+    fn refusal(toml: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(&f, toml).unwrap();
+        match ServerConfig::load(Some(&f)) {
+            Ok(cfg) => panic!("accepted {toml:?}: {cfg:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn minutes_that_overflow_time_arithmetic_are_refused_by_key() {
+        let e = refusal(&format!("[policy.red]\nfeedback_minutes = {}\n", i64::MAX));
+        assert!(e.contains("policy.red.feedback_minutes"), "{e}");
+        let e = refusal("[policy.orange]\nfollow_up_minutes = 600000\n");
+        assert!(e.contains("policy.orange.follow_up_minutes"), "{e}");
+        let e = refusal(&format!(
+            "[policy.blue]\nescalation_minutes = [0, 60, {}]\n",
+            i64::MAX
+        ));
+        assert!(e.contains("policy.blue.escalation_minutes"), "{e}");
+        let e = refusal("[policy.blue]\nescalation_minutes = [-5, 60, 120]\n");
+        assert!(e.contains("policy.blue.escalation_minutes"), "{e}");
+        let e = refusal("[policy]\nmax_returns = -1\n");
+        assert!(e.contains("policy.max_returns"), "{e}");
+    }
+
+    #[test]
+    fn a_decreasing_escalation_ladder_is_refused() {
+        let e = refusal("[policy.red]\nescalation_minutes = [30, 15, 0]\n");
+        assert!(e.contains("policy.red.escalation_minutes"), "{e}");
+        assert!(e.contains("must not come earlier"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        // Rungs at the same minute are fine: they fire together.
+        std::fs::write(&f, "[policy.red]\nescalation_minutes = [0, 0, 30]\n").unwrap();
+        assert!(ServerConfig::load(Some(&f)).is_ok());
     }
 }

@@ -19,6 +19,7 @@ use super::error::ApiError;
 use super::store::{CaseFilter, IdempotencyKey, StoredAnswer, Written};
 use crate::domain::{Actor, CaseRecord};
 use crate::report;
+use crate::text_rules::{self, TextRule};
 use crate::wire::{
     self, CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, Event,
     FieldError, Me, NewCase, NewDepartment, ParseActionError, Policy, Problem, Role, Status, Tier,
@@ -154,6 +155,9 @@ pub fn openapi_document() -> serde_json::Value {
                         p["schema"]["maximum"] = max.into();
                     }
                     match p["name"].as_str() {
+                        Some("q") => {
+                            p["schema"]["maxLength"] = wire::MAX_SEARCH_CHARS.into();
+                        }
                         Some("since" | "cursor") => {
                             p["schema"]["pattern"] = "^[0-9]+$".into();
                         }
@@ -539,10 +543,11 @@ impl AppState {
         ("tier" = Option<String>, Query, description = "blue, orange, red or none"),
         ("department" = Option<i64>, Query),
         ("overdue" = Option<bool>, Query),
-        ("q" = Option<String>, Query, description = "text in ref, title, description, town, requester"),
+        ("q" = Option<String>, Query, description = "text in ref, title, description, town, requester; matched literally (% and _ are not wildcards); at most 200 characters"),
         ("cursor" = Option<String>, Query),
         ("limit" = Option<u32>, Query, description = "1 to 200, default 50")),
-    responses((status = 200, body = CaseList), (status = 400, body = Problem)))]
+    responses((status = 200, body = CaseList), (status = 400, body = Problem),
+        (status = 422, body = Problem)))]
 async fn list_cases(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -581,6 +586,14 @@ async fn list_cases(
         return Err(ApiError::bad_request("limit", "must be from 1 to 200"));
     }
     let overdue: Option<bool> = parse_param(&params, "overdue", "true or false")?;
+    if let Some(q) = params.get("q")
+        && q.chars().count() > wire::MAX_SEARCH_CHARS
+    {
+        return Err(ApiError::invalid(
+            "q",
+            format!("must be at most {} characters", wire::MAX_SEARCH_CHARS),
+        ));
+    }
     let mut department_id: Option<i64> = parse_param(&params, "department", "a department id")?;
     if actor.role == Role::Department {
         department_id = Some(actor.department_id.unwrap_or(-1));
@@ -634,7 +647,6 @@ fn validate_new_case(new: &NewCase) -> Result<(), ApiError> {
             });
         }
     };
-    let len = |s: &str| s.trim().chars().count();
     check(
         "category",
         !new.category.is_empty()
@@ -645,39 +657,36 @@ fn validate_new_case(new: &NewCase) -> Result<(), ApiError> {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
         "must be 1 to 64 characters of a-z, 0-9 and _",
     );
-    check(
-        "title",
-        (1..=wire::MAX_TITLE_CHARS).contains(&len(&new.title)),
-        &format!("must be 1 to {} characters", wire::MAX_TITLE_CHARS),
-    );
-    check(
-        "description",
-        new.description.chars().count() <= wire::MAX_DESCRIPTION_CHARS,
-        &format!("must be at most {} characters", wire::MAX_DESCRIPTION_CHARS),
-    );
-    check(
-        "requester.name",
-        (1..=50).contains(&len(&new.requester.name)),
-        "must be 1 to 50 characters",
-    );
+    for (field, text, rule) in [
+        ("title", &new.title, TextRule::name(wire::MAX_TITLE_CHARS)),
+        (
+            "description",
+            &new.description,
+            TextRule::paragraph(wire::MAX_DESCRIPTION_CHARS),
+        ),
+        ("requester.name", &new.requester.name, TextRule::name(50)),
+        ("location.town", &new.location.town, TextRule::name(50)),
+        (
+            "location.address",
+            &new.location.address,
+            TextRule::line(200),
+        ),
+    ] {
+        // Stored trimmed: the length that counts is the trimmed one.
+        if let Err(message) = text_rules::check(text.trim(), rule) {
+            check(field, false, &message);
+        }
+    }
     let phone = new.requester.phone.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
     check(
         "requester.phone",
-        (3..=20).contains(&phone.len())
+        (3..=20).contains(&digits)
+            && phone.chars().count() <= 30
             && phone
                 .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')),
         "must be 3 to 20 digits (+, - and spaces allowed)",
-    );
-    check(
-        "location.town",
-        (1..=50).contains(&len(&new.location.town)),
-        "must be 1 to 50 characters",
-    );
-    check(
-        "location.address",
-        len(&new.location.address) <= 200,
-        "must be at most 200 characters",
     );
     check(
         "location.lat",
@@ -739,10 +748,12 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("no case {id:?}")))
 }
 
-/// A case with its timeline; `reveal=phone` unmasks the requester's phone.
+/// A case with its timeline; `reveal=phone` unmasks the requester's phone (operator,
+/// supervisor, the holding department) and leaves a `phone-revealed` entry in the timeline.
 #[utoipa::path(get, path = "/api/v1/cases/{id}",
     params(("id" = i64, Path), ("reveal" = Option<String>, Query, description = "phone")),
-    responses((status = 200, body = CaseDetail), (status = 404, body = Problem)))]
+    responses((status = 200, body = CaseDetail), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
 async fn get_case(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -756,10 +767,18 @@ async fn get_case(
         Some("phone") => true,
         Some(_) => return Err(ApiError::bad_request("reveal", "must be phone")),
     };
-    if reveal && actor.role == Role::Observer {
-        return Err(ApiError::Forbidden(
-            "role observer may not see requesters' phone numbers".into(),
-        ));
+    // Only those who call requesters back: the desk and the department holding the case
+    // (a department sees no other department's cases at all).
+    if reveal
+        && !matches!(
+            actor.role,
+            Role::Operator | Role::Supervisor | Role::Department
+        )
+    {
+        return Err(ApiError::Forbidden(format!(
+            "role {} may not see requesters' phone numbers",
+            actor.role.as_str()
+        )));
     }
     let rec = state.store.case(id).await?;
     if !actor.can_see(&rec) {
@@ -767,6 +786,10 @@ async fn get_case(
         return Err(ApiError::NotFound(format!("no case {id}")));
     }
     if reveal {
+        state
+            .store
+            .record_phone_reveal(id, &actor, state.clock.now())
+            .await?;
         tracing::info!(case = rec.reference, user = actor.name, "phone revealed");
     }
     let events = state.store.events(id).await?;
@@ -851,24 +874,40 @@ fn parse_time(
     params: &HashMap<String, String>,
     name: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    params
-        .get(name)
-        .map(|v| {
-            chrono::DateTime::parse_from_rfc3339(v)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|_| {
-                    ApiError::bad_request(name, format!("must be an RFC 3339 time, not {v:?}"))
-                })
-        })
-        .transpose()
+    let Some(v) = params.get(name) else {
+        return Ok(None);
+    };
+    let t = chrono::DateTime::parse_from_rfc3339(v)
+        .map_err(|_| ApiError::bad_request(name, format!("must be an RFC 3339 time, not {v:?}")))?;
+    in_query_years(name, t.date_naive())?;
+    Ok(Some(t.with_timezone(&chrono::Utc)))
+}
+
+/// Dates and times far outside a desk's life would overflow the day and hour arithmetic of
+/// reports; they are refused by name.
+fn in_query_years(name: &str, date: chrono::NaiveDate) -> Result<(), ApiError> {
+    use chrono::Datelike;
+    if wire::QUERY_YEARS.contains(&date.year()) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            name,
+            format!(
+                "must be in the years {} to {}",
+                wire::QUERY_YEARS.start(),
+                wire::QUERY_YEARS.end()
+            ),
+        ))
+    }
 }
 
 /// Counts per hour of the desk's zone: received, answered online, dispatched, resolved, closed.
 #[utoipa::path(get, path = "/api/v1/stats/hourly",
     params(
-        ("from" = Option<String>, Query, description = "RFC 3339; default 24 h before `to`"),
-        ("to" = Option<String>, Query, description = "RFC 3339; default now")),
-    responses((status = 200, body = report::HourlyStats), (status = 400, body = Problem)))]
+        ("from" = Option<String>, Query, description = "RFC 3339, years 2000 to 2099; default 24 h before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339, years 2000 to 2099; default now")),
+    responses((status = 200, body = report::HourlyStats), (status = 400, body = Problem),
+        (status = 422, body = Problem)))]
 async fn stats_hourly(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -891,12 +930,12 @@ async fn stats_hourly(
 /// The daily work report for a local date of the desk (default: today). JSON, or CSV with
 /// `Accept: text/csv`, or Markdown with `Accept: text/markdown`.
 #[utoipa::path(get, path = "/api/v1/reports/daily",
-    params(("date" = Option<String>, Query, description = "YYYY-MM-DD in the desk's zone")),
+    params(("date" = Option<String>, Query, description = "YYYY-MM-DD in the desk's zone, years 2000 to 2099")),
     responses(
         (status = 200, body = report::DailyReport, content_type = "application/json"),
         (status = 200, body = String, content_type = "text/csv"),
         (status = 200, body = String, content_type = "text/markdown"),
-        (status = 400, body = Problem)))]
+        (status = 400, body = Problem), (status = 422, body = Problem)))]
 async fn report_daily(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -910,6 +949,7 @@ async fn report_daily(
             .map_err(|_| ApiError::bad_request("date", format!("must be YYYY-MM-DD, not {d:?}")))?,
         None => state.clock.now().with_timezone(&state.tz).date_naive(),
     };
+    in_query_years("date", date)?;
     let (from, to) = report::day_bounds(date, state.tz);
     let events = state.store.events_between(from, to).await?;
     let names = state

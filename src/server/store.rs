@@ -188,6 +188,10 @@ impl Store {
         role: Role,
         department_id: Option<i64>,
     ) -> Result<String, StoreError> {
+        domain::check_user_name(name).map_err(|message| Refusal::Invalid {
+            field: "name".into(),
+            message,
+        })?;
         if role == Role::Department && department_id.is_none() {
             return Err(Refusal::Invalid {
                 field: "department".into(),
@@ -249,13 +253,7 @@ impl Store {
         kind: DepartmentKind,
     ) -> Result<Department, StoreError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(Refusal::Invalid {
-                field: "name".into(),
-                message: "must be 1 to 100 characters".into(),
-            }
-            .into());
-        }
+        check_department_name(name)?;
         let res = sqlx::query("INSERT INTO departments (name, kind) VALUES (?, ?) RETURNING id")
             .bind(name)
             .bind(enum_str(&kind))
@@ -283,13 +281,7 @@ impl Store {
         let mut d = self.department(id).await?;
         if let Some(name) = &patch.name {
             let name = name.trim();
-            if name.is_empty() || name.chars().count() > 100 {
-                return Err(Refusal::Invalid {
-                    field: "name".into(),
-                    message: "must be 1 to 100 characters".into(),
-                }
-                .into());
-            }
+            check_department_name(name)?;
             d.name = name.to_string();
         }
         if let Some(kind) = patch.kind {
@@ -371,6 +363,32 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         self.events_of(&rows)
+    }
+
+    /// Records in the case's timeline that `actor` was shown the requester's phone at `now`.
+    /// An audit entry only: the case, its version and the change feed are untouched, so no
+    /// one's `If-Match` goes stale because somebody looked.
+    pub async fn record_phone_reveal(
+        &self,
+        case_id: i64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let payload = serde_json::json!({ "field": "requester.phone" });
+        insert_event(
+            &mut tx,
+            case_id,
+            now,
+            actor,
+            PHONE_REVEALED,
+            None,
+            None,
+            &payload,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Creates a case received at `now`. With `idem`, a repeated key replays the first answer.
@@ -584,8 +602,10 @@ impl Store {
                 due.push(rec.id);
             }
         }
+        // The ladder acts with a supervisor's authority; its events are marked as the
+        // system's own (see `event_from_row`).
         let system = Actor {
-            name: "escalation".into(),
+            name: domain::SYSTEM_ACTOR.into(),
             role: Role::Supervisor,
             department_id: None,
         };
@@ -602,11 +622,11 @@ impl Store {
             let fired_now = events.len();
             for mut payload in events {
                 name_department(&mut tx, &mut payload).await?;
-                insert_event(
+                insert_event_as(
                     &mut tx,
                     id,
                     now,
-                    &system,
+                    (&system.name, SYSTEM_ROLE),
                     "escalate",
                     Some(rec.status),
                     Some(rec.status),
@@ -702,18 +722,23 @@ impl Store {
             qb.push(" AND department_id = ").push_bind(d);
         }
         if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
-            let like = format!("%{}%", q.replace(['%', '_'], ""));
-            qb.push(" AND (reference LIKE ")
-                .push_bind(like.clone())
-                .push(" OR title LIKE ")
-                .push_bind(like.clone())
-                .push(" OR description LIKE ")
-                .push_bind(like.clone())
-                .push(" OR town LIKE ")
-                .push_bind(like.clone())
-                .push(" OR requester_name LIKE ")
-                .push_bind(like)
-                .push(")");
+            let like = format!("%{}%", escape_like(q));
+            let mut sep = " AND (";
+            for column in [
+                "reference",
+                "title",
+                "description",
+                "town",
+                "requester_name",
+            ] {
+                qb.push(sep)
+                    .push(column)
+                    .push(" LIKE ")
+                    .push_bind(like.clone())
+                    .push(" ESCAPE '\\'");
+                sep = " OR ";
+            }
+            qb.push(")");
         }
         if let Some(b) = f.before_id {
             qb.push(" AND id < ").push_bind(b);
@@ -722,6 +747,29 @@ impl Store {
         let rows = qb.build().fetch_all(&self.read).await?;
         Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
     }
+}
+
+fn check_department_name(name: &str) -> Result<(), StoreError> {
+    crate::text_rules::check(name, crate::text_rules::TextRule::name(100)).map_err(|message| {
+        Refusal::Invalid {
+            field: "name".into(),
+            message,
+        }
+        .into()
+    })
+}
+
+/// `q` as a literal inside a `LIKE ... ESCAPE '\'` pattern: `%`, `_` and `\` match
+/// themselves.
+pub fn escape_like(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Writes the department's current name beside its id, so reports of the day keep it after a
@@ -769,11 +817,18 @@ async fn number_changes(
 fn migrator() -> sqlx::migrate::Migrator {
     use sqlx::SqlSafeStr;
     use sqlx::migrate::{Migration, MigrationType, Migrator};
-    let all = [(
-        1,
-        "init",
-        include_str!("../../assets/migrations/sqlite/0001_init.sql"),
-    )];
+    let all = [
+        (
+            1,
+            "init",
+            include_str!("../../assets/migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "clocks_from",
+            include_str!("../../assets/migrations/sqlite/0002_clocks_from.sql"),
+        ),
+    ];
     Migrator::with_migrations(
         all.into_iter()
             .map(|(version, name, sql)| {
@@ -843,14 +898,37 @@ async fn insert_event(
     to: Option<Status>,
     payload: &serde_json::Value,
 ) -> Result<(), StoreError> {
+    let who = (actor.name.as_str(), actor.role.as_str());
+    insert_event_as(tx, case_id, at, who, action, from, to, payload).await
+}
+
+/// The action name of the audit entry a phone reveal leaves.
+pub const PHONE_REVEALED: &str = "phone-revealed";
+
+/// The `actor_role` stored for events the server writes itself; read back as a supervisor's
+/// event with `system` set.
+const SYSTEM_ROLE: &str = "system";
+
+/// Inserts an event by `(name, role)` as stored.
+#[allow(clippy::too_many_arguments)]
+async fn insert_event_as(
+    tx: &mut Transaction<'static, Sqlite>,
+    case_id: i64,
+    at: DateTime<Utc>,
+    (name, role): (&str, &str),
+    action: &str,
+    from: Option<Status>,
+    to: Option<Status>,
+    payload: &serde_json::Value,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO events (case_id, at, actor, actor_role, action, from_status, to_status, payload)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(case_id)
     .bind(ms(at))
-    .bind(&actor.name)
-    .bind(actor.role.as_str())
+    .bind(name)
+    .bind(role)
     .bind(action)
     .bind(from.map(Status::as_str))
     .bind(to.map(Status::as_str))
@@ -867,9 +945,9 @@ const INSERT_CASE: &str = "INSERT INTO cases (
     first_dispatched_at, dispatched_at, signed_at, resolved_at, followed_up_at, closed_at,
     updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
     ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
-    escalation_clock, escalation_due_at, escalation_level, escalated_at, change_seq)
+    escalation_clock, escalation_due_at, escalation_level, escalated_at, clocks_from, change_seq)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
@@ -882,7 +960,7 @@ const UPDATE_CASE: &str = "UPDATE cases SET
     return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
     ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?, follow_up_required = ?,
     awaiting_ruling = ?, escalation_clock = ?, escalation_due_at = ?, escalation_level = ?,
-    escalated_at = ?
+    escalated_at = ?, clocks_from = ?
     WHERE id = ?";
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
@@ -932,6 +1010,7 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
         .bind(opt_ms(r.escalation_due_at))
         .bind(r.escalation_level)
         .bind(opt_ms(r.escalated_at))
+        .bind(ms(r.clocks_from))
 }
 
 fn bind_update(r: &CaseRecord) -> SqliteQuery<'_> {
@@ -992,6 +1071,7 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
         left_department_id: r.try_get("left_department_id")?,
         claimed_by: r.try_get("claimed_by")?,
         received_at: from_ms(r.try_get("received_at")?),
+        clocks_from: t("clocks_from")?.unwrap_or(from_ms(r.try_get("received_at")?)),
         triaged_at: t("triaged_at")?,
         first_dispatched_at: t("first_dispatched_at")?,
         dispatched_at: t("dispatched_at")?,
@@ -1027,14 +1107,23 @@ fn event_from_row(r: &SqliteRow, tz: Tz) -> Result<Event, sqlx::Error> {
     let from: Option<String> = r.try_get("from_status")?;
     let to: Option<String> = r.try_get("to_status")?;
     let payload: String = r.try_get("payload")?;
+    let action: String = r.try_get("action")?;
+    // No user can take the action `escalate`: such events from before the `system` role
+    // was stored are the ladder's too.
+    let system = role == SYSTEM_ROLE || action == "escalate";
+    let role = if role == SYSTEM_ROLE {
+        Role::Supervisor
+    } else {
+        Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?
+    };
     Ok(Event {
         id: r.try_get("id")?,
         case_id: r.try_get("case_id")?,
         at: from_ms(r.try_get("at")?).with_timezone(&tz).fixed_offset(),
         actor: r.try_get("actor")?,
-        actor_role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
-        action: r.try_get("action")?,
+        actor_role: role,
+        system,
+        action,
         from_status: from.as_deref().and_then(Status::parse),
         to_status: to.as_deref().and_then(Status::parse),
         payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),

@@ -53,7 +53,12 @@ fn event_summary(app: &App, e: &Event) -> String {
         }
     }
     s.push_str(" · ");
-    s.push_str(&e.actor);
+    // The server's own entries say so, whatever name they carry.
+    if e.system {
+        s.push_str(i.t("detail.system_actor"));
+    } else {
+        s.push_str(&e.actor);
+    }
     s
 }
 
