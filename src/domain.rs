@@ -916,3 +916,100 @@ pub fn escalate(
     }
     fired
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::wire::{Channel, NewCase};
+
+    fn start() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2022, 5, 8, 13, 4, 0).unwrap()
+    }
+
+    fn red_case() -> CaseRecord {
+        let new = NewCase {
+            channel: Channel::Hotline12345,
+            category: "medical_transport".into(),
+            title: "透析病人需要转运".into(),
+            description: String::new(),
+            requester: Requester {
+                name: "葛先生".into(),
+                phone: "13800000000".into(),
+            },
+            location: Location {
+                town: "马金镇".into(),
+                address: String::new(),
+                lat: None,
+                long: None,
+            },
+        };
+        let mut rec = CaseRecord::received("KH-20220508-0001".into(), &new, start());
+        rec.tier = Some(Tier::Red);
+        rec.triaged_at = Some(start());
+        rec
+    }
+
+    #[test]
+    fn minutes_after_saturates_instead_of_panicking() {
+        assert_eq!(minutes_after(start(), 60), start() + Duration::hours(1));
+        assert_eq!(minutes_after(start(), i64::MAX), far_future());
+        assert_eq!(minutes_after(far_future(), 1), far_future());
+        assert!(minutes_after(start(), i64::MIN) < start());
+    }
+
+    #[test]
+    fn an_unchecked_policy_cannot_panic_a_render_or_the_ladder() {
+        let mut policy = Policy::default();
+        policy.red.feedback_minutes = i64::MAX;
+        policy.red.dispatch_minutes = Some(i64::MAX);
+        policy.red.escalation_minutes = [i64::MAX, 30, i64::MIN];
+        let mut rec = red_case();
+        let now = start() + Duration::days(400);
+        let case = rec.to_wire(&policy, chrono_tz::Asia::Shanghai, now, false);
+        assert!(
+            case.deadlines
+                .iter()
+                .any(|d| d.clock == ClockKind::Feedback)
+        );
+        escalate(&mut rec, &policy, now);
+        policy.red.triage_minutes = i64::MIN;
+        rec.triaged_at = None;
+        let fired = escalate(&mut rec, &policy, now);
+        assert!(fired.len() <= 3);
+        rec.to_wire(&policy, chrono_tz::Asia::Shanghai, now, true);
+    }
+
+    #[test]
+    fn a_reopen_restarts_the_clocks_and_the_ladder() {
+        let policy = Policy::default();
+        let sup = Actor {
+            name: "sup-chen".into(),
+            role: Role::Supervisor,
+            department_id: None,
+        };
+        let mut rec = red_case();
+        let resolved = start() + Duration::minutes(30);
+        rec.status = Status::Resolved;
+        rec.resolved_at = Some(resolved);
+        rec.escalation_clock = Some(ClockKind::Dispatch);
+        rec.escalation_due_at = Some(start() + Duration::hours(1));
+        rec.escalation_level = 3;
+        rec.escalated_at = Some(resolved);
+        let later = start() + Duration::hours(10);
+        let reopen = CaseAction::Reopen(crate::wire::ReasonBody {
+            reason: "群众再次来电".into(),
+        });
+        apply(&mut rec, &reopen, &sup, &policy, later).unwrap();
+        assert_eq!(rec.clocks_from, later);
+        assert_eq!(rec.escalation_level, 0);
+        assert_eq!(rec.escalation_clock, None);
+        let ds = deadlines(&rec, &policy, later);
+        assert!(ds.iter().all(|d| !d.breached), "{ds:?}");
+        let feedback = ds.iter().find(|d| d.clock == ClockKind::Feedback).unwrap();
+        assert_eq!(feedback.due_at, later + Duration::hours(4));
+        assert!(escalate(&mut rec, &policy, later).is_empty());
+        assert_eq!(rec.received_at, start(), "the receipt stays as it was");
+    }
+}

@@ -12,6 +12,8 @@ use crate::wire::Policy;
 /// The longest deadline or escalation delay a policy may set: a year, in minutes. Far longer
 /// than any desk needs, and far from where time arithmetic overflows.
 pub const MAX_POLICY_MINUTES: i64 = 366 * 24 * 60;
+/// The slowest escalation pass: once a day.
+pub const MAX_ESCALATION_INTERVAL_SECONDS: u64 = 24 * 60 * 60;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -82,6 +84,23 @@ impl ServerConfig {
             .time_zone
             .parse::<chrono_tz::Tz>()
             .map_err(|e| anyhow::anyhow!("policy.time_zone: {e}"))?;
+        crate::text_rules::check(&self.desk_name, crate::text_rules::TextRule::name(100))
+            .map_err(|e| anyhow::anyhow!("desk_name: {e}"))?;
+        // The prefix is matched with LIKE when references are numbered: no wildcards in it.
+        if !(1..=16).contains(&self.ref_prefix.len())
+            || !self.ref_prefix.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            anyhow::bail!(
+                "ref_prefix: must be 1 to 16 ASCII letters and digits, got {:?}",
+                self.ref_prefix
+            );
+        }
+        if self.escalation_interval_seconds > MAX_ESCALATION_INTERVAL_SECONDS {
+            anyhow::bail!(
+                "escalation_interval_seconds: must be at most {MAX_ESCALATION_INTERVAL_SECONDS} (a day), got {}",
+                self.escalation_interval_seconds
+            );
+        }
         if self.policy.max_returns < 0 {
             anyhow::bail!(
                 "policy.max_returns: must be 0 or more (got {})",
@@ -188,6 +207,18 @@ mod tests {
         assert!(e.contains("policy.blue.escalation_minutes"), "{e}");
         let e = refusal("[policy]\nmax_returns = -1\n");
         assert!(e.contains("policy.max_returns"), "{e}");
+        let e = refusal(&format!("escalation_interval_seconds = {}\n", i64::MAX));
+        assert!(e.contains("escalation_interval_seconds"), "{e}");
+    }
+
+    #[test]
+    fn desk_name_and_reference_prefix_are_checked() {
+        let e = refusal("ref_prefix = \"K%\"\n");
+        assert!(e.contains("ref_prefix"), "{e}");
+        let e = refusal("ref_prefix = \"\"\n");
+        assert!(e.contains("ref_prefix"), "{e}");
+        let e = refusal("desk_name = \"desk\\u202E\"\n");
+        assert!(e.contains("desk_name"), "{e}");
     }
 
     #[test]

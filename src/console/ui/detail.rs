@@ -288,3 +288,35 @@ fn requester_lines<'a>(app: &App, c: &Case, theme: &Theme) -> Vec<Line<'a>> {
     }
     vec![Line::from(spans)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::event_summary;
+    use crate::console::fixtures;
+    use crate::console::i18n::Lang;
+
+    #[test]
+    fn reveals_and_the_systems_entries_read_in_each_language() {
+        for (lang, revealed, system) in [
+            (Lang::En, "phone number shown", "system"),
+            (Lang::ZhCn, "查看完整号码", "系统"),
+        ] {
+            let app = fixtures::app(lang);
+            let case = app.cases.values().next().expect("a fixture case").clone();
+            let mut e = fixtures::detail(&case).events[0].clone();
+            e.actor = "op-li".into();
+            e.action = "phone-revealed".into();
+            e.payload = serde_json::json!({ "field": "requester.phone" });
+            assert_eq!(event_summary(&app, &e), format!("{revealed} · op-li"));
+            e.actor = "escalation".into();
+            e.action = "escalate".into();
+            e.system = true;
+            e.payload = serde_json::json!({});
+            assert!(
+                event_summary(&app, &e).ends_with(&format!(" · {system}")),
+                "{}",
+                event_summary(&app, &e)
+            );
+        }
+    }
+}
