@@ -70,8 +70,6 @@ pub struct CaseRecord {
     pub tier: Option<Tier>,
     pub status: Status,
     pub department_id: Option<i64>,
-    /// The department that last lost the case (by a return, a reassignment, a reopen).
-    pub left_department_id: Option<i64>,
     pub claimed_by: Option<String>,
     pub received_at: DateTime<Utc>,
     /// Where the triage, dispatch and feedback clocks count from: `received_at`, or the moment
@@ -211,7 +209,6 @@ pub fn apply(
         )));
     }
     let from = rec.status;
-    let held_by = rec.department_id;
     // An operator may not work a case another operator has claimed; a supervisor may.
     let claim_guarded = matches!(
         action,
@@ -513,9 +510,6 @@ pub fn apply(
             rec.pending_extension = None;
         }
     }
-    if held_by.is_some() && rec.department_id != held_by {
-        rec.left_department_id = held_by;
-    }
     if actor.role == Role::Supervisor
         && matches!(action, Dispatch(_) | AnswerOnline(_) | Close(_) | Merge(_))
     {
@@ -711,7 +705,6 @@ impl CaseRecord {
             tier: None,
             status: Status::New,
             department_id: None,
-            left_department_id: None,
             claimed_by: None,
             received_at: at,
             clocks_from: at,

@@ -12,6 +12,7 @@ use clap::{CommandFactory, Parser, Subcommand};
   jieyou --server http://desk:8080 --token jy_…       open the console
   jieyou serve --database sqlite:/var/lib/jieyou/desk.db
   jieyou user add --name op-li --role operator        prints the token
+  jieyou backup --database sqlite:desk.db --to desk-20220508.db
   jieyou report daily --date 2022-05-08 --format html > report.html"
 )]
 struct Cli {
@@ -30,6 +31,10 @@ enum Command {
     User(jieyou::server::UserArgs),
     /// Manage departments of a server's database
     Department(jieyou::server::DepartmentArgs),
+    /// Copy a server's database to a file, while it runs
+    Backup(jieyou::server::BackupArgs),
+    /// Put a backup in place of a stopped server's database; consoles reload every case
+    Restore(jieyou::server::RestoreArgs),
     /// Reports from a server: `jieyou report daily`
     Report(jieyou::commands::ReportArgs),
     /// The whole desk on one machine: server, seeded Kaihua data, simulated citizens and departments
@@ -50,6 +55,8 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
         Some(Command::Department(args)) => runtime()?.block_on(jieyou::server::department(args)),
+        Some(Command::Backup(args)) => runtime()?.block_on(jieyou::server::backup(args)),
+        Some(Command::Restore(args)) => runtime()?.block_on(jieyou::server::restore(args)),
         Some(Command::Report(args)) => runtime()?.block_on(jieyou::commands::report(args)),
         Some(Command::Demo(args)) => {
             // With the console on screen, logs go to the console's log file instead.

@@ -359,8 +359,19 @@ pub struct Changes {
     /// True when this answer is a full snapshot (no `since`): replace everything held.
     pub snapshot: bool,
     pub cases: Vec<Case>,
+    /// Tombstones, in a department's deltas: cases that left the department after the cursor
+    /// (returned, reassigned, reopened) and are not back. Drop them; nothing of their content
+    /// is sent. A case that came back is in `cases` instead.
+    #[serde(default)]
+    pub left: Vec<LeftCase>,
     /// More changes are waiting: ask again at once with the new cursor.
     pub more: bool,
+}
+
+/// A tombstone of the change feed: the case with this id left the reader's department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeftCase {
+    pub id: i64,
 }
 
 /// `GET /api/v1/cases`.
@@ -516,9 +527,16 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Every problem `type` is this and a name.
+pub const PROBLEM_TYPE_BASE: &str = "https://jieyou.invalid/problems/";
+/// 410 from the change feed: the cursor is not this database's (another database, a restore, an
+/// old format) or is ahead of it. Take a new snapshot.
+pub const CURSOR_RESET_PROBLEM: &str = "https://jieyou.invalid/problems/cursor-reset";
+
 /// RFC 9457 problem details; every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
+    /// `PROBLEM_TYPE_BASE` and a name, e.g. [`CURSOR_RESET_PROBLEM`].
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -529,6 +547,13 @@ pub struct Problem {
     /// On 412: the case as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<Box<CaseDetail>>,
+}
+
+impl Problem {
+    /// The change feed asks for a new snapshot.
+    pub fn is_cursor_reset(&self) -> bool {
+        self.status == 410 && self.kind == CURSOR_RESET_PROBLEM
+    }
 }
 
 // ---- action bodies -------------------------------------------------------------------------

@@ -89,6 +89,7 @@ async fn the_feed_resumes_from_its_cursor_after_a_restart() {
         Client::new(&url, &op).expect("client"),
         tx,
         Arc::new(Notify::new()),
+        Arc::new(Notify::new()),
         cancel.clone(),
         poll,
     ));

@@ -30,6 +30,11 @@ pub enum Action {
         changes: Changes,
         received_at: DateTime<Utc>,
     },
+    /// The server refused the feed's cursor (its data was restored or replaced): the feed task
+    /// waits for `Effect::Resnapshot` and then takes a new snapshot.
+    FeedReset {
+        at: DateTime<Utc>,
+    },
     /// The feed (or the session) failed; the feed task retries after `retry_in`.
     FeedFailed {
         error: ClientError,
@@ -102,6 +107,8 @@ pub enum Effect {
     },
     /// Poll the feed now instead of waiting for the back-off.
     RefreshNow,
+    /// Discard the feed's cursor and take a new snapshot.
+    Resnapshot,
     /// `GET /reports/daily`; answer with `ReportLoaded`/`ReportFailed`.
     FetchReport,
     /// Ring and/or notify; the loop writes the bytes to the terminal (never drawing).

@@ -511,7 +511,7 @@ impl App {
                 }
                 let before = self.selected_case().map(|c| c.version);
                 // An empty long-poll answer only proves the connection: nothing to rebuild.
-                if changes.cases.is_empty() && !changes.snapshot {
+                if changes.cases.is_empty() && changes.left.is_empty() && !changes.snapshot {
                     return vec![];
                 }
                 if changes.snapshot {
@@ -519,6 +519,11 @@ impl App {
                 }
                 for case in changes.cases {
                     self.upsert(case);
+                }
+                // Tombstones: the case left this department; nothing of it may stay on screen.
+                for gone in changes.left {
+                    self.cases.remove(&gone.id);
+                    self.archive.remove(&gone.id);
                 }
                 self.rebuild();
                 let after = self.selected_case().map(|c| c.version);
@@ -540,6 +545,16 @@ impl App {
                         + ChronoDuration::from_std(retry_in).unwrap_or(ChronoDuration::zero()),
                 });
                 vec![]
+            }
+            Action::FeedReset { at } => {
+                self.now = at;
+                // The server answered: the connection is back, and the message below is the news.
+                self.failure = None;
+                // Search results came from the database that is gone.
+                self.archive.clear();
+                self.rebuild();
+                self.info(Level::Info, self.i18n.t("msg.resnapshot").to_string());
+                vec![Effect::Resnapshot]
             }
             Action::ActionDone { request, case } => self.on_action_done(request, *case),
             Action::ActionFailed { request, error } => self.on_action_failed(request, error),

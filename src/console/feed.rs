@@ -1,6 +1,7 @@
 //! The change-feed task: session facts, a snapshot, then long-polled deltas from the cursor,
 //! each answer sent to the loop as an `Action`. The cursor survives failures, so recovery
-//! resumes where it stopped instead of reloading everything.
+//! resumes where it stopped instead of reloading everything; only the server's refusal of the
+//! cursor (its data was restored or replaced) leads to a new snapshot, once the app asks.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,13 +13,16 @@ use tokio_util::sync::CancellationToken;
 use super::action::{Action, Session};
 use super::config::PollConfig;
 use crate::client::{Client, ClientError};
+use crate::wire::Problem;
 
 /// The change feed: session facts, a snapshot, then long-polled deltas from the cursor. The
-/// cursor survives failures, so recovery resumes where it stopped instead of reloading.
+/// cursor survives failures, so recovery resumes where it stopped instead of reloading. When
+/// the server refuses the cursor, the task reports `FeedReset` and waits for `resnapshot`.
 pub async fn run(
     client: Client,
     tx: mpsc::UnboundedSender<Action>,
     refresh: Arc<Notify>,
+    resnapshot: Arc<Notify>,
     cancel: CancellationToken,
     poll: PollConfig,
 ) {
@@ -68,6 +72,18 @@ pub async fn run(
         };
         match result {
             Ok(()) => backoff = Duration::from_secs(1),
+            Err(error) if error.problem().is_some_and(Problem::is_cursor_reset) => {
+                tracing::info!("feed: {error}");
+                let _ = tx.send(Action::FeedReset { at: Utc::now() });
+                tokio::select! {
+                    _ = resnapshot.notified() => {}
+                    _ = cancel.cancelled() => return,
+                }
+                cursor = None;
+                // Another database may have other departments, or not know us as before.
+                session = false;
+                backoff = Duration::from_secs(1);
+            }
             Err(error) => {
                 tracing::warn!("feed: {error}");
                 // Departments or our own account may have changed while we were away.

@@ -267,6 +267,7 @@ pub fn changes(cases: Vec<Case>, snapshot: bool, cursor: &str) -> Changes {
         server_time: at(server_now()),
         snapshot,
         cases,
+        left: vec![],
         more: false,
     }
 }

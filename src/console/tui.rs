@@ -57,10 +57,12 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let cancel = CancellationToken::new();
     let refresh = Arc::new(Notify::new());
+    let resnapshot = Arc::new(Notify::new());
     tokio::spawn(feed::run(
         client.clone(),
         tx.clone(),
         refresh.clone(),
+        resnapshot.clone(),
         cancel.clone(),
         poll,
     ));
@@ -116,7 +118,7 @@ async fn event_loop(
             if effect == Effect::Quit {
                 break 'outer;
             }
-            perform(effect, &client, &tx, &refresh);
+            perform(effect, &client, &tx, &refresh, &resnapshot);
         }
     }
     cancel.cancel();
@@ -145,12 +147,19 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn perform(effect: Effect, client: &Client, tx: &Tx, refresh: &Arc<Notify>) {
+fn perform(
+    effect: Effect,
+    client: &Client,
+    tx: &Tx,
+    refresh: &Arc<Notify>,
+    resnapshot: &Arc<Notify>,
+) {
     let client = client.clone();
     let tx = tx.clone();
     match effect {
         Effect::Quit => {}
         Effect::RefreshNow => refresh.notify_one(),
+        Effect::Resnapshot => resnapshot.notify_one(),
         Effect::Alarm(alarm) => {
             // BEL and OSC sequences move no cursor: safe between two frames.
             use std::io::Write;

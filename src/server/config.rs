@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// How often the escalation ladder looks for due rungs; 0 turns it off.
     pub escalation_interval_seconds: u64,
+    /// Most entries (cases and tombstones) in one delta page of the change feed.
+    pub feed_page: i64,
     /// Deadline minutes per tier, and the desk's time zone.
     pub policy: Policy,
 }
@@ -43,6 +45,7 @@ impl Default for ServerConfig {
             ref_prefix: "KH".into(),
             max_body_bytes: 64 * 1024,
             escalation_interval_seconds: 15,
+            feed_page: 1000,
             policy: Policy::default(),
         }
     }
@@ -80,6 +83,9 @@ impl ServerConfig {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.feed_page < 1 {
+            anyhow::bail!("feed_page: must be at least 1");
+        }
         self.policy
             .time_zone
             .parse::<chrono_tz::Tz>()

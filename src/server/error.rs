@@ -23,6 +23,8 @@ pub enum ApiError {
     Conflict(String),
     PreconditionRequired,
     Stale(Box<CaseDetail>),
+    /// 410: the feed cannot continue from this cursor; take a new snapshot.
+    CursorReset(String),
     Internal(String),
 }
 
@@ -52,6 +54,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Stale(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::CursorReset(_) => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,6 +110,16 @@ impl ApiError {
                 vec![],
                 Some(current),
             ),
+            ApiError::CursorReset(d) => (
+                "cursor-reset",
+                "Take a new snapshot",
+                format!("{d}; ask again without `since` and replace everything held"),
+                vec![FieldError {
+                    field: "since".into(),
+                    message: d,
+                }],
+                None,
+            ),
             ApiError::Internal(d) => {
                 tracing::error!(error = %d, "internal error");
                 (
@@ -119,7 +132,7 @@ impl ApiError {
             }
         };
         Problem {
-            kind: format!("https://jieyou.invalid/problems/{kind}"),
+            kind: format!("{}{kind}", crate::wire::PROBLEM_TYPE_BASE),
             title: title.into(),
             status: status.as_u16(),
             detail,

@@ -1,7 +1,9 @@
 //! `jieyou serve`: the central request API.
 
+pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod routes;
 pub mod store;
@@ -15,6 +17,7 @@ use chrono_tz::Tz;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use backup::{BackupArgs, RestoreArgs, backup, restore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::ServerConfig;
 pub use store::Store;

@@ -15,20 +15,20 @@ use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 
 use super::AppState;
+use super::cursor::{self, CursorRefusal};
 use super::error::ApiError;
-use super::store::{CaseFilter, IdempotencyKey, StoredAnswer, Written};
+use super::store::{CaseFilter, FeedPage, IdempotencyKey, StoredAnswer, Written};
 use crate::domain::{Actor, CaseRecord};
 use crate::report;
 use crate::text_rules::{self, TextRule};
 use crate::wire::{
     self, CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, Event,
-    FieldError, Me, NewCase, NewDepartment, ParseActionError, Policy, Problem, Role, Status, Tier,
+    FieldError, LeftCase, Me, NewCase, NewDepartment, ParseActionError, Policy, Problem, Role,
+    Status, Tier,
 };
 
 /// Longest long poll, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 30;
-/// Most cases in one delta page of the change feed.
-const FEED_PAGE: i64 = 1000;
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -66,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         list_cases, create_case, get_case, act, stats_hourly, report_daily
     ),
     components(schemas(
-        wire::Case, CaseDetail, Changes, CaseList, NewCase, Department, NewDepartment,
+        wire::Case, CaseDetail, Changes, LeftCase, CaseList, NewCase, Department, NewDepartment,
         DepartmentPatch, Me, Policy, Problem, FieldError, Event, wire::TierBody,
         wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::ReasonBody,
         wire::ExtensionRequestBody, wire::ExtensionDecisionBody, wire::FollowUpBody,
@@ -158,7 +158,7 @@ pub fn openapi_document() -> serde_json::Value {
                         Some("q") => {
                             p["schema"]["maxLength"] = wire::MAX_SEARCH_CHARS.into();
                         }
-                        Some("since" | "cursor") => {
+                        Some("cursor") => {
                             p["schema"]["pattern"] = "^[0-9]+$".into();
                         }
                         Some("tier") => {
@@ -466,12 +466,21 @@ async fn patch_department(
     Ok(Json(state.store.patch_department(id, &patch).await?))
 }
 
-/// The change feed: a snapshot without `since`; with it, every case changed after the cursor.
+/// The change feed: a snapshot without `since`; with it, every case changed after the cursor,
+/// and for a department a tombstone (`left`) for each case that left it. A cursor this database
+/// did not issue (another database, a restore, an old format) or one ahead of its latest change
+/// is answered 410 `cursor-reset` at once: take a new snapshot.
 #[utoipa::path(get, path = "/api/v1/changes",
     params(
-        ("since" = Option<String>, Query, description = "cursor of the previous answer"),
+        ("since" = Option<String>, Query, description = "opaque cursor of the previous answer"),
         ("wait" = Option<u64>, Query, description = "seconds (≤ 30) to hold the request until something changes")),
-    responses((status = 200, body = Changes), (status = 400, body = Problem)))]
+    responses(
+        (status = 200, body = Changes),
+        (status = 400, body = Problem),
+        (status = 410, body = Problem, description = "type `https://jieyou.invalid/problems/cursor-reset`: \
+            the cursor is not this database's (issued by another database, or before a restore, \
+            or in an older format) or is ahead of its latest change. Answered at once, whatever \
+            `wait`. Discard the cursor and take a new snapshot (no `since`).")))]
 async fn changes(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -485,15 +494,23 @@ async fn changes(
             format!("must be at most {MAX_WAIT_SECONDS} seconds"),
         ));
     }
-    let since: Option<i64> = parse_param(&params, "since", "a cursor from a previous answer")?;
     let dept = (actor.role == Role::Department).then_some(actor.department_id.unwrap_or(-1));
-    let Some(since) = since else {
+    let Some(since) = params.get("since") else {
         let closed_after = state.clock.now() - ChronoDuration::hours(24);
         let (recs, cursor) = state.store.snapshot(closed_after, dept).await?;
-        return Ok(Json(state.changes_answer(&recs, cursor, true, false)));
+        let page = FeedPage {
+            cases: recs,
+            left: vec![],
+            cursor,
+            more: false,
+        };
+        return Ok(Json(state.changes_answer(page, true)));
     };
-    if since < 0 {
-        return Err(ApiError::bad_request("since", "must not be negative"));
+    let refused = |r: CursorRefusal| ApiError::CursorReset(r.to_string());
+    let since = cursor::decode(state.store.database_id(), since).map_err(refused)?;
+    let head = state.store.feed_head().await?;
+    if since > head {
+        return Err(refused(CursorRefusal::Ahead { seq: since, head }));
     }
     let mut feed = state.store.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
@@ -501,9 +518,12 @@ async fn changes(
         // Read the feed's sequence before querying: the query then sees every change up to
         // it, and any later commit moves the sequence past it and wakes us.
         let observed = *feed.borrow_and_update();
-        let (recs, cursor, more) = state.store.changes_since(since, FEED_PAGE, dept).await?;
-        if !recs.is_empty() || wait == 0 {
-            return Ok(Json(state.changes_answer(&recs, cursor, false, more)));
+        let page = state
+            .store
+            .changes_since(since, state.config.feed_page, dept)
+            .await?;
+        if !page.cases.is_empty() || !page.left.is_empty() || wait == 0 {
+            return Ok(Json(state.changes_answer(page, false)));
         }
         tokio::select! {
             r = feed.wait_for(|s| *s > observed) => { if r.is_err() { break; } }
@@ -511,27 +531,29 @@ async fn changes(
             () = state.shutdown.cancelled() => break,
         }
     }
-    Ok(Json(state.changes_answer(&[], since, false, false)))
+    let empty = FeedPage {
+        cases: vec![],
+        left: vec![],
+        cursor: since,
+        more: false,
+    };
+    Ok(Json(state.changes_answer(empty, false)))
 }
 
 impl AppState {
-    fn changes_answer(
-        &self,
-        recs: &[CaseRecord],
-        cursor: i64,
-        snapshot: bool,
-        more: bool,
-    ) -> Changes {
+    fn changes_answer(&self, page: FeedPage, snapshot: bool) -> Changes {
         let now = self.clock.now();
         Changes {
-            cursor: cursor.to_string(),
+            cursor: cursor::encode(self.store.database_id(), page.cursor),
             server_time: now.with_timezone(&self.tz).fixed_offset(),
             snapshot,
-            cases: recs
+            cases: page
+                .cases
                 .iter()
                 .map(|r| r.to_wire(&self.config.policy, self.tz, now, false))
                 .collect(),
-            more,
+            left: page.left.into_iter().map(|id| LeftCase { id }).collect(),
+            more: page.more,
         }
     }
 }

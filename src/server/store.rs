@@ -5,6 +5,11 @@
 //! transactions, so they are serialized; each bumps the feed sequence as its last statement.
 //! Sequence order is therefore commit order, and a reader that sees sequence `s` sees every
 //! change numbered below `s`: the feed cannot skip a change, by construction.
+//! The feed's reads (deltas with tombstones, the database's identity) are in `store/feed.rs`.
+
+mod feed;
+
+pub use feed::{FeedPage, adopt_restored_copy};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -88,6 +93,8 @@ pub struct Store {
     read: SqlitePool,
     write: SqlitePool,
     feed: watch::Sender<i64>,
+    /// Made with the database and renewed by a restore; every feed cursor carries it.
+    database_id: String,
     ref_prefix: String,
     tz: Tz,
     policy: Policy,
@@ -149,11 +156,16 @@ impl Store {
         let seq: i64 = sqlx::query_scalar("SELECT seq FROM feed_counter WHERE id = 1")
             .fetch_one(&write)
             .await?;
+        let database_id: String =
+            sqlx::query_scalar("SELECT database_id FROM database_identity WHERE id = 1")
+                .fetch_one(&write)
+                .await?;
         let (feed, _) = watch::channel(seq);
         Ok(Store {
             read,
             write,
             feed,
+            database_id,
             ref_prefix: ref_prefix.to_string(),
             tz,
             policy,
@@ -428,7 +440,7 @@ impl Store {
             &payload,
         )
         .await?;
-        self.finish(tx, &[id], actor, idem, &rec, render).await
+        self.finish(tx, &[id], &[], actor, idem, &rec, render).await
     }
 
     /// Applies `action` to case `id`. `expected_version` is the `If-Match` version.
@@ -456,6 +468,7 @@ impl Store {
         {
             return Err(StoreError::Stale(Box::new(rec)));
         }
+        let held_by = rec.department_id;
         // Role, visibility, state and claim first; then what the action refers to.
         let mut outcome = domain::apply(&mut rec, action, actor, &self.policy, now)?;
         let mut changed = vec![id];
@@ -539,32 +552,33 @@ impl Store {
             )
             .await?;
         }
-        self.finish(tx, &changed, actor, idem, &rec, render).await
+        // A return, a reassignment or a reopen: the department that held the case hears of it.
+        let departed: Vec<(i64, i64)> = held_by
+            .filter(|d| rec.department_id != Some(*d))
+            .map(|d| (id, d))
+            .into_iter()
+            .collect();
+        self.finish(tx, &changed, &departed, actor, idem, &rec, render)
+            .await
     }
 
-    /// Numbers the changed cases in the feed, records the answer under the idempotency key,
-    /// commits, and wakes long polls.
+    /// Numbers the changed cases in the feed, records each departure (case, department) at its
+    /// case's new sequence, records the answer under the idempotency key, commits, and wakes
+    /// long polls.
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
         mut tx: Transaction<'static, Sqlite>,
         changed: &[i64],
+        departed: &[(i64, i64)],
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
         rec: &CaseRecord,
         render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
     ) -> Result<Written<CaseRecord>, StoreError> {
-        let mut seq = 0;
-        for id in changed {
-            seq = sqlx::query_scalar(
-                "UPDATE feed_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE cases SET change_seq = ? WHERE id = ?")
-                .bind(seq)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        let seq = number_changes(&mut tx, changed).await?;
+        for (case_id, department_id) in departed {
+            feed::record_departure(&mut tx, *case_id, *department_id).await?;
         }
         let rows = sqlx::query("SELECT * FROM events WHERE case_id = ? ORDER BY id")
             .bind(rec.id)
@@ -665,37 +679,6 @@ impl Store {
         tx.commit().await?;
         let cases = rows.iter().map(record_from_row).collect::<Result<_, _>>()?;
         Ok((cases, seq))
-    }
-
-    /// Cases changed after feed sequence `since`, oldest change first, at most `limit`; with the
-    /// sequence of the last one returned (or `since` when none). For a department: its cases,
-    /// and the change that took a case away from it, so its consoles drop the case.
-    pub async fn changes_since(
-        &self,
-        since: i64,
-        limit: i64,
-        department_id: Option<i64>,
-    ) -> Result<(Vec<CaseRecord>, i64, bool), StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM cases WHERE change_seq > ?
-               AND (? IS NULL OR department_id = ? OR left_department_id = ?)
-             ORDER BY change_seq LIMIT ?",
-        )
-        .bind(since)
-        .bind(department_id)
-        .bind(department_id)
-        .bind(department_id)
-        .bind(limit + 1)
-        .fetch_all(&self.read)
-        .await?;
-        let more = rows.len() as i64 > limit;
-        let mut cursor = since;
-        let mut cases = Vec::with_capacity(rows.len());
-        for r in rows.iter().take(limit as usize) {
-            cursor = r.try_get("change_seq")?;
-            cases.push(record_from_row(r)?);
-        }
-        Ok((cases, cursor, more))
     }
 
     /// Newest first, cursor-paginated by id.
@@ -825,8 +808,13 @@ fn migrator() -> sqlx::migrate::Migrator {
         ),
         (
             2,
+            "feed",
+            include_str!("../../assets/migrations/sqlite/0002_feed.sql"),
+        ),
+        (
+            4,
             "clocks_from",
-            include_str!("../../assets/migrations/sqlite/0002_clocks_from.sql"),
+            include_str!("../../assets/migrations/sqlite/0004_clocks_from.sql"),
         ),
     ];
     Migrator::with_migrations(
@@ -940,21 +928,19 @@ async fn insert_event_as(
 
 const INSERT_CASE: &str = "INSERT INTO cases (
     reference, version, channel, category, title, description, requester_name, requester_phone,
-    town, address, lat, long, tier, status, department_id, left_department_id, claimed_by,
-    received_at, triaged_at,
+    town, address, lat, long, tier, status, department_id, claimed_by, received_at, triaged_at,
     first_dispatched_at, dispatched_at, signed_at, resolved_at, followed_up_at, closed_at,
     updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
     ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
     escalation_clock, escalation_due_at, escalation_level, escalated_at, clocks_from, change_seq)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
     reference = ?, version = ?, channel = ?, category = ?, title = ?, description = ?,
     requester_name = ?, requester_phone = ?, town = ?, address = ?, lat = ?, long = ?, tier = ?,
-    status = ?, department_id = ?, left_department_id = ?, claimed_by = ?, received_at = ?,
-    triaged_at = ?,
+    status = ?, department_id = ?, claimed_by = ?, received_at = ?, triaged_at = ?,
     first_dispatched_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?,
     followed_up_at = ?, closed_at = ?, updated_at = ?, feedback_due_override = ?,
     return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
@@ -983,7 +969,6 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
         .bind(r.tier.map(Tier::as_str))
         .bind(r.status.as_str())
         .bind(r.department_id)
-        .bind(r.left_department_id)
         .bind(&r.claimed_by)
         .bind(ms(r.received_at))
         .bind(opt_ms(r.triaged_at))
@@ -1068,7 +1053,6 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
         status: Status::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("status {status}").into()))?,
         department_id: r.try_get("department_id")?,
-        left_department_id: r.try_get("left_department_id")?,
         claimed_by: r.try_get("claimed_by")?,
         received_at: from_ms(r.try_get("received_at")?),
         clocks_from: t("clocks_from")?.unwrap_or(from_ms(r.try_get("received_at")?)),
