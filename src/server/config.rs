@@ -24,6 +24,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// How often the escalation ladder looks for due rungs; 0 turns it off.
     pub escalation_interval_seconds: u64,
+    /// How long a used `Idempotency-Key` replays its first answer; after that it is
+    /// forgotten (purged) and the same key acts anew.
+    pub idempotency_hours: u32,
     /// Deadline minutes per tier, and the desk's time zone.
     pub policy: Policy,
 }
@@ -37,6 +40,7 @@ impl Default for ServerConfig {
             ref_prefix: "KH".into(),
             max_body_bytes: 64 * 1024,
             escalation_interval_seconds: 15,
+            idempotency_hours: 24,
             policy: Policy::default(),
         }
     }
@@ -74,6 +78,9 @@ impl ServerConfig {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.idempotency_hours == 0 {
+            anyhow::bail!("idempotency_hours must be at least 1");
+        }
         self.policy
             .time_zone
             .parse::<chrono_tz::Tz>()
