@@ -7,7 +7,7 @@ use reqwest::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
-    CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, Me, NewCase,
+    CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, EventPage, Me, NewCase,
     NewDepartment, Policy, Problem,
 };
 
@@ -167,15 +167,18 @@ impl Client {
         Self::send(self.post("/api/v1/departments", idempotency_key).json(d)).await
     }
 
+    /// `PATCH /api/v1/departments/{id}` with `If-Match: "<version>"`.
     pub async fn patch_department(
         &self,
         id: i64,
+        version: i64,
         patch: &DepartmentPatch,
     ) -> Result<Department, ClientError> {
         let req = self
             .http
             .patch(self.url(&format!("/api/v1/departments/{id}")))
             .bearer_auth(&self.token)
+            .header(header::IF_MATCH, format!("\"{version}\""))
             .json(patch);
         Self::send(req).await
     }
@@ -200,6 +203,22 @@ impl Client {
         Self::send(self.get(&format!("/api/v1/cases/{id}"))).await
     }
 
+    /// A page of the case's timeline: events after event `after` (0: from the start).
+    pub async fn case_events(
+        &self,
+        id: i64,
+        after: i64,
+        limit: Option<u32>,
+    ) -> Result<EventPage, ClientError> {
+        let mut req = self
+            .get(&format!("/api/v1/cases/{id}/events"))
+            .query(&[("after", after)]);
+        if let Some(l) = limit {
+            req = req.query(&[("limit", l)]);
+        }
+        Self::send(req).await
+    }
+
     /// The case with the requester's phone unmasked.
     pub async fn case_with_phone(&self, id: i64) -> Result<CaseDetail, ClientError> {
         Self::send(
@@ -221,7 +240,8 @@ impl Client {
         Self::send(self.post("/api/v1/cases", idempotency_key).json(new)).await
     }
 
-    /// `POST /api/v1/cases/{id}/{action}` with `If-Match: "<version>"`.
+    /// `POST /api/v1/cases/{id}/{action}` with `If-Match: "<version>"`. The answer carries
+    /// the case and the events the action recorded, not the whole timeline.
     pub async fn act(
         &self,
         id: i64,
@@ -315,6 +335,7 @@ fn problem_from(status: StatusCode, bytes: &[u8]) -> ClientError {
             detail: String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned(),
             errors: vec![],
             current: None,
+            current_department: None,
         })),
     }
 }

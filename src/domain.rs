@@ -547,7 +547,15 @@ fn record_timeliness(
         _ => return,
     };
     let ds = deadlines(rec, policy, now);
-    // A tier without this clock has nothing to be late for.
+    // An untriaged case has no feedback clock: answered online, it is late if its triage
+    // clock (which the answer settles) ran out. Otherwise a tier without this clock has
+    // nothing to be late for.
+    let untriaged_answer = rec.tier.is_none() && matches!(action, CaseAction::AnswerOnline(_));
+    let clock = if untriaged_answer {
+        ClockKind::Triage
+    } else {
+        clock
+    };
     let on_time = ds
         .iter()
         .find(|d| d.clock == clock)

@@ -102,14 +102,23 @@ pub struct DailyReport {
 
 /// The UTC bounds of a local day in `tz` (23 or 25 hours long across a DST change).
 pub fn day_bounds(date: NaiveDate, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start_of = |d: NaiveDate| {
-        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-    };
-    let next = date.succ_opt().unwrap_or(date);
-    (start_of(date), start_of(next))
+    (
+        start_of_day(date, tz),
+        start_of_day(date + Duration::days(1), tz),
+    )
+}
+
+/// The first instant of a local day. Where daylight-saving time starts at midnight, 00:00
+/// does not exist and the day starts at the first local minute that does (e.g. 01:00).
+fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let midnight = date.and_time(chrono::NaiveTime::MIN);
+    (0..=24 * 60)
+        .find_map(|m| {
+            tz.from_local_datetime(&(midnight + Duration::minutes(m)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
 }
 
 /// One CSV cell: quoted when it holds a separator, a quote or a line break; and never read
@@ -295,6 +304,10 @@ pub fn daily(
         let Some(dept_id) = payload_i64(e, "department_id") else {
             continue;
         };
+        // A supervisor resolving on a department's behalf is not the department's work.
+        if e.action == "resolve" && e.actor_role != crate::wire::Role::Department {
+            continue;
+        }
         let row = depts.entry(dept_id).or_insert_with(|| DepartmentRow {
             department_id: dept_id,
             name: department_names

@@ -342,12 +342,29 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
-/// `GET /api/v1/cases/{id}`: the case and its timeline, oldest first.
+/// A case with events of its timeline, oldest first. `GET /api/v1/cases/{id}` (and a 412's
+/// `current`) carries the latest [`DETAIL_EVENTS`] events; an action's answer (and its
+/// idempotent replay) carries only the events that action recorded. The whole timeline is
+/// paged at `GET /api/v1/cases/{id}/events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CaseDetail {
     #[serde(flatten)]
     pub case: Case,
     pub events: Vec<Event>,
+    /// How many events the case's whole timeline has.
+    #[serde(default)]
+    pub event_count: i64,
+}
+
+/// Most events `GET /api/v1/cases/{id}` carries: the latest ones.
+pub const DETAIL_EVENTS: i64 = 50;
+
+/// `GET /api/v1/cases/{id}/events`: one page of the timeline, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next_after: Option<i64>,
 }
 
 /// `GET /api/v1/changes`.
@@ -409,6 +426,9 @@ pub struct Department {
     pub name: String,
     pub kind: DepartmentKind,
     pub active: bool,
+    /// Bumped on every change; send it back as `If-Match: "<version>"` to change the department.
+    #[serde(default)]
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -547,6 +567,9 @@ pub struct Problem {
     /// On 412: the case as it is now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<Box<CaseDetail>>,
+    /// On 412 of a department change: the department as it is now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_department: Option<Department>,
 }
 
 impl Problem {

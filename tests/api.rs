@@ -609,6 +609,7 @@ async fn roles_are_enforced_on_creating_cases_and_departments() {
         .admin
         .patch_department(
             d.id,
+            d.version,
             &jieyou::wire::DepartmentPatch {
                 name: None,
                 kind: None,

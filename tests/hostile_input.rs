@@ -371,6 +371,7 @@ async fn department_names_refuse_control_bidi_and_invisible_text() {
             .admin
             .patch_department(
                 app.departments[0].id,
+                app.departments[0].version,
                 &DepartmentPatch {
                     name: Some(name.into()),
                     kind: None,

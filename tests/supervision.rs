@@ -1252,6 +1252,7 @@ async fn daily_report_is_computed_from_events_and_never_changes_afterwards() {
         .admin
         .patch_department(
             dept_a,
+            1,
             &DepartmentPatch {
                 name: Some("卫生健康局".into()),
                 kind: None,
@@ -1347,6 +1348,7 @@ async fn a_past_days_report_keeps_department_names_after_a_rename() {
     app.admin
         .patch_department(
             dept_a,
+            1,
             &DepartmentPatch {
                 name: Some("卫生健康局".into()),
                 kind: None,

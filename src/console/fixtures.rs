@@ -43,6 +43,7 @@ pub fn departments() -> Vec<Department> {
         name: name.into(),
         kind,
         active: true,
+        version: 1,
     };
     vec![
         d(1, "马金镇", DepartmentKind::Township),
@@ -300,6 +301,7 @@ pub fn detail(c: &Case) -> CaseDetail {
     }
     CaseDetail {
         case: c.clone(),
+        event_count: events.len() as i64,
         events,
     }
 }

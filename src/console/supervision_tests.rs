@@ -126,6 +126,7 @@ fn a_412_on_an_urge_opens_the_conflict_dialog() {
             detail: "the case has changed".into(),
             errors: vec![],
             current: Some(Box::new(fixtures::detail(&current))),
+            current_department: None,
         })),
     });
     assert!(

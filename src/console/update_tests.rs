@@ -83,6 +83,7 @@ fn problem(status: u16, detail: &str) -> Problem {
         detail: detail.into(),
         errors: vec![],
         current: None,
+        current_department: None,
     }
 }
 

@@ -1021,6 +1021,7 @@ mod tests {
                 name: d.name,
                 kind: d.kind,
                 active: true,
+                version: 1,
             })
             .collect()
     }

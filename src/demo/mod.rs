@@ -142,7 +142,7 @@ pub async fn seed(
         });
     }
     let plan = data::plan(data, &departments, opts)?;
-    let answer = |_: &_, _: &[_]| StoredAnswer {
+    let answer = |_: &_, _: &[_], _| StoredAnswer {
         status: 200,
         body: Vec::new(),
     };

@@ -903,6 +903,7 @@ mod tests {
                 name: n.name,
                 kind: n.kind,
                 active: true,
+                version: 1,
             })
             .collect();
         let p = plan(&d, &deps, &PlanOptions::new(1, now())).unwrap();

@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub escalation_interval_seconds: u64,
     /// Most entries (cases and tombstones) in one delta page of the change feed.
     pub feed_page: i64,
+    /// How long a used `Idempotency-Key` replays its first answer; after that it is
+    /// forgotten (purged) and the same key acts anew.
+    pub idempotency_hours: u32,
     /// Deadline minutes per tier, and the desk's time zone.
     pub policy: Policy,
 }
@@ -46,6 +49,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             escalation_interval_seconds: 15,
             feed_page: 1000,
+            idempotency_hours: 24,
             policy: Policy::default(),
         }
     }
@@ -85,6 +89,9 @@ impl ServerConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.feed_page < 1 {
             anyhow::bail!("feed_page: must be at least 1");
+        }
+        if self.idempotency_hours == 0 {
+            anyhow::bail!("idempotency_hours must be at least 1");
         }
         self.policy
             .time_zone

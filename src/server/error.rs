@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::domain::Refusal;
 use crate::server::store::StoreError;
-use crate::wire::{CaseDetail, FieldError, Problem};
+use crate::wire::{CaseDetail, Department, FieldError, Problem};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -18,6 +18,8 @@ pub enum ApiError {
     /// 422 with every field that failed.
     Validation(Vec<FieldError>),
     Unauthorized(String),
+    /// 401: the token was revoked or replaced by a newer one.
+    TokenRevoked,
     Forbidden(String),
     NotFound(String),
     Conflict(String),
@@ -25,6 +27,7 @@ pub enum ApiError {
     Stale(Box<CaseDetail>),
     /// 410: the feed cannot continue from this cursor; take a new snapshot.
     CursorReset(String),
+    StaleDepartment(Box<Department>),
     Internal(String),
 }
 
@@ -48,12 +51,12 @@ impl ApiError {
         match self {
             ApiError::Invalid { status, .. } => *status,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::TokenRevoked => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-            ApiError::Stale(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Stale(_) | ApiError::StaleDepartment(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::CursorReset(_) => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,6 +64,7 @@ impl ApiError {
 
     pub fn problem(self) -> Problem {
         let status = self.status();
+        let mut current_department = None;
         let (kind, title, detail, errors, current) = match self {
             ApiError::Invalid { field, message, .. } => (
                 "validation",
@@ -81,6 +85,14 @@ impl ApiError {
                 None,
             ),
             ApiError::Unauthorized(d) => ("unauthorized", "Not signed in", d, vec![], None),
+            ApiError::TokenRevoked => (
+                "token-revoked",
+                "Token revoked",
+                "this token was revoked or replaced by a newer one; ask an administrator for a new one"
+                    .into(),
+                vec![],
+                None,
+            ),
             ApiError::Forbidden(d) => ("forbidden", "Not allowed for your role", d, vec![], None),
             ApiError::NotFound(d) => ("not-found", "Not found", d, vec![], None),
             ApiError::Conflict(d) => (
@@ -93,7 +105,8 @@ impl ApiError {
             ApiError::PreconditionRequired => (
                 "if-match-required",
                 "If-Match required",
-                "send If-Match: \"<version>\" with the version of the case you acted on".into(),
+                "send If-Match: \"<version>\" with the version of what you are changing (its ETag)"
+                    .into(),
                 vec![FieldError {
                     field: "If-Match".into(),
                     message: "header is required".into(),
@@ -120,6 +133,20 @@ impl ApiError {
                 }],
                 None,
             ),
+            ApiError::StaleDepartment(d) => {
+                let detail = format!(
+                    "the department is now at version {}; review the change and try again",
+                    d.version
+                );
+                current_department = Some(*d);
+                (
+                    "stale-version",
+                    "The department has changed",
+                    detail,
+                    vec![],
+                    None,
+                )
+            }
             ApiError::Internal(d) => {
                 tracing::error!(error = %d, "internal error");
                 (
@@ -138,6 +165,7 @@ impl ApiError {
             detail,
             errors,
             current,
+            current_department,
         }
     }
 }
@@ -159,6 +187,7 @@ impl From<StoreError> for ApiError {
             StoreError::Refused(r) => r.into(),
             StoreError::Duplicate(d) => ApiError::Conflict(d),
             // Callers that can render the current case turn this into `ApiError::Stale`.
+            StoreError::StaleDepartment(d) => ApiError::StaleDepartment(d),
             StoreError::Stale(rec) => {
                 ApiError::Conflict(format!("the case is now at version {}", rec.version))
             }

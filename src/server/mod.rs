@@ -74,9 +74,14 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     if !database.starts_with("sqlite:") {
         anyhow::bail!("--database must be sqlite:PATH (got {database:?})");
     }
-    let store = Store::open(&database, &config.ref_prefix, tz, config.policy.clone())
+    let mut store = Store::open(&database, &config.ref_prefix, tz, config.policy.clone())
         .await
         .with_context(|| format!("opening database {database}"))?;
+    store.set_idempotency_ttl(chrono::Duration::hours(i64::from(config.idempotency_hours)));
+    store
+        .refresh_next_due()
+        .await
+        .context("computing the cases' next deadlines")?;
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -190,8 +195,11 @@ pub async fn shutdown_signal() {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:
-  jieyou user add --database sqlite:desk.db --name op-li --role operator")]
+#[command(after_help = "Examples:
+  jieyou user add --database sqlite:desk.db --name op-li --role operator
+  jieyou user list --database sqlite:desk.db
+  jieyou user revoke --database sqlite:desk.db --name op-li
+  jieyou user rotate --database sqlite:desk.db --name op-li")]
 pub struct UserArgs {
     #[command(subcommand)]
     pub command: UserCommand,
@@ -216,6 +224,29 @@ pub enum UserCommand {
         /// Department id (for the department role)
         #[arg(long)]
         department: Option<i64>,
+    },
+    /// List users: name, role, department, when created, when revoked
+    List {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+    },
+    /// Revoke a user's token: it answers 401 (token revoked) from now on
+    Revoke {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long)]
+        name: String,
+    },
+    /// Issue a new token for a user (printed as the last line, once); the old one answers 401.
+    /// A revoked user is active again with the new token.
+    Rotate {
+        /// Database URL, `sqlite:PATH`
+        #[arg(long, env = "JIEYOU_DATABASE_URL")]
+        database: Option<String>,
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -334,5 +365,69 @@ pub async fn user(args: UserArgs) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        UserCommand::List { database } => {
+            let store = open_for_admin(database).await?;
+            let users = store.users().await;
+            store.close().await;
+            let time =
+                |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+            let rows: Vec<[String; 5]> = users?
+                .into_iter()
+                .map(|u| {
+                    [
+                        u.name,
+                        u.role.as_str().to_string(),
+                        u.department.unwrap_or_else(|| "-".into()),
+                        time(u.created_at),
+                        u.revoked_at.map(time).unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            print_table(&["NAME", "ROLE", "DEPARTMENT", "CREATED", "REVOKED"], &rows);
+            Ok(())
+        }
+        UserCommand::Revoke { database, name } => {
+            let store = open_for_admin(database).await?;
+            let done = store.revoke_user(&name).await;
+            store.close().await;
+            done?;
+            println!("revoked the token of {name}; it answers 401 from now on");
+            Ok(())
+        }
+        UserCommand::Rotate { database, name } => {
+            let store = open_for_admin(database).await?;
+            let token = store.rotate_user(&name).await;
+            store.close().await;
+            let token = token?;
+            println!("retired the old token of {name}; their new token (shown only now):");
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+/// Columns padded to their widest cell, measured in display width (department names are
+/// CJK).
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths = header.map(UnicodeWidthStr::width);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            out.push_str(cell);
+            if i + 1 < N {
+                out.push_str(&" ".repeat(w - cell.width() + 2));
+            }
+        }
+        println!("{out}");
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
     }
 }

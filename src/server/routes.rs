@@ -17,14 +17,16 @@ use utoipa::OpenApi;
 use super::AppState;
 use super::cursor::{self, CursorRefusal};
 use super::error::ApiError;
-use super::store::{CaseFilter, FeedPage, IdempotencyKey, StoredAnswer, Written};
+use super::store::{
+    CaseFilter, FeedPage, IdempotencyKey, StoredAnswer, TokenOwner, Written,
+};
 use crate::domain::{Actor, CaseRecord};
 use crate::report;
 use crate::text_rules::{self, TextRule};
 use crate::wire::{
-    self, CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, Event,
-    FieldError, LeftCase, Me, NewCase, NewDepartment, ParseActionError, Policy, Problem, Role,
-    Status, Tier,
+    self, CaseAction, CaseDetail, CaseList, Changes, DETAIL_EVENTS, Department, DepartmentPatch,
+    Event, EventPage, FieldError, LeftCase, Me, NewCase, NewDepartment, ParseActionError, Policy,
+    Problem, Role, Status, Tier,
 };
 
 /// Longest long poll, in seconds.
@@ -44,11 +46,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/departments/{id}",
-            axum::routing::patch(patch_department),
+            get(get_department).patch(patch_department),
         )
         .route("/api/v1/changes", get(changes))
         .route("/api/v1/cases", get(list_cases).post(create_case))
         .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/events", get(case_events))
         .route("/api/v1/cases/{id}/{action}", post(act))
         .route("/api/v1/stats/hourly", get(stats_hourly))
         .route("/api/v1/reports/daily", get(report_daily))
@@ -62,11 +65,12 @@ pub fn router(state: AppState) -> Router {
 #[openapi(
     info(title = "Jieyou central request API", version = "1"),
     paths(
-        healthz, readyz, me, policy, departments, create_department, patch_department, changes,
-        list_cases, create_case, get_case, act, stats_hourly, report_daily
+        healthz, readyz, me, policy, departments, create_department, get_department,
+        patch_department, changes, list_cases, create_case, get_case, case_events, act,
+        stats_hourly, report_daily
     ),
     components(schemas(
-        wire::Case, CaseDetail, Changes, LeftCase, CaseList, NewCase, Department, NewDepartment,
+        wire::Case, CaseDetail, EventPage, Changes, LeftCase, CaseList, NewCase, Department, NewDepartment,
         DepartmentPatch, Me, Policy, Problem, FieldError, Event, wire::TierBody,
         wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::ReasonBody,
         wire::ExtensionRequestBody, wire::ExtensionDecisionBody, wire::FollowUpBody,
@@ -146,7 +150,9 @@ pub fn openapi_document() -> serde_json::Value {
                 for p in params.iter_mut() {
                     let bounds = match p["name"].as_str() {
                         Some("wait") => Some((0, MAX_WAIT_SECONDS as i64)),
+                        Some("limit") if path.ends_with("/events") => Some((1, 500)),
                         Some("limit") => Some((1, 200)),
+                        Some("after") => Some((0, i64::MAX)),
                         Some("id") => Some((1, i64::MAX)),
                         _ => None,
                     };
@@ -189,7 +195,8 @@ async fn method_not_allowed() -> Response {
 
 // ---- extractors -----------------------------------------------------------------------------
 
-/// The signed-in user, from `Authorization: Bearer <token>`.
+/// The signed-in user, from `Authorization: Bearer <token>` (the scheme in any case, as
+/// RFC 9110 has it).
 pub struct Auth(pub Actor);
 
 impl FromRequestParts<AppState> for Auth {
@@ -202,13 +209,15 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <token>".into()))?;
         let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <token>".into()))?;
         match state.store.user_by_token(token).await? {
-            Some(u) => Ok(Auth(u.actor)),
-            None => Err(ApiError::Unauthorized("unknown or revoked token".into())),
+            TokenOwner::User(u) => Ok(Auth(u.actor)),
+            TokenOwner::Revoked => Err(ApiError::TokenRevoked),
+            TokenOwner::Unknown => Err(ApiError::Unauthorized("unknown token".into())),
         }
     }
 }
@@ -330,15 +339,32 @@ fn idempotency_key(
     }))
 }
 
-fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
+/// The version named by `If-Match: "<version>"`. A weak tag (`W/"3"`) is well-formed but,
+/// under RFC 9110's strong comparison, matches no version: `None`, answered with 412.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let v = headers
         .get(header::IF_MATCH)
         .ok_or(ApiError::PreconditionRequired)?;
     let s = v.to_str().unwrap_or("").trim();
-    let s = s.strip_prefix("W/").unwrap_or(s);
-    s.trim_matches('"')
-        .parse()
-        .map_err(|_| ApiError::bad_request("If-Match", format!("must be \"<version>\", not {s:?}")))
+    let (weak, tag) = match s.strip_prefix("W/") {
+        Some(t) => (true, t),
+        None => (false, s),
+    };
+    let version = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i64>().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("If-Match", format!("must be \"<version>\", not {s:?}"))
+        })?;
+    Ok((!weak).then_some(version))
+}
+
+fn with_etag(mut resp: Response, version: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
 }
 
 fn answer_response(answer: StoredAnswer, replayed: bool) -> Response {
@@ -356,17 +382,34 @@ fn answer_response(answer: StoredAnswer, replayed: bool) -> Response {
 }
 
 impl AppState {
-    pub fn case_detail(&self, rec: &CaseRecord, events: Vec<Event>, reveal: bool) -> CaseDetail {
+    pub fn case_detail(
+        &self,
+        rec: &CaseRecord,
+        events: Vec<Event>,
+        event_count: i64,
+        reveal: bool,
+    ) -> CaseDetail {
         CaseDetail {
             case: rec.to_wire(&self.config.policy, self.tz, self.clock.now(), reveal),
             events,
+            event_count,
         }
     }
 
-    fn render(&self, status: StatusCode) -> impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer {
-        move |rec, events| StoredAnswer {
+    /// The case with its latest events, as `GET /api/v1/cases/{id}` and a 412 show it.
+    async fn current_detail(&self, rec: &CaseRecord) -> Result<CaseDetail, ApiError> {
+        let (events, count) = self.store.latest_events(rec.id, DETAIL_EVENTS).await?;
+        Ok(self.case_detail(rec, events, count, false))
+    }
+
+    /// An action's answer: the case and the events the action recorded.
+    fn render(
+        &self,
+        status: StatusCode,
+    ) -> impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer {
+        move |rec, events, count| StoredAnswer {
             status: status.as_u16(),
-            body: serde_json::to_vec(&self.case_detail(rec, events.to_vec(), false))
+            body: serde_json::to_vec(&self.case_detail(rec, events.to_vec(), count, false))
                 .unwrap_or_default(),
         }
     }
@@ -437,33 +480,66 @@ fn require_role(actor: &Actor, roles: &[Role], what: &str) -> Result<(), ApiErro
 }
 
 #[utoipa::path(post, path = "/api/v1/departments", request_body = NewDepartment,
-    responses((status = 201, body = Department), (status = 403, body = Problem)))]
+    responses((status = 201, body = Department, headers(("ETag" = String))),
+        (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 async fn create_department(
     State(state): State<AppState>,
     Auth(actor): Auth,
     Body(body): Body,
-) -> Result<(StatusCode, Json<Department>), ApiError> {
+) -> Result<Response, ApiError> {
     require_role(&actor, &[Role::Admin], "create departments")?;
     let new: NewDepartment = parse_json(&body)?;
     let d = state.store.add_department(&new.name, new.kind).await?;
-    Ok((StatusCode::CREATED, Json(d)))
+    let version = d.version;
+    Ok(with_etag(
+        (StatusCode::CREATED, Json(d)).into_response(),
+        version,
+    ))
 }
 
+fn parse_department_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::NotFound(format!("no department {id:?}")))
+}
+
+/// One department; `ETag: "<version>"` for `If-Match` on a change.
+#[utoipa::path(get, path = "/api/v1/departments/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = Department, headers(("ETag" = String))),
+        (status = 404, body = Problem)))]
+async fn get_department(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let d = state.store.department(parse_department_id(&id)?).await?;
+    let version = d.version;
+    Ok(with_etag(Json(d).into_response(), version))
+}
+
+/// Change a department (admin). Requires `If-Match: "<version>"` (428 without it); a stale
+/// version is 412 with the department as it is now in `current_department`.
 #[utoipa::path(patch, path = "/api/v1/departments/{id}", request_body = DepartmentPatch,
-    params(("id" = i64, Path)),
-    responses((status = 200, body = Department), (status = 403, body = Problem)))]
+    params(("id" = i64, Path),
+        ("If-Match" = String, Header, description = "\"<version>\" of the department changed")),
+    responses((status = 200, body = Department, headers(("ETag" = String))),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem),
+        (status = 422, body = Problem), (status = 428, body = Problem)))]
 async fn patch_department(
     State(state): State<AppState>,
     Auth(actor): Auth,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(body): Body,
-) -> Result<Json<Department>, ApiError> {
+) -> Result<Response, ApiError> {
     require_role(&actor, &[Role::Admin], "change departments")?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no department {id}")))?;
+    let id = parse_department_id(&id)?;
     let patch: DepartmentPatch = parse_json(&body)?;
-    Ok(Json(state.store.patch_department(id, &patch).await?))
+    let version = if_match(&headers)?;
+    let d = state.store.patch_department(id, version, &patch).await?;
+    let version = d.version;
+    Ok(with_etag(Json(d).into_response(), version))
 }
 
 /// The change feed: a snapshot without `since`; with it, every case changed after the cursor,
@@ -620,40 +696,25 @@ async fn list_cases(
     if actor.role == Role::Department {
         department_id = Some(actor.department_id.unwrap_or(-1));
     }
-    let mut filter = CaseFilter {
+    let now = state.clock.now();
+    let filter = CaseFilter {
         statuses,
         tier,
         department_id,
         q: params.get("q").cloned(),
         before_id: parse_param(&params, "cursor", "a cursor from a previous answer")?,
         limit,
+        overdue_at: overdue.map(|o| (o, now)),
     };
-    let now = state.clock.now();
-    let mut out = Vec::new();
-    // `overdue` is computed, not stored: filter page by page until the page is full.
-    let next_cursor = loop {
-        let page = state.store.search(&filter).await?;
-        let exhausted = (page.len() as i64) < filter.limit;
-        for rec in &page {
-            let case = rec.to_wire(&state.config.policy, state.tz, now, false);
-            if overdue.is_none_or(|o| o == case.overdue) {
-                out.push(case);
-                if out.len() as i64 == limit {
-                    break;
-                }
-            }
-        }
-        let last_id = out.last().map(|c| c.id);
-        if out.len() as i64 == limit {
-            break last_id.map(|id| id.to_string());
-        }
-        if exhausted {
-            break None;
-        }
-        filter.before_id = page.last().map(|r| r.id);
-    };
+    let page = state.store.search(&filter).await?;
+    let next_cursor = (page.len() as i64 == limit)
+        .then(|| page.last().map(|r| r.id.to_string()))
+        .flatten();
     Ok(Json(CaseList {
-        cases: out,
+        cases: page
+            .iter()
+            .map(|rec| rec.to_wire(&state.config.policy, state.tz, now, false))
+            .collect(),
         next_cursor,
         server_time: state.now_wire(),
     }))
@@ -729,7 +790,8 @@ fn validate_new_case(new: &NewCase) -> Result<(), ApiError> {
     }
 }
 
-/// Create a case (hotline intake, web, …). Answers 201 with the case and its first event.
+/// Create a case (hotline intake, web, …). Answers 201 with the case and its first event
+/// (`events` holds that one event).
 #[utoipa::path(post, path = "/api/v1/cases", request_body = NewCase,
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = CaseDetail), (status = 422, body = Problem)))]
@@ -770,12 +832,14 @@ fn parse_id(id: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("no case {id:?}")))
 }
 
-/// A case with its timeline; `reveal=phone` unmasks the requester's phone (operator,
-/// supervisor, the holding department) and leaves a `phone-revealed` entry in the timeline.
+/// A case with the latest 50 events of its timeline (oldest first) and `event_count`; the
+/// whole timeline is paged at `/api/v1/cases/{id}/events`. `reveal=phone` unmasks the
+/// requester's phone (operator, supervisor, the holding department) and leaves a
+/// `phone-revealed` entry in the timeline.
 #[utoipa::path(get, path = "/api/v1/cases/{id}",
     params(("id" = i64, Path), ("reveal" = Option<String>, Query, description = "phone")),
-    responses((status = 200, body = CaseDetail), (status = 403, body = Problem),
-        (status = 404, body = Problem)))]
+    responses((status = 200, body = CaseDetail, headers(("ETag" = String))),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn get_case(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -814,13 +878,51 @@ async fn get_case(
             .await?;
         tracing::info!(case = rec.reference, user = actor.name, "phone revealed");
     }
-    let events = state.store.events(id).await?;
-    let detail = state.case_detail(&rec, events, reveal);
-    let mut resp = Json(detail).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", rec.version)) {
-        resp.headers_mut().insert(header::ETAG, v);
+    let (events, count) = state.store.latest_events(id, DETAIL_EVENTS).await?;
+    let detail = state.case_detail(&rec, events, count, reveal);
+    Ok(with_etag(Json(detail).into_response(), rec.version))
+}
+
+/// Most events in one page of `/api/v1/cases/{id}/events`.
+const MAX_EVENT_PAGE: i64 = 500;
+
+/// The case's timeline, oldest first, a page at a time: pass the previous page's
+/// `next_after` as `after`. Visible to whoever may see the case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events",
+    params(("id" = i64, Path),
+        ("after" = Option<i64>, Query, description = "an event id: only events after it"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 100")),
+    responses((status = 200, body = EventPage), (status = 404, body = Problem)))]
+async fn case_events(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<EventPage>, ApiError> {
+    let id = parse_id(&id)?;
+    let params = query_params(raw, &["after", "limit"])?;
+    let after: i64 = parse_param(&params, "after", "an event id")?.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::bad_request("after", "must not be negative"));
     }
-    Ok(resp)
+    let limit: i64 = parse_param(&params, "limit", "a number from 1 to 500")?.unwrap_or(100);
+    if !(1..=MAX_EVENT_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "limit",
+            format!("must be from 1 to {MAX_EVENT_PAGE}"),
+        ));
+    }
+    let rec = state.store.case(id).await?;
+    if !actor.can_see(&rec) {
+        return Err(ApiError::NotFound(format!("no case {id}")));
+    }
+    let (events, more) = state.store.events_page(id, after, limit).await?;
+    let next_after = if more {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(Json(EventPage { events, next_after }))
 }
 
 /// Act on a case: `triage`, `retier`, `claim`, `release`, `dispatch`, `sign-for`, `progress`,
@@ -832,7 +934,8 @@ async fn get_case(
         ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = Object, description = "the action's body, e.g. {\"tier\": \"red\"}"),
     responses(
-        (status = 200, body = CaseDetail),
+        (status = 200, body = CaseDetail,
+            description = "the case and the events this action recorded (not the whole timeline)"),
         (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 412, body = Problem),
         (status = 422, body = Problem), (status = 428, body = Problem)))]
@@ -859,6 +962,14 @@ async fn act(
         &format!("/api/v1/cases/{id}/{action_name}"),
         &body,
     )?;
+    let Some(version) = version else {
+        // A weak tag matches no version (strong comparison): 412 with the case as it is.
+        let rec = state.store.case(id).await?;
+        if !actor.can_see(&rec) {
+            return Err(ApiError::NotFound(format!("no case {id}")));
+        }
+        return Err(ApiError::Stale(Box::new(state.current_detail(&rec).await?)));
+    };
     let now = state.clock.now();
     let result = state
         .store
@@ -876,10 +987,7 @@ async fn act(
         Ok(Written::Fresh(_, answer)) => Ok(answer_response(answer, false)),
         Ok(Written::Replayed(answer)) => Ok(answer_response(answer, true)),
         Err(super::store::StoreError::Stale(rec)) => {
-            let events = state.store.events(rec.id).await?;
-            Err(ApiError::Stale(Box::new(
-                state.case_detail(&rec, events, false),
-            )))
+            Err(ApiError::Stale(Box::new(state.current_detail(&rec).await?)))
         }
         Err(e) => Err(e.into()),
     }
@@ -954,10 +1062,12 @@ async fn stats_hourly(
 #[utoipa::path(get, path = "/api/v1/reports/daily",
     params(("date" = Option<String>, Query, description = "YYYY-MM-DD in the desk's zone, years 2000 to 2099")),
     responses(
-        (status = 200, body = report::DailyReport, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
-        (status = 200, body = String, content_type = "text/markdown"),
-        (status = 400, body = Problem), (status = 422, body = Problem)))]
+        (status = 200, content(
+            (report::DailyReport = "application/json"),
+            (String = "text/csv"),
+            (String = "text/markdown"))),
+        (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 async fn report_daily(
     State(state): State<AppState>,
     Auth(actor): Auth,

@@ -39,6 +39,9 @@ pub enum StoreError {
     /// `If-Match` named another version: the case as it is now.
     #[error("case has changed: it is at version {}", .0.version)]
     Stale(Box<CaseRecord>),
+    /// `If-Match` named another version of a department: the department as it is now.
+    #[error("department has changed: it is at version {}", .0.version)]
+    StaleDepartment(Box<Department>),
     #[error("{0}")]
     Duplicate(String),
     #[error("database: {0}")]
@@ -52,6 +55,25 @@ pub enum StoreError {
 pub struct User {
     pub id: i64,
     pub actor: Actor,
+}
+
+/// What a bearer token names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenOwner {
+    User(User),
+    /// The token was revoked, or replaced by `jieyou user rotate`.
+    Revoked,
+    Unknown,
+}
+
+/// A user as `jieyou user list` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserEntry {
+    pub name: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// The answer an idempotent request gave the first time.
@@ -86,7 +108,13 @@ pub struct CaseFilter {
     /// Only ids below this (cursor pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: i64,
+    /// Overdue (`true`) or not (`false`) at the given time: past the case's earliest unmet
+    /// deadline.
+    pub overdue_at: Option<(bool, DateTime<Utc>)>,
 }
+
+/// How long an `Idempotency-Key` is remembered by default.
+pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 
 #[derive(Clone)]
 pub struct Store {
@@ -98,6 +126,15 @@ pub struct Store {
     ref_prefix: String,
     tz: Tz,
     policy: Policy,
+    idempotency_ttl: chrono::Duration,
+}
+
+fn new_token() -> String {
+    format!(
+        "jy_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -169,7 +206,48 @@ impl Store {
             ref_prefix: ref_prefix.to_string(),
             tz,
             policy,
+            idempotency_ttl: chrono::Duration::hours(DEFAULT_IDEMPOTENCY_TTL_HOURS),
         })
+    }
+
+    /// How long a used `Idempotency-Key` replays its first answer; after that it acts anew.
+    pub fn set_idempotency_ttl(&mut self, ttl: chrono::Duration) {
+        self.idempotency_ttl = ttl;
+    }
+
+    /// Recomputes every case's `next_due_at` when the policy differs from the one it was
+    /// computed with (and once after the migration that added it). Called by the server at
+    /// start-up, not by admin commands, which run with the default policy.
+    pub async fn refresh_next_due(&self) -> Result<(), StoreError> {
+        let fingerprint = serde_json::to_string(&self.policy).unwrap_or_default();
+        let mut tx = self.begin_write().await?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'next_due_policy'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if stored.as_deref() == Some(fingerprint.as_str()) {
+            return Ok(());
+        }
+        let rows = sqlx::query("SELECT * FROM cases")
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in &rows {
+            let rec = record_from_row(r)?;
+            sqlx::query("UPDATE cases SET next_due_at = ? WHERE id = ?")
+                .bind(next_due_ms(&rec, &self.policy))
+                .bind(rec.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO store_meta (key, value) VALUES ('next_due_policy', ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(fingerprint)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn close(&self) {
@@ -214,11 +292,7 @@ impl Store {
         if let Some(d) = department_id {
             self.department(d).await?;
         }
-        let token = format!(
-            "jy_{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let token = new_token();
         let res = sqlx::query(
             "INSERT INTO users (name, role, department_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
         )
@@ -238,25 +312,107 @@ impl Store {
         }
     }
 
-    pub async fn user_by_token(&self, token: &str) -> Result<Option<User>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, name, role, department_id FROM users WHERE token_hash = ?")
-                .bind(hash_token(token))
-                .fetch_optional(&self.read)
-                .await?;
-        row.map(|r| {
-            let role: String = r.try_get("role")?;
-            Ok(User {
-                id: r.try_get("id")?,
-                actor: Actor {
+    pub async fn user_by_token(&self, token: &str) -> Result<TokenOwner, StoreError> {
+        let hash = hash_token(token);
+        let row = sqlx::query(
+            "SELECT id, name, role, department_id, revoked_at FROM users WHERE token_hash = ?",
+        )
+        .bind(&hash)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(r) = row else {
+            let retired: Option<i64> =
+                sqlx::query_scalar("SELECT user_id FROM retired_tokens WHERE token_hash = ?")
+                    .bind(&hash)
+                    .fetch_optional(&self.read)
+                    .await?;
+            return Ok(match retired {
+                Some(_) => TokenOwner::Revoked,
+                None => TokenOwner::Unknown,
+            });
+        };
+        if r.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+            return Ok(TokenOwner::Revoked);
+        }
+        let role: String = r.try_get("role")?;
+        Ok(TokenOwner::User(User {
+            id: r.try_get("id")?,
+            actor: Actor {
+                name: r.try_get("name")?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+                department_id: r.try_get("department_id")?,
+            },
+        }))
+    }
+
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<UserEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.name, u.role, d.name AS department, u.created_at, u.revoked_at
+             FROM users u LEFT JOIN departments d ON d.id = u.department_id ORDER BY u.name",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("role")?;
+                Ok(UserEntry {
                     name: r.try_get("name")?,
                     role: Role::parse(&role)
                         .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
-                    department_id: r.try_get("department_id")?,
-                },
+                    department: r.try_get("department")?,
+                    created_at: from_ms(r.try_get("created_at")?),
+                    revoked_at: r.try_get::<Option<i64>, _>("revoked_at")?.map(from_ms),
+                })
             })
-        })
-        .transpose()
+            .collect()
+    }
+
+    /// Revokes the user's token: it answers 401 from now on. Revoking twice is harmless.
+    pub async fn revoke_user(&self, name: &str) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE users SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?")
+                .bind(ms(Utc::now()))
+                .bind(name)
+                .execute(&self.write)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {name}")));
+        }
+        Ok(())
+    }
+
+    /// Gives the user a new token (returned, shown once) and retires the old one; a revoked
+    /// user is active again with the new token.
+    pub async fn rotate_user(&self, name: &str) -> Result<String, StoreError> {
+        let token = new_token();
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT id, token_hash FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("user {name}")));
+        };
+        let id: i64 = row.try_get("id")?;
+        let old: String = row.try_get("token_hash")?;
+        sqlx::query(
+            "INSERT INTO retired_tokens (token_hash, user_id, retired_at) VALUES (?, ?, ?)
+             ON CONFLICT (token_hash) DO NOTHING",
+        )
+        .bind(old)
+        .bind(id)
+        .bind(ms(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE users SET token_hash = ?, revoked_at = NULL WHERE id = ?")
+            .bind(hash_token(&token))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(token)
     }
 
     pub async fn add_department(
@@ -277,6 +433,7 @@ impl Store {
                 name: name.to_string(),
                 kind,
                 active: true,
+                version: 1,
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Duplicate(
                 format!("a department named {name} exists"),
@@ -285,12 +442,26 @@ impl Store {
         }
     }
 
+    /// Changes a department; `expected_version` is the `If-Match` version (`None`: the
+    /// caller sent a weak tag, which matches no version).
     pub async fn patch_department(
         &self,
         id: i64,
+        expected_version: Option<i64>,
         patch: &DepartmentPatch,
     ) -> Result<Department, StoreError> {
-        let mut d = self.department(id).await?;
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT * FROM departments WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut d = match row {
+            Some(r) => department_from_row(&r)?,
+            None => return Err(StoreError::NotFound(format!("department {id}"))),
+        };
+        if expected_version != Some(d.version) {
+            return Err(StoreError::StaleDepartment(Box::new(d)));
+        }
         if let Some(name) = &patch.name {
             let name = name.trim();
             check_department_name(name)?;
@@ -302,15 +473,22 @@ impl Store {
         if let Some(active) = patch.active {
             d.active = active;
         }
-        let res = sqlx::query("UPDATE departments SET name = ?, kind = ?, active = ? WHERE id = ?")
-            .bind(&d.name)
-            .bind(enum_str(&d.kind))
-            .bind(d.active)
-            .bind(id)
-            .execute(&self.write)
-            .await;
+        d.version += 1;
+        let res = sqlx::query(
+            "UPDATE departments SET name = ?, kind = ?, active = ?, version = ? WHERE id = ?",
+        )
+        .bind(&d.name)
+        .bind(enum_str(&d.kind))
+        .bind(d.active)
+        .bind(d.version)
+        .bind(id)
+        .execute(&mut *tx)
+        .await;
         match res {
-            Ok(_) => Ok(d),
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(d)
+            }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Duplicate(
                 format!("a department named {} exists", d.name),
             )),
@@ -319,14 +497,14 @@ impl Store {
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, kind, active FROM departments ORDER BY id")
+        let rows = sqlx::query("SELECT * FROM departments ORDER BY id")
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(department_from_row).collect()
     }
 
     pub async fn department(&self, id: i64) -> Result<Department, StoreError> {
-        let row = sqlx::query("SELECT id, name, kind, active FROM departments WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM departments WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -349,12 +527,47 @@ impl Store {
         }
     }
 
-    pub async fn events(&self, case_id: i64) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM events WHERE case_id = ? ORDER BY id")
+    /// The latest `n` events of a case, oldest first, and how many it has in all.
+    pub async fn latest_events(
+        &self,
+        case_id: i64,
+        n: i64,
+    ) -> Result<(Vec<Event>, i64), StoreError> {
+        let mut tx = self.read.begin().await?;
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT * FROM events WHERE case_id = ? ORDER BY id DESC LIMIT ?)
+             ORDER BY id",
+        )
+        .bind(case_id)
+        .bind(n)
+        .fetch_all(&mut *tx)
+        .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = ?")
             .bind(case_id)
-            .fetch_all(&self.read)
+            .fetch_one(&mut *tx)
             .await?;
-        self.events_of(&rows)
+        tx.commit().await?;
+        Ok((self.events_of(&rows)?, count))
+    }
+
+    /// At most `limit` events of a case after event `after`, oldest first, and whether more
+    /// follow.
+    pub async fn events_page(
+        &self,
+        case_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<(Vec<Event>, bool), StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM events WHERE case_id = ? AND id > ? ORDER BY id LIMIT ?")
+                .bind(case_id)
+                .bind(after)
+                .bind(limit + 1)
+                .fetch_all(&self.read)
+                .await?;
+        let more = rows.len() as i64 > limit;
+        let rows = &rows[..rows.len().min(limit as usize)];
+        Ok((self.events_of(rows)?, more))
     }
 
     fn events_of(&self, rows: &[SqliteRow]) -> Result<Vec<Event>, StoreError> {
@@ -410,10 +623,10 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
         idem: Option<&IdempotencyKey>,
-        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
     ) -> Result<Written<CaseRecord>, StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(answer) = replay(&mut tx, actor, idem).await? {
+        if let Some(answer) = self.replay(&mut tx, actor, idem, now).await? {
             return Ok(Written::Replayed(answer));
         }
         let day = now.with_timezone(&self.tz).format("%Y%m%d").to_string();
@@ -423,13 +636,13 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
         let rec = CaseRecord::received(format!("{prefix}{:04}", count + 1), new, now);
-        let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec)
+        let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec, &self.policy)
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
         let rec = CaseRecord { id, ..rec };
         let payload = serde_json::json!({ "channel": rec.channel });
-        insert_event(
+        let first_event = insert_event(
             &mut tx,
             id,
             now,
@@ -440,7 +653,8 @@ impl Store {
             &payload,
         )
         .await?;
-        self.finish(tx, &[id], &[], actor, idem, &rec, render).await
+        self.finish(tx, &[id], &[], actor, idem, now, &rec, first_event, render)
+            .await
     }
 
     /// Applies `action` to case `id`. `expected_version` is the `If-Match` version.
@@ -453,10 +667,10 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
         idem: Option<&IdempotencyKey>,
-        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
     ) -> Result<Written<CaseRecord>, StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(answer) = replay(&mut tx, actor, idem).await? {
+        if let Some(answer) = self.replay(&mut tx, actor, idem, now).await? {
             return Ok(Written::Replayed(answer));
         }
         let mut rec = load_for_update(&mut tx, id).await?;
@@ -521,8 +735,8 @@ impl Store {
             _ => {}
         }
         name_department(&mut tx, &mut outcome.payload).await?;
-        bind_update(&rec).execute(&mut *tx).await?;
-        insert_event(
+        bind_update(&rec, &self.policy).execute(&mut *tx).await?;
+        let first_event = insert_event(
             &mut tx,
             id,
             now,
@@ -537,7 +751,7 @@ impl Store {
             let mut target = load_for_update(&mut tx, b.into).await?;
             target.version += 1;
             target.updated_at = now;
-            bind_update(&target).execute(&mut *tx).await?;
+            bind_update(&target, &self.policy).execute(&mut *tx).await?;
             let payload =
                 serde_json::json!({ "duplicate": rec.id, "duplicate_ref": rec.reference });
             insert_event(
@@ -558,13 +772,16 @@ impl Store {
             .map(|d| (id, d))
             .into_iter()
             .collect();
-        self.finish(tx, &changed, &departed, actor, idem, &rec, render)
+        self.finish(
+            tx, &changed, &departed, actor, idem, now, &rec, first_event, render,
+        )
             .await
     }
 
     /// Numbers the changed cases in the feed, records each departure (case, department) at its
     /// case's new sequence, records the answer under the idempotency key, commits, and wakes
-    /// long polls.
+    /// long polls. The answer carries the case and the events this write recorded on it (from
+    /// `first_event` on), not its whole timeline.
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
@@ -573,19 +790,26 @@ impl Store {
         departed: &[(i64, i64)],
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
         rec: &CaseRecord,
-        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+        first_event: i64,
+        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
     ) -> Result<Written<CaseRecord>, StoreError> {
         let seq = number_changes(&mut tx, changed).await?;
         for (case_id, department_id) in departed {
             feed::record_departure(&mut tx, *case_id, *department_id).await?;
         }
-        let rows = sqlx::query("SELECT * FROM events WHERE case_id = ? ORDER BY id")
+        let rows = sqlx::query("SELECT * FROM events WHERE case_id = ? AND id >= ? ORDER BY id")
             .bind(rec.id)
+            .bind(first_event)
             .fetch_all(&mut *tx)
             .await?;
         let events = self.events_of(&rows)?;
-        let answer = render(rec, &events);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = ?")
+            .bind(rec.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let answer = render(rec, &events, count);
         if let Some(k) = idem {
             sqlx::query(
                 "INSERT INTO idempotency (user_name, key, request, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -595,7 +819,7 @@ impl Store {
             .bind(&k.request)
             .bind(answer.status as i64)
             .bind(&answer.body)
-            .bind(ms(Utc::now()))
+            .bind(ms(now))
             .execute(&mut *tx)
             .await?;
         }
@@ -632,7 +856,7 @@ impl Store {
             if events.is_empty() {
                 continue;
             }
-            bind_update(&rec).execute(&mut *tx).await?;
+            bind_update(&rec, &self.policy).execute(&mut *tx).await?;
             let fired_now = events.len();
             for mut payload in events {
                 name_department(&mut tx, &mut payload).await?;
@@ -723,6 +947,17 @@ impl Store {
             }
             qb.push(")");
         }
+        match f.overdue_at {
+            Some((true, now)) => {
+                qb.push(" AND next_due_at < ").push_bind(ms(now));
+            }
+            Some((false, now)) => {
+                qb.push(" AND (next_due_at IS NULL OR next_due_at >= ")
+                    .push_bind(ms(now))
+                    .push(")");
+            }
+            None => {}
+        }
         if let Some(b) = f.before_id {
             qb.push(" AND id < ").push_bind(b);
         }
@@ -812,6 +1047,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             include_str!("../../assets/migrations/sqlite/0002_feed.sql"),
         ),
         (
+            3,
+            "contract",
+            include_str!("../../assets/migrations/sqlite/0003_contract.sql"),
+        ),
+        (
             4,
             "clocks_from",
             include_str!("../../assets/migrations/sqlite/0004_clocks_from.sql"),
@@ -832,12 +1072,30 @@ fn migrator() -> sqlx::migrate::Migrator {
     )
 }
 
+impl Store {
+    /// The first answer given to this user's key, if it has not expired. Expired keys (of
+    /// every user) are purged here, so a key reused after expiry acts anew.
+    async fn replay(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        actor: &Actor,
+        idem: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredAnswer>, StoreError> {
+        let Some(k) = idem else { return Ok(None) };
+        sqlx::query("DELETE FROM idempotency WHERE created_at <= ?")
+            .bind(ms(now - self.idempotency_ttl))
+            .execute(&mut **tx)
+            .await?;
+        replay(tx, actor, k).await
+    }
+}
+
 async fn replay(
     tx: &mut Transaction<'static, Sqlite>,
     actor: &Actor,
-    idem: Option<&IdempotencyKey>,
+    k: &IdempotencyKey,
 ) -> Result<Option<StoredAnswer>, StoreError> {
-    let Some(k) = idem else { return Ok(None) };
     let row = sqlx::query(
         "SELECT request, status, body FROM idempotency WHERE user_name = ? AND key = ?",
     )
@@ -885,7 +1143,7 @@ async fn insert_event(
     from: Option<Status>,
     to: Option<Status>,
     payload: &serde_json::Value,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     let who = (actor.name.as_str(), actor.role.as_str());
     insert_event_as(tx, case_id, at, who, action, from, to, payload).await
 }
@@ -908,10 +1166,10 @@ async fn insert_event_as(
     from: Option<Status>,
     to: Option<Status>,
     payload: &serde_json::Value,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<i64, StoreError> {
+    let id = sqlx::query_scalar(
         "INSERT INTO events (case_id, at, actor, actor_role, action, from_status, to_status, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(case_id)
     .bind(ms(at))
@@ -921,9 +1179,9 @@ async fn insert_event_as(
     .bind(from.map(Status::as_str))
     .bind(to.map(Status::as_str))
     .bind(payload.to_string())
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 const INSERT_CASE: &str = "INSERT INTO cases (
@@ -932,9 +1190,10 @@ const INSERT_CASE: &str = "INSERT INTO cases (
     first_dispatched_at, dispatched_at, signed_at, resolved_at, followed_up_at, closed_at,
     updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
     ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
-    escalation_clock, escalation_due_at, escalation_level, escalated_at, clocks_from, change_seq)
+    escalation_clock, escalation_due_at, escalation_level, escalated_at, clocks_from, next_due_at,
+    change_seq)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
@@ -946,13 +1205,18 @@ const UPDATE_CASE: &str = "UPDATE cases SET
     return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
     ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?, follow_up_required = ?,
     awaiting_ruling = ?, escalation_clock = ?, escalation_due_at = ?, escalation_level = ?,
-    escalated_at = ?, clocks_from = ?
+    escalated_at = ?, clocks_from = ?, next_due_at = ?
     WHERE id = ?";
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
 
+/// The case's earliest unmet deadline under `policy`, in ms (what `next_due_at` holds).
+fn next_due_ms(r: &CaseRecord, policy: &Policy) -> Option<i64> {
+    domain::next_due(&domain::deadlines(r, policy, r.updated_at)).map(|d| ms(d.due_at))
+}
+
 /// Binds every column of a record, in the order of [`INSERT_CASE`] and [`UPDATE_CASE`].
-fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
+fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord, policy: &Policy) -> SqliteQuery<'q> {
     let ext = r.pending_extension.as_ref();
     q.bind(&r.reference)
         .bind(r.version)
@@ -996,10 +1260,11 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord) -> SqliteQuery<'q> {
         .bind(r.escalation_level)
         .bind(opt_ms(r.escalated_at))
         .bind(ms(r.clocks_from))
+        .bind(next_due_ms(r, policy))
 }
 
-fn bind_update(r: &CaseRecord) -> SqliteQuery<'_> {
-    bind_record(sqlx::query(UPDATE_CASE), r).bind(r.id)
+fn bind_update<'q>(r: &'q CaseRecord, policy: &Policy) -> SqliteQuery<'q> {
+    bind_record(sqlx::query(UPDATE_CASE), r, policy).bind(r.id)
 }
 
 fn department_from_row(r: &SqliteRow) -> Result<Department, StoreError> {
@@ -1009,6 +1274,7 @@ fn department_from_row(r: &SqliteRow) -> Result<Department, StoreError> {
         name: r.try_get("name")?,
         kind: parse_enum(&kind)?,
         active: r.try_get("active")?,
+        version: r.try_get("version")?,
     })
 }
 

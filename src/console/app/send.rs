@@ -87,8 +87,9 @@ impl App {
             self.selected_id = Some(case.id);
         }
         self.rebuild();
+        let mut fetch = vec![];
         if self.selected_id == Some(case.id) {
-            self.detail = Some(detail);
+            fetch = self.take_answer_into_detail(detail, is_create);
         }
         if done.origin == Origin::Form && self.mode.is_form() {
             self.mode = Mode::Normal;
@@ -100,7 +101,32 @@ impl App {
         );
         let mut effects = self.send_next();
         effects.extend(self.after_move());
+        effects.extend(fetch);
         effects
+    }
+
+    /// An action's answer carries the case and only the events the action recorded: they
+    /// extend the timeline held for the case. Without one held, a new case's answer is its
+    /// whole timeline; otherwise the timeline is fetched.
+    fn take_answer_into_detail(&mut self, answer: CaseDetail, is_create: bool) -> Vec<Effect> {
+        match &mut self.detail {
+            Some(held) if held.case.id == answer.case.id => {
+                let last = held.events.last().map_or(i64::MIN, |e| e.id);
+                held.events
+                    .extend(answer.events.into_iter().filter(|e| e.id > last));
+                held.event_count = answer.event_count.max(held.events.len() as i64);
+                held.case = answer.case;
+                vec![]
+            }
+            _ if is_create => {
+                self.detail = Some(answer);
+                vec![]
+            }
+            _ => vec![Effect::FetchDetail {
+                case_id: answer.case.id,
+                reveal_phone: self.phone_revealed,
+            }],
+        }
     }
 
     pub(super) fn on_action_failed(

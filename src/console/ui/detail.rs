@@ -231,6 +231,17 @@ pub fn detail(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
     let timeline_start = lines.len();
     match app.detail.as_ref().filter(|d| d.case.id == c.id) {
         Some(d) => {
+            // The server sends the latest events; the rest of a long timeline stays there.
+            let missing = d.event_count - d.events.len() as i64;
+            if missing > 0 {
+                lines.push(Line::styled(
+                    format!(
+                        " {}",
+                        i.f("detail.earlier_events", &[("n", &missing.to_string())])
+                    ),
+                    theme.dim(),
+                ));
+            }
             for e in &d.events {
                 let s = format!("{} {}", clock(app, &e.at, now), event_summary(app, e));
                 wrapped(&mut lines, &s, theme.base());

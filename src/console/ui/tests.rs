@@ -156,6 +156,7 @@ fn conflict_message() {
                 detail: "the case has changed".into(),
                 errors: vec![],
                 current: Some(Box::new(fixtures::detail(&current))),
+                current_department: None,
             })),
         });
     });
