@@ -651,8 +651,8 @@ impl App {
     /// action's reply) never rolls a case back.
     fn upsert(&mut self, case: Case) {
         self.archive.remove(&case.id);
-        // A department's feed also brings the change that took a case away from it (a return,
-        // a reassignment): the case leaves this console.
+        // A case that is no longer this department's (the reply to its own return, say) leaves
+        // this console; the feed says so with a tombstone instead.
         if let Some(me) = self
             .me
             .as_ref()

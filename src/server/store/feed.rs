@@ -142,3 +142,66 @@ impl Store {
         Ok(page)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::migrate::Migrator;
+
+    use super::*;
+    use crate::wire::{Policy, Role};
+
+    /// A database made before the feed's migration gets an identity, loses the old column and
+    /// keeps its data.
+    #[tokio::test]
+    async fn an_existing_database_migrates_and_gets_an_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("old.db").display());
+        let mut conn = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        let first = migrator().iter().take(1).cloned().collect();
+        Migrator::with_migrations(first)
+            .run(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO departments (name, kind) VALUES ('卫健局', 'bureau')")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+
+        let tz = chrono_tz::Asia::Shanghai;
+        let store = Store::open(&url, "KH", tz, Policy::default())
+            .await
+            .unwrap();
+        let id = store.database_id().to_string();
+        assert_eq!(id.len(), 32);
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(store.departments().await.unwrap()[0].name, "卫健局");
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('cases')")
+                .fetch_all(&store.read)
+                .await
+                .unwrap();
+        assert!(!columns.iter().any(|c| c == "left_department_id"));
+        store.add_user("op-li", Role::Operator, None).await.unwrap();
+        store.close().await;
+
+        // The identity is the database's: reopening keeps it; adopting a copy renews it.
+        let store = Store::open(&url, "KH", tz, Policy::default())
+            .await
+            .unwrap();
+        assert_eq!(store.database_id(), id);
+        store.close().await;
+        let renewed = adopt_restored_copy(&url).await.unwrap();
+        assert_ne!(renewed, id);
+        let store = Store::open(&url, "KH", tz, Policy::default())
+            .await
+            .unwrap();
+        assert_eq!(store.database_id(), renewed);
+        store.close().await;
+    }
+}
