@@ -14,11 +14,14 @@ pub mod fixtures;
 pub mod i18n;
 pub mod input;
 pub mod layout;
+pub mod permissions;
 pub mod text;
 pub mod theme;
 pub mod tui;
 pub mod ui;
 
+#[cfg(test)]
+mod roles_tests;
 #[cfg(test)]
 mod update_tests;
 
