@@ -5,6 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+mod permits;
+pub use permits::{ActionKind, CaseState, may_create, permitted, role_may};
+
 use crate::text_rules::{self, TextRule};
 
 use crate::wire::{
@@ -142,13 +145,6 @@ fn forbidden(actor: &Actor, action: &str) -> Refusal {
     ))
 }
 
-fn conflict(action: &str, status: Status) -> Refusal {
-    Refusal::Conflict(format!(
-        "cannot {action} a case that is {}",
-        status.as_str()
-    ))
-}
-
 fn required_text(field: &str, text: &str) -> Result<(), Refusal> {
     checked_text(
         field,
@@ -171,20 +167,6 @@ fn checked_text(field: &str, text: &str, rule: TextRule) -> Result<(), Refusal> 
     })
 }
 
-/// Which roles may take which action. Department users act on their own department's cases.
-fn allowed(role: Role, action: &CaseAction) -> bool {
-    use CaseAction::*;
-    match action {
-        Triage(_) | Retier(_) | Claim(_) | Release(_) | Dispatch(_) | AnswerOnline(_)
-        | Close(_) | Merge(_) => matches!(role, Role::Operator | Role::Supervisor),
-        SignFor(_) | Progress(_) | Return(_) | RequestExtension(_) => role == Role::Department,
-        Resolve(_) => matches!(role, Role::Department | Role::Supervisor),
-        DecideExtension(_) | Urge(_) | FollowUp(_) | Reopen(_) => role == Role::Supervisor,
-        MarkFollowUp(_) => matches!(role, Role::Operator | Role::Supervisor),
-        Note(_) => !matches!(role, Role::Observer | Role::Admin),
-    }
-}
-
 /// Applies `action` by `actor` at `now` to `rec` under `policy`, or refuses it. Checks role,
 /// then visibility, then state. On success the record is changed (version and `updated_at`
 /// included) and the outcome describes the event to record, its payload carrying what reports
@@ -199,7 +181,8 @@ pub fn apply(
 ) -> Result<Outcome, Refusal> {
     use CaseAction::*;
     let name = action.name();
-    if !allowed(actor.role, action) {
+    let kind = ActionKind::of(action);
+    if !role_may(actor.role, kind) {
         return Err(forbidden(actor, name));
     }
     if !actor.can_see(rec) {
@@ -208,24 +191,11 @@ pub fn apply(
             rec.reference
         )));
     }
+    permitted(actor.role, &actor.name, kind, &CaseState::of_record(rec))?;
     let from = rec.status;
-    // An operator may not work a case another operator has claimed; a supervisor may.
-    let claim_guarded = matches!(
-        action,
-        Triage(_) | Retier(_) | Dispatch(_) | AnswerOnline(_) | Close(_) | Merge(_) | Claim(_)
-    );
-    if claim_guarded
-        && actor.role == Role::Operator
-        && let Some(other) = rec.claimed_by.as_deref().filter(|c| *c != actor.name)
-    {
-        return Err(Refusal::Conflict(format!("case is claimed by {other}")));
-    }
     let mut payload = action.body();
     match action {
         Triage(b) => {
-            if from != Status::New {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
             rec.tier = Some(b.tier);
             rec.status = Status::Triaged;
@@ -233,9 +203,6 @@ pub fn apply(
             rec.follow_up_required |= b.tier == Tier::Red;
         }
         Retier(b) => {
-            if matches!(from, Status::New | Status::Closed) {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
             if rec.tier == Some(b.tier) {
                 return Err(Refusal::Conflict(format!(
@@ -248,9 +215,6 @@ pub fn apply(
             rec.follow_up_required |= b.tier == Tier::Red;
         }
         Claim(b) => {
-            if from == Status::Closed {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
             if rec.claimed_by.as_deref() == Some(actor.name.as_str()) {
                 return Err(Refusal::Conflict("case is already claimed by you".into()));
@@ -262,24 +226,12 @@ pub fn apply(
         }
         Release(b) => {
             optional_text("note", &b.note)?;
-            match rec.claimed_by.as_deref() {
-                None => return Err(Refusal::Conflict("case is not claimed".into())),
-                Some(c) if c != actor.name && actor.role != Role::Supervisor => {
-                    return Err(Refusal::Conflict(format!(
-                        "case is claimed by {c}, not by you"
-                    )));
-                }
-                Some(_) => rec.claimed_by = None,
-            }
+            rec.claimed_by = None;
         }
         Dispatch(b) => {
             // A supervisor may reassign a case a department holds; it starts a new sign-for
             // clock at the new department.
-            let reassign = matches!(from, Status::Dispatched | Status::InProgress)
-                && actor.role == Role::Supervisor;
-            if from != Status::Triaged && !reassign {
-                return Err(conflict(name, from));
-            }
+            let reassign = matches!(from, Status::Dispatched | Status::InProgress);
             if reassign {
                 if rec.department_id == Some(b.department_id) {
                     return Err(Refusal::Conflict(
@@ -288,12 +240,6 @@ pub fn apply(
                 }
                 payload["reassigned_from"] = serde_json::json!(rec.department_id);
                 rec.pending_extension = None;
-            }
-            if rec.awaiting_ruling && actor.role != Role::Supervisor {
-                return Err(Refusal::Conflict(format!(
-                    "returned {} times: a supervisor must rule on it",
-                    rec.return_count
-                )));
             }
             payload["first"] = serde_json::json!(rec.first_dispatched_at.is_none());
             optional_text("note", &b.note)?;
@@ -304,46 +250,23 @@ pub fn apply(
             rec.signed_at = None;
         }
         SignFor(b) => {
-            if from != Status::Dispatched {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
             rec.status = Status::InProgress;
             rec.signed_at = Some(now);
         }
-        Progress(b) => {
-            if from != Status::InProgress {
-                return Err(conflict(name, from));
-            }
-            required_text("text", &b.text)?;
-        }
+        Progress(b) => required_text("text", &b.text)?,
         Resolve(b) => {
-            if from != Status::InProgress {
-                return Err(conflict(name, from));
-            }
             required_text("text", &b.text)?;
             rec.status = Status::Resolved;
             rec.resolved_at = Some(now);
             rec.pending_extension = None;
         }
         AnswerOnline(b) => {
-            if !matches!(from, Status::New | Status::Triaged) {
-                return Err(conflict(name, from));
-            }
-            if rec.awaiting_ruling && actor.role != Role::Supervisor {
-                return Err(Refusal::Conflict(format!(
-                    "returned {} times: a supervisor must rule on it",
-                    rec.return_count
-                )));
-            }
             required_text("text", &b.text)?;
             rec.status = Status::Resolved;
             rec.resolved_at = Some(now);
         }
         Return(b) => {
-            if !matches!(from, Status::Dispatched | Status::InProgress) {
-                return Err(conflict(name, from));
-            }
             required_text("reason", &b.reason)?;
             payload["department_id"] = serde_json::json!(rec.department_id);
             rec.status = Status::Triaged;
@@ -355,15 +278,7 @@ pub fn apply(
             rec.pending_extension = None;
         }
         RequestExtension(b) => {
-            if !matches!(from, Status::Dispatched | Status::InProgress) {
-                return Err(conflict(name, from));
-            }
             required_text("reason", &b.reason)?;
-            if rec.pending_extension.is_some() {
-                return Err(Refusal::Conflict(
-                    "an extension request is already pending".into(),
-                ));
-            }
             let until = b.until.with_timezone(&Utc);
             let feedback_due = deadlines(rec, policy, now)
                 .iter()
@@ -408,16 +323,10 @@ pub fn apply(
             }
         }
         Urge(b) => {
-            if !matches!(from, Status::Dispatched | Status::InProgress) {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
             rec.urge_count += 1;
         }
         FollowUp(b) => {
-            if from != Status::Resolved {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
             rec.satisfaction = Some(b.result);
             rec.followed_up_at = Some(now);
@@ -444,28 +353,12 @@ pub fn apply(
             }
         }
         Close(b) => {
-            if from != Status::Resolved {
-                return Err(conflict(name, from));
-            }
-            if rec.follow_up_required && rec.followed_up_at.is_none() {
-                return Err(Refusal::Conflict(
-                    "this case needs a follow-up call (follow-up) before it is closed".into(),
-                ));
-            }
             optional_text("note", &b.note)?;
             rec.status = Status::Closed;
             rec.closed_at = Some(now);
         }
         Reopen(b) => {
-            if !matches!(from, Status::Resolved | Status::Closed) {
-                return Err(conflict(name, from));
-            }
             required_text("reason", &b.reason)?;
-            if rec.merged_into.is_some() {
-                return Err(Refusal::Conflict(
-                    "a merged duplicate cannot be reopened".into(),
-                ));
-            }
             rec.status = if rec.tier.is_some() {
                 Status::Triaged
             } else {
@@ -482,21 +375,10 @@ pub fn apply(
         }
         Note(b) => required_text("text", &b.text)?,
         MarkFollowUp(b) => {
-            if from == Status::Closed {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
-            if rec.follow_up_required {
-                return Err(Refusal::Conflict(
-                    "already marked for a follow-up call".into(),
-                ));
-            }
             rec.follow_up_required = true;
         }
         Merge(b) => {
-            if from == Status::Closed {
-                return Err(conflict(name, from));
-            }
             optional_text("note", &b.note)?;
             if b.into == rec.id {
                 return Err(Refusal::Invalid {

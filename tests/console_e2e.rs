@@ -403,29 +403,40 @@ fn a_conflict_shows_what_changed_and_retries_on_the_fresh_case() {
     require_tmux();
     let desk = Desk::new();
     let c = desk.new_case("发热儿童需就医");
+    let triaged = runtime()
+        .block_on(desk.other_operator.act(
+            c.id,
+            c.version,
+            &CaseAction::Triage(TierBody {
+                tier: Tier::Orange,
+                note: None,
+            }),
+            &new_idempotency_key(),
+        ))
+        .expect("triaged by another operator")
+        .case;
     let t = console(&desk, "conflict", "en_US.UTF-8");
     t.wait_for("the case, live", |s| {
         s.contains(&c.reference) && s.contains("● live")
     });
     t.keys(&["a"]);
     t.wait_text("Dispatch to");
-    // Meanwhile another operator triages it.
+    // Meanwhile another operator re-tiers it.
     runtime()
         .block_on(desk.other_operator.act(
             c.id,
-            c.version,
-            &CaseAction::Triage(TierBody {
+            triaged.version,
+            &CaseAction::Retier(TierBody {
                 tier: Tier::Red,
                 note: None,
             }),
             &new_idempotency_key(),
         ))
-        .expect("triaged by another operator");
+        .expect("re-tiered by another operator");
     t.text("wjj");
     t.keys(&["Enter"]);
     let s = t.wait_text("Changed meanwhile");
-    assert!(s.contains("status: new → triaged"), "{s}");
-    assert!(s.contains("tier: untriaged → red"), "{s}");
+    assert!(s.contains("tier: orange → red"), "{s}");
     t.keys(&["Enter"]);
     t.wait_text("Done: dispatched");
     let on_server = wait_server("dispatched", || {

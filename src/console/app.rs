@@ -144,6 +144,16 @@ pub struct Picker {
 pub enum TextKind {
     Answer,
     Note,
+    /// A department's progress note.
+    Progress,
+    /// A department's result: resolves the case.
+    Resolve,
+    /// A department returns (退单) the case; the text is the reason.
+    Return,
+    /// A department asks for more time: `until` and the reason.
+    Extension,
+    /// A supervisor moves a held case to this department; the text is the reason.
+    Reassign(i64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +165,10 @@ pub struct TextForm {
     pub text: String,
     /// Where typing goes, in characters.
     pub cursor: usize,
+    /// The extension form's new time as typed (`+2h`, `18:00`); unused by other kinds.
+    pub until: String,
+    /// Typing goes to `until` rather than `text`.
+    pub until_focus: bool,
     pub key: String,
     pub sending: bool,
     pub error: Option<String>,
@@ -303,6 +317,8 @@ pub struct App {
     case_draft: Option<NewCaseForm>,
     /// The Overdue, Departments and Stats views, and alarms (supervision.rs).
     pub sup: supervision::Supervision,
+    /// `a` on an untriaged case: once the tier is chosen, the department picker opens.
+    pub assign_after_tier: Option<i64>,
 }
 
 impl App {
@@ -353,6 +369,7 @@ impl App {
             drafts: HashMap::new(),
             case_draft: None,
             sup: supervision::Supervision::default(),
+            assign_after_tier: None,
         }
     }
 
@@ -701,11 +718,7 @@ impl App {
                 *self.dept_usage.entry(d).or_default() += 1;
             }
             let open = c.status.is_open();
-            let due = c
-                .next_due
-                .as_ref()
-                .map(|d| d.due_at.timestamp())
-                .unwrap_or(i64::MAX);
+            let due = self.queue_due(c);
             if open {
                 self.open_index.push((due, c.overdue));
                 match c.tier {
@@ -714,7 +727,8 @@ impl App {
                     _ => {}
                 }
             }
-            let matched = self.matches_filter(c, &q);
+            let matched = self.matches_filter(c, &q)
+                && self.sup.drill.is_none_or(|d| c.department_id == Some(d));
             if matched {
                 search.push((-c.received_at.timestamp(), c.id));
             }
@@ -734,6 +748,7 @@ impl App {
         }
         search.sort_unstable();
         self.search = search.into_iter().map(|(_, id)| id).collect();
+        self.sup_rebuild();
         self.relocate();
     }
 
@@ -860,6 +875,7 @@ impl App {
 }
 
 mod keys;
+mod roles;
 mod send;
 
 #[path = "supervision.rs"]

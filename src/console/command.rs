@@ -38,6 +38,11 @@ pub enum Command {
     Urge,
     Extension,
     FollowUp,
+    SignFor,
+    Progress,
+    Resolve,
+    Return,
+    RequestExtension,
     Sort,
     Mute,
     NewCase,
@@ -50,7 +55,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 38] = [
+    pub const ALL: [Command; 43] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -79,6 +84,11 @@ impl Command {
         Command::Urge,
         Command::Extension,
         Command::FollowUp,
+        Command::SignFor,
+        Command::Progress,
+        Command::Resolve,
+        Command::Return,
+        Command::RequestExtension,
         Command::Sort,
         Command::Mute,
         Command::NewCase,
@@ -123,6 +133,11 @@ impl Command {
             Command::Urge => "urge",
             Command::Extension => "extension",
             Command::FollowUp => "follow_up",
+            Command::SignFor => "sign_for",
+            Command::Progress => "progress",
+            Command::Resolve => "resolve",
+            Command::Return => "return",
+            Command::RequestExtension => "request_extension",
             Command::Sort => "sort",
             Command::Mute => "mute",
             Command::NewCase => "new_case",

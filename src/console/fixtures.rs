@@ -542,3 +542,94 @@ pub fn report() -> crate::report::DailyReport {
         hourly,
     }
 }
+
+// ---- departments and the supervisor's lists ----------------------------------------------------
+
+/// A user of 卫健局 (department 3).
+pub fn department_user() -> Me {
+    Me {
+        name: "wj-zhang".into(),
+        role: Role::Department,
+        department_id: Some(3),
+        ..me()
+    }
+}
+
+/// What 卫健局's feed carries: a red case to sign for (overdue), an orange one in progress
+/// with its feedback due in 50 minutes, and a blue one in progress with an extension pending.
+pub fn department_cases() -> Vec<Case> {
+    use Status::*;
+    use Tier::*;
+    let mut sign = case(
+        42,
+        Some(Red),
+        Dispatched,
+        -190,
+        "透析病人需要转运",
+        "马金镇",
+        Some(3),
+        None,
+    );
+    sign.deadlines.push(Deadline {
+        clock: ClockKind::Feedback,
+        due_at: at(server_now() + Duration::hours(3)),
+        met_at: None,
+        breached: false,
+    });
+    let working = case(
+        61,
+        Some(Orange),
+        InProgress,
+        3000,
+        "发热门诊排队过长",
+        "华埠镇",
+        Some(3),
+        None,
+    );
+    let mut extended = case(
+        63,
+        Some(Blue),
+        InProgress,
+        1500,
+        "Clinic closed, patient needs insulin",
+        "池淮镇",
+        Some(3),
+        None,
+    );
+    extended.pending_extension = Some(crate::wire::PendingExtension {
+        until: at(server_now() + Duration::hours(2)),
+        reason: "药品需从市里调拨".into(),
+        requested_by: "wj-zhang".into(),
+        requested_at: at(server_now() - Duration::minutes(5)),
+    });
+    vec![working, extended, sign]
+}
+
+/// 卫健局's console with `department_cases()`.
+pub fn department_app(lang: Lang) -> App {
+    app_as(lang, department_user(), department_cases())
+}
+
+/// The supervision cases plus one returned three times (awaiting a ruling).
+pub fn ruling_cases() -> Vec<Case> {
+    let mut cases = supervision_cases();
+    let mut thrice = case(
+        77,
+        Some(Tier::Orange),
+        Status::Triaged,
+        1800,
+        "楼道堆物多次退单",
+        "马金镇",
+        None,
+        None,
+    );
+    thrice.return_count = 3;
+    thrice.awaiting_ruling = true;
+    cases.push(thrice);
+    cases
+}
+
+/// A supervisor's console with `ruling_cases()`.
+pub fn ruling_app(lang: Lang) -> App {
+    app_as(lang, supervisor(), ruling_cases())
+}

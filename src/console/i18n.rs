@@ -141,6 +141,25 @@ impl I18n {
         s
     }
 
+    /// A short duration in the UI's units: `45s`, `3m10s`, `2h05m`; `42分13秒` in Chinese.
+    pub fn duration(&self, seconds: i64) -> String {
+        let s = seconds.unsigned_abs();
+        let two = |n: u64| format!("{n:02}");
+        if s < 60 {
+            self.f("duration.s", &[("s", &s.to_string())])
+        } else if s < 3600 {
+            self.f(
+                "duration.ms",
+                &[("m", &(s / 60).to_string()), ("s", &two(s % 60))],
+            )
+        } else {
+            self.f(
+                "duration.hm",
+                &[("h", &(s / 3600).to_string()), ("m", &two((s / 60) % 60))],
+            )
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.strings.keys().map(String::as_str)
     }

@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod i18n;
 pub mod input;
 pub mod layout;
+pub mod permissions;
 pub mod text;
 pub mod theme;
 pub mod tui;
@@ -21,6 +22,8 @@ pub mod ui;
 
 #[cfg(test)]
 mod feed_tests;
+#[cfg(test)]
+mod roles_tests;
 #[cfg(test)]
 mod update_tests;
 

@@ -33,6 +33,32 @@ pub enum SupPane {
     #[default]
     Board,
     FollowUps,
+    /// Returned more often than the policy allows: a supervisor must rule.
+    Ruling,
+    /// A department asked for more time.
+    Extensions,
+    /// Back at the desk after a department returned them.
+    Returned,
+}
+
+impl SupPane {
+    /// In the order `]` visits them.
+    pub const ALL: [SupPane; 5] = [
+        SupPane::Board,
+        SupPane::FollowUps,
+        SupPane::Ruling,
+        SupPane::Extensions,
+        SupPane::Returned,
+    ];
+    pub fn key(self) -> &'static str {
+        match self {
+            SupPane::Board => "board.pane",
+            SupPane::FollowUps => "follow_up.pane",
+            SupPane::Ruling => "board.ruling",
+            SupPane::Extensions => "board.extensions",
+            SupPane::Returned => "board.returned",
+        }
+    }
 }
 
 /// The Departments view's sortable columns, in the order `s` cycles them.
@@ -151,6 +177,40 @@ pub struct Supervision {
     /// The first snapshot has been seen: from then on a red case is news.
     primed: bool,
     view_chosen: bool,
+    /// The supervisor's own lists, kept up to date when cases change (`sup_rebuild`), most
+    /// pressing first.
+    pub ruling: Vec<i64>,
+    pub extensions: Vec<i64>,
+    pub returned: Vec<i64>,
+    pub ruling_pick: (Option<i64>, usize),
+    pub extension_pick: (Option<i64>, usize),
+    pub returned_pick: (Option<i64>, usize),
+    /// Cases already announced as awaiting a ruling / with an extension request (keyed by the
+    /// request's time, so a second request rings again).
+    announced_ruling: HashSet<i64>,
+    announced_extension: HashSet<(i64, i64)>,
+    /// Arrivals found by `sup_rebuild`, rung by the next `sup_alarms`.
+    arrivals: Vec<(i64, Arrival)>,
+    lists_primed: bool,
+    /// The Departments view's selected row.
+    pub dept_pick: usize,
+    /// The department whose cases the queue shows after a drill-down from Departments.
+    pub drill: Option<i64>,
+}
+
+/// Why a case rings.
+#[derive(Debug, Clone, Copy)]
+enum Ring {
+    NewRed,
+    Breach(ClockKind, i64),
+    Arrived(Arrival),
+}
+
+/// Something a supervisor must act on arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    Ruling,
+    Extension,
 }
 
 impl App {
@@ -207,6 +267,9 @@ impl App {
 
     fn sup_ids(&self, pane: SupPane) -> Vec<i64> {
         match pane {
+            SupPane::Ruling => self.sup.ruling.clone(),
+            SupPane::Extensions => self.sup.extensions.clone(),
+            SupPane::Returned => self.sup.returned.clone(),
             SupPane::Board => self
                 .overdue_board(self.now)
                 .iter()
@@ -220,6 +283,19 @@ impl App {
         match pane {
             SupPane::Board => self.sup.board_pick,
             SupPane::FollowUps => self.sup.follow_pick,
+            SupPane::Ruling => self.sup.ruling_pick,
+            SupPane::Extensions => self.sup.extension_pick,
+            SupPane::Returned => self.sup.returned_pick,
+        }
+    }
+
+    fn set_pick(&mut self, pane: SupPane, pick: (Option<i64>, usize)) {
+        match pane {
+            SupPane::Board => self.sup.board_pick = pick,
+            SupPane::FollowUps => self.sup.follow_pick = pick,
+            SupPane::Ruling => self.sup.ruling_pick = pick,
+            SupPane::Extensions => self.sup.extension_pick = pick,
+            SupPane::Returned => self.sup.returned_pick = pick,
         }
     }
 
@@ -322,6 +398,57 @@ impl App {
 
     // ---- hooks called from `update` ---------------------------------------------------------
 
+    /// Refills the supervisor's lists from the held cases (with the queues, when cases change)
+    /// and notes the new arrivals for the next alarm.
+    pub(super) fn sup_rebuild(&mut self) {
+        if !self.is_supervisor() {
+            return;
+        }
+        let mut ruling: Vec<(i64, i64)> = Vec::new();
+        let mut extensions: Vec<(i64, i64)> = Vec::new();
+        let mut returned: Vec<(i64, i64)> = Vec::new();
+        // The first cases seen are the state of things, not news.
+        let primed = self.sup.lists_primed;
+        for c in self.cases.values() {
+            let due = c
+                .next_due
+                .as_ref()
+                .map(|d| d.due_at.timestamp())
+                .unwrap_or(i64::MAX);
+            if c.awaiting_ruling && c.status.is_open() {
+                ruling.push((due, c.id));
+                if self.sup.announced_ruling.insert(c.id) && primed {
+                    self.sup.arrivals.push((c.id, Arrival::Ruling));
+                }
+            } else {
+                self.sup.announced_ruling.remove(&c.id);
+            }
+            if let Some(p) = &c.pending_extension {
+                // Soonest asked-for time first: the feedback it would move is the nearest.
+                extensions.push((p.until.timestamp(), c.id));
+                if self
+                    .sup
+                    .announced_extension
+                    .insert((c.id, p.requested_at.timestamp()))
+                    && primed
+                {
+                    self.sup.arrivals.push((c.id, Arrival::Extension));
+                }
+            }
+            if c.status == Status::Triaged && c.return_count > 0 && !c.awaiting_ruling {
+                returned.push((due, c.id));
+            }
+        }
+        let ids = |mut v: Vec<(i64, i64)>| {
+            v.sort_unstable();
+            v.into_iter().map(|(_, id)| id).collect::<Vec<i64>>()
+        };
+        self.sup.ruling = ids(ruling);
+        self.sup.extensions = ids(extensions);
+        self.sup.returned = ids(returned);
+        self.sup.lists_primed |= self.last_ok.is_some();
+    }
+
     /// A supervisor starts on the Overdue board.
     pub(super) fn sup_on_session(&mut self) {
         if !self.sup.view_chosen {
@@ -390,7 +517,7 @@ impl App {
         // (case, the deadline about to breach and seconds left; None: a new red case). Runs
         // every second over every case held: look up before writing, and format only the few
         // alarms shown, not every case.
-        let mut news: Vec<(&Case, Option<(ClockKind, i64)>)> = Vec::new();
+        let mut news: Vec<(&Case, Ring)> = Vec::new();
         for c in self.cases.values() {
             let red = c.tier == Some(Tier::Red);
             let was = self.sup.tiers.get(&c.id).copied();
@@ -399,7 +526,7 @@ impl App {
             }
             if red && c.status.is_open() && self.sup.primed && was != Some(Some(Tier::Red)) {
                 if self.alarms.new_red {
-                    news.push((c, None));
+                    news.push((c, Ring::NewRed));
                 }
                 continue;
             }
@@ -416,8 +543,13 @@ impl App {
                         .insert((c.id, d.clock, d.due_at.timestamp()))
                     && self.alarms.about_to_breach
                 {
-                    news.push((c, Some((d.clock, left))));
+                    news.push((c, Ring::Breach(d.clock, left)));
                 }
+            }
+        }
+        for (id, arrival) in std::mem::take(&mut self.sup.arrivals) {
+            if let Some(c) = self.cases.get(&id) {
+                news.push((c, Ring::Arrived(arrival)));
             }
         }
         self.sup.primed = true;
@@ -436,17 +568,29 @@ impl App {
         let mut texts: Vec<String> = news
             .iter()
             .take(SHOWN)
-            .map(|(c, breach)| match breach {
-                None => self.i18n.f(
+            .map(|(c, ring)| match ring {
+                Ring::NewRed => self.i18n.f(
                     "alarm.new_red",
                     &[("ref", &c.reference), ("title", &c.title)],
                 ),
-                Some((clock, left)) => self.i18n.f(
+                Ring::Arrived(Arrival::Ruling) => self.i18n.f(
+                    "alarm.ruling",
+                    &[
+                        ("ref", &c.reference),
+                        ("n", &c.return_count.to_string()),
+                        ("title", &c.title),
+                    ],
+                ),
+                Ring::Arrived(Arrival::Extension) => self.i18n.f(
+                    "alarm.extension",
+                    &[("ref", &c.reference), ("title", &c.title)],
+                ),
+                Ring::Breach(clock, left) => self.i18n.f(
                     "alarm.breach",
                     &[
                         ("ref", &c.reference),
                         ("clock", self.i18n.t(&format!("clock.{}", clock.as_str()))),
-                        ("left", &crate::console::text::short_duration(*left)),
+                        ("left", &self.i18n.duration(*left)),
                         ("title", &c.title),
                     ],
                 ),
@@ -481,6 +625,48 @@ impl App {
             Command::Sort if self.view == View::Departments => {
                 self.sup.dept_sort = self.sup.dept_sort.next();
                 Some(vec![])
+            }
+            Command::Down | Command::Up | Command::Top | Command::Bottom
+                if self.view == View::Departments =>
+            {
+                let last = self
+                    .departments
+                    .iter()
+                    .filter(|d| d.active)
+                    .count()
+                    .saturating_sub(1);
+                let at = self.sup.dept_pick.min(last);
+                self.sup.dept_pick = match command {
+                    Command::Down => (at + 1).min(last),
+                    Command::Up => at.saturating_sub(1),
+                    Command::Top => 0,
+                    _ => last,
+                };
+                Some(vec![])
+            }
+            // Enter on a department shows its cases in the queue; Esc comes back.
+            Command::Detail if self.view == View::Departments => {
+                let rows = self.department_rows(self.now);
+                let row = rows.get(self.sup.dept_pick)?;
+                let text = self.i18n.f(
+                    "msg.drill",
+                    &[
+                        ("department", &row.name),
+                        ("key", &self.keymap.first(Command::Cancel)),
+                    ],
+                );
+                self.sup.drill = Some(row.department_id);
+                self.view = View::Queue;
+                self.rebuild();
+                self.info(Level::Info, text);
+                Some(self.after_move())
+            }
+            Command::Cancel if self.sup.drill.is_some() && self.view == View::Queue => {
+                self.sup.drill = None;
+                self.view = View::Departments;
+                self.message = None;
+                self.rebuild();
+                Some(self.after_move())
             }
             // In every view an urge, an extension decision and a follow-up open a dialog with an
             // optional note: Tab chooses, Enter sends.
@@ -556,18 +742,21 @@ impl App {
                     _ => at as isize - page,
                 }
                 .clamp(0, last) as usize;
-                let pick = (Some(ids[to]), to);
-                match pane {
-                    SupPane::Board => self.sup.board_pick = pick,
-                    SupPane::FollowUps => self.sup.follow_pick = pick,
-                }
+                self.set_pick(pane, (Some(ids[to]), to));
                 Some(self.after_move())
             }
             Command::NextPane | Command::PrevPane if self.view == View::Overdue => {
-                self.sup.pane = match self.sup.pane {
-                    SupPane::Board => SupPane::FollowUps,
-                    SupPane::FollowUps => SupPane::Board,
+                let n = SupPane::ALL.len();
+                let i = SupPane::ALL
+                    .iter()
+                    .position(|p| *p == self.sup.pane)
+                    .unwrap_or(0);
+                let step = if command == Command::NextPane {
+                    1
+                } else {
+                    n - 1
                 };
+                self.sup.pane = SupPane::ALL[(i + step) % n];
                 Some(self.after_move())
             }
             _ => None,
@@ -590,10 +779,13 @@ impl App {
                     layout::screen(Rect::new(0, 0, self.size.0, self.size.1), self.show_detail);
                 let geo = layout::overdue(layout::inner(screen.main));
                 let at = (m.column, m.row).into();
-                for (pane, rows) in [
-                    (SupPane::Board, geo.board_rows),
-                    (SupPane::FollowUps, geo.follow_rows),
-                ] {
+                // The lower pane shows the follow-ups or whichever list of the supervisor's is
+                // chosen.
+                let lower = match self.sup.pane {
+                    SupPane::Board => SupPane::FollowUps,
+                    p => p,
+                };
+                for (pane, rows) in [(SupPane::Board, geo.board_rows), (lower, geo.follow_rows)] {
                     if !rows.contains(at) {
                         continue;
                     }
@@ -603,10 +795,7 @@ impl App {
                     let i = off + (m.row - rows.y) as usize;
                     if let Some(id) = ids.get(i) {
                         self.sup.pane = pane;
-                        match pane {
-                            SupPane::Board => self.sup.board_pick = (Some(*id), i),
-                            SupPane::FollowUps => self.sup.follow_pick = (Some(*id), i),
-                        }
+                        self.set_pick(pane, (Some(*id), i));
                     }
                 }
                 self.after_move()

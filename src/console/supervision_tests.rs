@@ -213,12 +213,18 @@ fn reassigning_a_held_case_is_for_supervisors_only() {
         panic!("no picker")
     };
     typed(&mut app, "jtys");
-    let effects = app.update(code(KeyCode::Enter));
+    // Moving a case a department holds asks why, then sends.
+    assert!(app.update(code(KeyCode::Enter)).is_empty());
+    typed(&mut app, "需要车辆");
+    let effects = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::CONTROL,
+    )));
     assert_eq!(
         acts(&effects)[0].3,
         CaseAction::Dispatch(crate::wire::DispatchBody {
             department_id: 5,
-            note: None
+            note: Some("需要车辆".into())
         })
     );
 

@@ -628,6 +628,7 @@ fn a_returned_case_names_the_department_that_returned_it() {
 #[test]
 fn picker_moves_with_arrows_and_esc_closes() {
     let mut app = app();
+    select(&mut app, 119);
     app.update(key('a'));
     app.update(code(KeyCode::Down));
     app.update(code(KeyCode::Down));
@@ -651,7 +652,8 @@ fn claim_and_release_toggle_on_who_holds_the_case() {
 
 #[test]
 fn urge_is_a_one_key_action() {
-    let mut app = app();
+    let mut app = fixtures::app_as(Lang::En, fixtures::supervisor(), fixtures::sample_cases());
+    app.update(key('1'));
     select(&mut app, 42);
     // Urging asks to confirm (with an optional note) since issue 5.
     assert!(app.update(key('u')).is_empty());
@@ -976,11 +978,12 @@ fn a_412_on_a_one_key_action_leaves_a_form_opened_meanwhile_alone() {
 #[test]
 fn a_412_is_explained_against_what_the_operator_saw_even_if_the_feed_was_faster() {
     let mut app = app();
+    select(&mut app, 119);
     app.update(key('a'));
-    let mut changed = app.cases[&134].clone();
+    let mut changed = app.cases[&119].clone();
     changed.version = 2;
     changed.tier = Some(Tier::Red);
-    changed.status = Status::Triaged;
+    changed.claimed_by = Some("op-wang".into());
     app.update(Action::FeedLoaded {
         changes: fixtures::changes(vec![changed.clone()], false, "c2"),
         received_at: now(),
@@ -998,10 +1001,10 @@ fn a_412_is_explained_against_what_the_operator_saw_even_if_the_feed_was_faster(
         panic!("{:?}", app.mode)
     };
     assert!(
-        changes.contains(&("field.status", "new".into(), "triaged".into())),
+        changes.contains(&("field.claimed_by", "—".into(), "op-wang".into())),
         "{changes:?}"
     );
-    assert!(changes.contains(&("field.tier", "untriaged".into(), "red".into())));
+    assert!(changes.contains(&("field.tier", "blue".into(), "red".into())));
 }
 
 #[test]
@@ -1030,7 +1033,8 @@ fn typing_errors_are_fixed_in_place() {
 
 #[test]
 fn e_decides_an_extension_request() {
-    let mut app = app();
+    let mut app = fixtures::app_as(Lang::En, fixtures::supervisor(), fixtures::sample_cases());
+    app.update(key('1'));
     select(&mut app, 42);
     app.update(key('e'));
     assert!(matches!(app.mode, Mode::Normal), "nothing to decide");
@@ -1078,7 +1082,8 @@ fn e_decides_an_extension_request() {
 
 #[test]
 fn f_records_a_follow_up_of_a_resolved_case() {
-    let mut app = app();
+    let mut app = fixtures::app_as(Lang::En, fixtures::supervisor(), fixtures::sample_cases());
+    app.update(key('1'));
     app.update(key('f'));
     assert!(matches!(app.mode, Mode::Normal), "not resolved");
     let mut c = app.cases[&42].clone();

@@ -802,11 +802,12 @@ async fn create_case(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    require_role(
-        &actor,
-        &[Role::Intake, Role::Operator, Role::Supervisor],
-        "create cases",
-    )?;
+    if !crate::domain::may_create(actor.role) {
+        return Err(ApiError::Forbidden(format!(
+            "role {} may not create cases",
+            actor.role.as_str()
+        )));
+    }
     let key = idempotency_key(&headers, &method, "/api/v1/cases", &body)?;
     let new: NewCase = parse_json(&body)?;
     validate_new_case(&new)?;

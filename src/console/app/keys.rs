@@ -84,10 +84,22 @@ impl App {
 
     pub(super) fn key_normal(&mut self, key: KeyEvent) -> Vec<Effect> {
         let commands = self.keymap.commands(&key).to_vec();
+        // A key bound to several commands (`e`: decide or request an extension) takes the one
+        // that fits; when none does, the hint says why, the case's state before the role.
+        let mut refused: Option<(crate::console::permissions::NotOffered, String)> = None;
         for command in commands {
+            if let Err(why) = self.gate(command) {
+                if refused.as_ref().is_none_or(|r| r.0 > why.0) {
+                    refused = Some(why);
+                }
+                continue;
+            }
             if let Some(effects) = self.command(command) {
                 return effects;
             }
+        }
+        if let Some((_, text)) = refused {
+            self.info(Level::Info, text);
         }
         vec![]
     }
@@ -197,7 +209,12 @@ impl App {
             | Command::Claim
             | Command::Assign
             | Command::Answer
-            | Command::Note => {
+            | Command::Note
+            | Command::SignFor
+            | Command::Progress
+            | Command::Resolve
+            | Command::Return
+            | Command::RequestExtension => {
                 let Some(case) = self.selected_case().cloned() else {
                     self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
                     return Some(vec![]);
@@ -244,6 +261,15 @@ impl App {
                 };
                 self.send_simple(case, action)
             }
+            Command::Assign if case.status == Status::New && !self.triage_pending(case.id) => {
+                // The tier comes first; choosing it opens the picker.
+                self.assign_after_tier = Some(case.id);
+                self.mode = Mode::Tier {
+                    case_id: case.id,
+                    retier: false,
+                };
+                vec![]
+            }
             Command::Assign => {
                 self.mode = Mode::Picker(Picker {
                     case_id: case.id,
@@ -262,20 +288,10 @@ impl App {
                 } else {
                     TextKind::Note
                 };
-                let draft = self.drafts.remove(&(case.id, kind)).unwrap_or_default();
-                self.mode = Mode::Text(TextForm {
-                    kind,
-                    case_id: case.id,
-                    seen: Box::new(case.clone()),
-                    text: draft.clone(),
-                    cursor: draft.chars().count(),
-                    key: new_idempotency_key(),
-                    sending: false,
-                    error: None,
-                });
+                self.open_text(kind, case);
                 vec![]
             }
-            _ => vec![],
+            _ => self.role_case_command(command, case),
         }
     }
 
@@ -340,12 +356,30 @@ impl App {
         let Some(tier) = tier else {
             if !self.keymap.is(&key, Command::Cancel) {
                 self.mode = Mode::Tier { case_id, retier };
+            } else {
+                self.assign_after_tier = None;
             }
             return vec![];
         };
         let Some(case) = self.cases.get(&case_id).cloned() else {
             return vec![];
         };
+        if self.assign_after_tier.take() == Some(case_id) && !retier {
+            // The dispatch typed now goes out once the triage has answered (one request at a
+            // time), based on the version the triage makes.
+            let effects =
+                self.send_simple(&case, CaseAction::Triage(TierBody { tier, note: None }));
+            self.mode = Mode::Picker(Picker {
+                case_id,
+                seen: Box::new(case),
+                query: String::new(),
+                selected: 0,
+                key: new_idempotency_key(),
+                sending: false,
+                error: None,
+            });
+            return effects;
+        }
         let body = TierBody { tier, note: None };
         let action = if retier {
             CaseAction::Retier(body)
@@ -368,6 +402,12 @@ impl App {
             KeyCode::Esc => return vec![],
             KeyCode::Enter => {
                 if let Some(item) = items.get(p.selected) {
+                    if self.is_reassignment(&p.seen) {
+                        // Moving a case a department holds needs a reason.
+                        let case = (*p.seen).clone();
+                        self.open_text(TextKind::Reassign(item.department_id), &case);
+                        return vec![];
+                    }
                     let out = Outgoing {
                         case_id: Some(p.case_id),
                         version: p.seen.version,
@@ -419,16 +459,13 @@ impl App {
             return vec![];
         }
         if self.keymap.is(&key, Command::Submit) {
-            let text = f.text.trim().to_string();
-            if text.is_empty() {
-                f.error = Some(self.i18n.t("form.error.empty_text").to_string());
-                self.mode = Mode::Text(f);
-                return vec![];
-            }
-            let body = TextBody { text };
-            let action = match f.kind {
-                TextKind::Answer => CaseAction::AnswerOnline(body),
-                TextKind::Note => CaseAction::Note(body),
+            let action = match self.text_action(&f) {
+                Ok(a) => a,
+                Err(e) => {
+                    f.error = Some(e);
+                    self.mode = Mode::Text(f);
+                    return vec![];
+                }
             };
             let out = Outgoing {
                 case_id: Some(f.case_id),
@@ -442,7 +479,23 @@ impl App {
             self.mode = Mode::Text(f);
             return self.send(out, Origin::Form);
         }
-        input::edit(&mut f.text, &mut f.cursor, &key, true);
+        if f.kind == TextKind::Extension && matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
+            f.until_focus = !f.until_focus;
+            f.cursor = if f.until_focus {
+                f.until.chars().count()
+            } else {
+                f.text.chars().count()
+            };
+        } else if f.until_focus {
+            if key.code == KeyCode::Enter {
+                f.until_focus = false;
+                f.cursor = f.text.chars().count();
+            } else {
+                input::edit(&mut f.until, &mut f.cursor, &key, false);
+            }
+        } else {
+            input::edit(&mut f.text, &mut f.cursor, &key, true);
+        }
         self.mode = Mode::Text(f);
         vec![]
     }

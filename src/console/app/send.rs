@@ -138,8 +138,16 @@ impl App {
             return vec![];
         };
         let label = self.op_label(&failed.out.op);
-        let reason = self.error_text(&error);
         let case_id = failed.out.case_id;
+        let reason = match error.problem().filter(|p| p.status != 401) {
+            Some(p) => {
+                let case = case_id
+                    .and_then(|id| self.case(id))
+                    .or(failed.out.seen.as_deref());
+                self.refusal_text(p, case)
+            }
+            None => self.error_text(&error),
+        };
         let form_open = failed.origin == Origin::Form && self.mode.is_form();
         if error.is_transient() {
             // Kept with its idempotency key: a retry cannot act twice.
@@ -282,17 +290,7 @@ impl App {
                 &[("server", &self.server_label), ("detail", detail)],
             ),
             ClientError::Api(p) if p.status == 401 => self.i18n.t("err.token").to_string(),
-            ClientError::Api(p) => {
-                let mut s = if p.detail.is_empty() {
-                    p.title.clone()
-                } else {
-                    p.detail.clone()
-                };
-                for fe in &p.errors {
-                    s.push_str(&format!(" · {}: {}", fe.field, fe.message));
-                }
-                format!("{} ({})", s, p.status)
-            }
+            ClientError::Api(p) => self.refusal_text(p, None),
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::console::theme::Theme;
 /// The line saying how old the report is, or that it could not be refreshed.
 pub fn report_state<'a>(app: &App, theme: &Theme, now: DateTime<Utc>) -> Line<'a> {
     let i = &app.i18n;
-    let age = |t: DateTime<Utc>| text::short_duration((now - t).num_seconds().max(0));
+    let age = |t: DateTime<Utc>| app.i18n.duration((now - t).num_seconds().max(0));
     match (&app.sup.report_error, app.sup.report_at) {
         (Some((err, _)), at) if app.report_stale() => {
             let s = match at {
@@ -93,8 +93,9 @@ pub fn departments(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
         } else {
             theme.base()
         };
+        let selected = n == app.sup.dept_pick;
         let line = Line::from(vec![
-            Span::raw("  "),
+            Span::raw(if selected { "▶ " } else { "  " }),
             Span::raw(fit(&r.name, name_w)),
             Span::raw(" "),
             Span::raw(fit_right(&r.open.to_string(), num)),
@@ -105,6 +106,11 @@ pub fn departments(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
             Span::raw(" "),
             Span::raw(fit_right(&avg, num)),
         ]);
+        let line = if selected {
+            line.style(theme.selected())
+        } else {
+            line
+        };
         put(buf, inner, inner.y + 2 + n as u16, &line);
     }
     let hint = i.f("dept.hint", &[("key", &app.keymap.first(Command::Sort))]);

@@ -9,11 +9,11 @@ use ratatui::widgets::{Block, Borders, Widget};
 use super::put;
 use crate::console::app::App;
 use crate::console::layout;
-use crate::console::text::{self, fit, short_duration};
+use crate::console::text::{self, fit};
 use crate::console::theme::{Theme, tier_symbol};
 use crate::wire::{Case, Event};
 
-fn clock(app: &App, t: &DateTime<FixedOffset>, now: DateTime<Utc>) -> String {
+pub(super) fn clock(app: &App, t: &DateTime<FixedOffset>, now: DateTime<Utc>) -> String {
     let local = t.with_timezone(&app.server_zone);
     let today = app
         .server_now(now)
@@ -157,6 +157,9 @@ pub fn detail(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
     if c.awaiting_ruling {
         wrapped(&mut lines, i.t("detail.awaiting_ruling"), theme.error());
     }
+    for (s, style) in super::department::extension_lines(app, c, theme, now) {
+        wrapped(&mut lines, &s, style);
+    }
     if let Some(e) = &c.escalation {
         let mut s = i.f(
             "detail.escalation",
@@ -202,17 +205,17 @@ pub fn detail(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
                 let left = (d.due_at.with_timezone(&Utc) - server_now).num_seconds();
                 if left < 0 {
                     (
-                        i.f("deadline.overdue", &[("by", &short_duration(left))]),
+                        i.f("deadline.overdue", &[("by", &i.duration(left))]),
                         theme.overdue(),
                     )
                 } else if left < app.alarms.amber_minutes * 60 {
                     (
-                        i.f("deadline.in", &[("left", &short_duration(left))]),
+                        i.f("deadline.in", &[("left", &i.duration(left))]),
                         theme.amber(),
                     )
                 } else {
                     (
-                        i.f("deadline.in", &[("left", &short_duration(left))]),
+                        i.f("deadline.in", &[("left", &i.duration(left))]),
                         theme.base(),
                     )
                 }

@@ -84,9 +84,18 @@ fn describe(app: &App, out: &Outgoing) -> String {
             s.push_str(" → ");
             s.push_str(app.department_name(b.department_id).unwrap_or("?"));
         }
-        Op::Act(CaseAction::AnswerOnline(b) | CaseAction::Note(b)) => {
+        Op::Act(
+            CaseAction::AnswerOnline(b)
+            | CaseAction::Note(b)
+            | CaseAction::Progress(b)
+            | CaseAction::Resolve(b),
+        ) => {
             s.push_str(": ");
             s.push_str(&b.text);
+        }
+        Op::Act(CaseAction::Return(b)) => {
+            s.push_str(": ");
+            s.push_str(&b.reason);
         }
         Op::Create(n) => {
             s.push_str(&n.title);
@@ -227,21 +236,26 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Mode::Text(f) => {
             let h = area.height.saturating_sub(4).clamp(8, 16);
             let r = centered(area, wide, h);
-            let title = i.t(match f.kind {
-                TextKind::Answer => "dialog.answer",
-                TextKind::Note => "dialog.note",
-            });
-            let inner = boxed(frame, r, title, theme);
-            let y = lines_at(
+            let title = match f.kind {
+                TextKind::Answer => i.t("dialog.answer").to_string(),
+                TextKind::Note => i.t("dialog.note").to_string(),
+                _ => super::department::text_title(app, f),
+            };
+            let inner = boxed(frame, r, &title, theme);
+            let mut y = lines_at(
                 frame,
                 inner,
                 inner.y,
                 &[(case_ref(app, Some(f.case_id)), theme.bold())],
             );
-            let mut text_lines: Vec<String> = text::wrap(
-                &crate::console::input::with_cursor(&f.text, f.cursor),
-                inner.width.saturating_sub(2) as usize,
-            );
+            y = super::department::form_fields(frame.buffer_mut(), inner, y, app, f, theme);
+            let typed = if f.until_focus {
+                f.text.clone()
+            } else {
+                crate::console::input::with_cursor(&f.text, f.cursor)
+            };
+            let mut text_lines: Vec<String> =
+                text::wrap(&typed, inner.width.saturating_sub(2) as usize);
             let room = (inner.y + inner.height).saturating_sub(y + 3) as usize;
             if text_lines.len() > room {
                 text_lines.drain(..text_lines.len() - room);

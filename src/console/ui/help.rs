@@ -24,7 +24,12 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let n = Command::ALL.len() as u16;
+    // Only what the signed-in role uses.
+    let commands: Vec<Command> = Command::ALL
+        .into_iter()
+        .filter(|c| app.role_uses(*c))
+        .collect();
+    let n = commands.len() as u16;
     // As many columns as it takes to show every command on this screen.
     let room = area.height.saturating_sub(4).max(1);
     let cols = n
@@ -43,7 +48,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .render(r, buf);
     let inner = layout::inner(r);
     let key_w = (col_w as usize / 3).min(18);
-    for (k, cmd) in Command::ALL.iter().enumerate() {
+    for (k, cmd) in commands.iter().enumerate() {
         let (col, row) = ((k as u16) / rows, (k as u16) % rows);
         if row >= inner.height.saturating_sub(2) {
             continue;

@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the state, the theme and the time it is. Widgets never read the
 //! clock, the environment or any global.
 
+mod department;
 mod departments;
 mod detail;
 mod dialog;
@@ -9,6 +10,7 @@ mod list;
 mod overdue;
 mod stats;
 mod sup_dialog;
+mod sup_lists;
 mod top;
 
 use chrono::{DateTime, Utc};
@@ -69,6 +71,9 @@ fn put(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod roles_tests;
 
 #[cfg(test)]
 mod sup_tests;

@@ -86,7 +86,7 @@ fn escalation(app: &App, c: &Case, now: DateTime<Utc>, wide: bool) -> String {
         let secs = (at.with_timezone(&Utc) - app.server_now(now))
             .num_seconds()
             .max(0);
-        let left = text::short_duration(secs);
+        let left = i.duration(secs);
         if wide {
             s.push_str(" · ");
             s.push_str(&i.f(
@@ -127,7 +127,7 @@ fn counts(c: &Case) -> String {
     )
 }
 
-fn board_row<'a>(
+pub(super) fn board_row<'a>(
     app: &App,
     theme: &Theme,
     r: &BoardRow,
@@ -208,7 +208,7 @@ fn follow_row<'a>(
     }
 }
 
-fn header<'a>(theme: &Theme, label: String, active: bool, w: usize) -> Line<'a> {
+pub(super) fn header<'a>(theme: &Theme, label: String, active: bool, w: usize) -> Line<'a> {
     let head = format!("{} {label} ", if active { "▸" } else { " " });
     let rule = "─".repeat(w.saturating_sub(text::width(&head) + 1));
     let style = if active { theme.bold() } else { theme.base() };
@@ -312,9 +312,13 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
         );
     }
 
-    // Follow-up queue.
+    // The lower pane: the follow-up queue, or the supervisor's list chosen with `]`.
+    if super::sup_lists::lower(buf, &geo, app, theme, now) {
+        return;
+    }
     let active = app.sup.pane == SupPane::FollowUps;
-    let label = i.f("follow_up.title", &[("n", &follow.len().to_string())]);
+    let mut label = i.f("follow_up.title", &[("n", &follow.len().to_string())]);
+    label.push_str(&super::sup_lists::others(app, SupPane::FollowUps));
     put(
         buf,
         follow_area,

@@ -167,7 +167,8 @@ fn dialogs() {
     for (lang, code) in LANGS {
         for (w, h) in SIZES {
             let mut a = app(lang, w, h);
-            keys(&mut a, "a");
+            // 57 is back at the desk (42 is held by a department: no dispatch from here).
+            keys(&mut a, "ja");
             insta::assert_snapshot!(format!("picker_{code}_{w}x{h}"), render(&a, w, h));
             keys(&mut a, "\u{1b}");
             a.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
@@ -312,8 +313,19 @@ fn a_returned_case_in_detail_and_picker() {
 
 #[test]
 fn an_extension_request_decided_from_the_queue() {
-    // The same dialog as on the Overdue board (sup_tests), over the Queue view.
-    each("extension_in_queue", |a| {
+    // The same dialog as on the Overdue board (sup_tests), over a supervisor's Queue view.
+    let sup = |lang, w, h| {
+        let mut a = fixtures::app_as(lang, fixtures::supervisor(), fixtures::sample_cases());
+        a.update(Action::Resize {
+            width: w,
+            height: h,
+        });
+        keys(&mut a, "1jjj");
+        let d = fixtures::detail(&a.cases[&42]);
+        a.update(Action::DetailLoaded(Box::new(d)));
+        a
+    };
+    let shots = screens("extension_in_queue", sup, |a| {
         let mut c = a.cases[&42].clone();
         c.version = 2;
         c.pending_extension = Some(crate::wire::PendingExtension {
@@ -328,4 +340,7 @@ fn an_extension_request_decided_from_the_queue() {
         });
         keys(a, "e");
     });
+    for (snapshot, screen) in shots {
+        insta::assert_snapshot!(snapshot, screen);
+    }
 }

@@ -42,11 +42,8 @@ pub fn conn_text(app: &App, now: DateTime<Utc>) -> (String, ConnState) {
     let s = match state {
         ConnState::Connecting => i.t("conn.connecting").to_string(),
         ConnState::Live => i.t("conn.live").to_string(),
-        ConnState::Stale { age } => i.f("conn.stale", &[("age", &text::short_duration(age))]),
-        ConnState::Offline { retry_in } => i.f(
-            "conn.offline",
-            &[("retry", &text::short_duration(retry_in))],
-        ),
+        ConnState::Stale { age } => i.f("conn.stale", &[("age", &i.duration(age))]),
+        ConnState::Offline { retry_in } => i.f("conn.offline", &[("retry", &i.duration(retry_in))]),
     };
     (s, state)
 }
@@ -144,7 +141,7 @@ pub fn tabs(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
 pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTime<Utc>) {
     let line = if let Some(f) = &app.failure {
         // What is wrong first: on a narrow screen the tail is what gets cut.
-        let since = text::short_duration((now - f.since).num_seconds());
+        let since = app.i18n.duration((now - f.since).num_seconds());
         // The feed and the session live at fixed paths: a 404 means the URL is not the API's.
         let what = if f.error.status() == Some(404) {
             app.i18n
@@ -188,15 +185,29 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
             (Command::Extension, "hint.extension"),
             (Command::FollowUp, "hint.follow_up"),
             (Command::Assign, "hint.reassign"),
+            (Command::Answer, "hint.answer"),
             (Command::NextPane, "hint.pane"),
             (Command::Mute, "hint.mute"),
             (Command::Help, "hint.help"),
+        ],
+        _ if app.view == View::Departments => &[
+            (Command::Detail, "hint.drill"),
+            (Command::Sort, "hint.sort"),
+            (Command::Help, "hint.help"),
+            (Command::Quit, "hint.quit"),
         ],
         _ => &[
             (Command::Triage, "hint.triage"),
             (Command::Assign, "hint.assign"),
             (Command::Claim, "hint.claim"),
             (Command::Answer, "hint.answer"),
+            (Command::SignFor, "hint.sign_for"),
+            (Command::Progress, "hint.progress"),
+            (Command::Resolve, "hint.resolve"),
+            (Command::Return, "hint.return"),
+            (Command::RequestExtension, "hint.request_extension"),
+            (Command::Urge, "hint.urge"),
+            (Command::Extension, "hint.extension"),
             (Command::NewCase, "hint.new"),
             (Command::Filter, "hint.filter"),
             (Command::Help, "hint.help"),
@@ -204,7 +215,8 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
         ],
     };
     let mut left = vec![Span::raw(" ")];
-    for (cmd, label) in hints {
+    // Only the keys the signed-in role may use on the selected case as it is now.
+    for (cmd, label) in hints.iter().filter(|(c, _)| app.offered(*c)) {
         left.push(Span::styled(k.first(*cmd), theme.key()));
         left.push(Span::raw(format!(" {}  ", i.t(label))));
     }
@@ -214,7 +226,7 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
                 "{} ",
                 i.f(
                     "footer.last_sync",
-                    &[("age", &text::short_duration((now - t).num_seconds().max(0)))]
+                    &[("age", &i.duration((now - t).num_seconds().max(0)))]
                 )
             ),
             theme.dim(),
