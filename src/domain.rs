@@ -21,11 +21,11 @@ pub const SYSTEM_ACTOR: &str = "escalation";
 /// Checks a login name: the shared text rule, and not a name the server writes under, so no
 /// user can pass for the system in a timeline.
 pub fn check_user_name(name: &str) -> Result<(), String> {
-    crate::text_rules::check(name, TextRule::name(50))?;
+    text_rules::check(name, TextRule::name(50))?;
     // Invisible characters would make a different name that reads the same.
     let folded: String = name
         .chars()
-        .filter(|c| !crate::text_rules::is_invisible(*c))
+        .filter(|c| !text_rules::is_invisible(*c))
         .flat_map(char::to_lowercase)
         .collect();
     if [SYSTEM_ACTOR, "system"].contains(&folded.as_str()) {

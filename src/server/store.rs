@@ -979,7 +979,7 @@ fn check_department_name(name: &str) -> Result<(), StoreError> {
 
 /// `q` as a literal inside a `LIKE ... ESCAPE '\'` pattern: `%`, `_` and `\` match
 /// themselves.
-pub fn escape_like(q: &str) -> String {
+fn escape_like(q: &str) -> String {
     let mut out = String::with_capacity(q.len());
     for c in q.chars() {
         if matches!(c, '%' | '_' | '\\') {
