@@ -217,6 +217,23 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
     let mut left = vec![Span::raw(" ")];
     // Only the keys the signed-in role may use on the selected case as it is now.
     for (cmd, label) in hints.iter().filter(|(c, _)| app.offered(*c)) {
+        // On the board `a` moves a held case; on a case back at the desk it dispatches, and on
+        // one awaiting a ruling that dispatch is the ruling.
+        let label = match app.selected_case() {
+            Some(c)
+                if *cmd == Command::Assign && app.view == View::Overdue && c.awaiting_ruling =>
+            {
+                &"hint.rule"
+            }
+            Some(c)
+                if *cmd == Command::Assign
+                    && app.view == View::Overdue
+                    && c.status == crate::wire::Status::Triaged =>
+            {
+                &"hint.assign"
+            }
+            _ => label,
+        };
         left.push(Span::styled(k.first(*cmd), theme.key()));
         left.push(Span::raw(format!(" {}  ", i.t(label))));
     }
