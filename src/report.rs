@@ -104,7 +104,8 @@ pub struct DailyReport {
 pub fn day_bounds(date: NaiveDate, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
     (
         start_of_day(date, tz),
-        start_of_day(date + Duration::days(1), tz),
+        // The last representable date ends where it starts rather than overflowing.
+        start_of_day(date.succ_opt().unwrap_or(date), tz),
     )
 }
 
@@ -114,8 +115,8 @@ fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let midnight = date.and_time(chrono::NaiveTime::MIN);
     (0..=24 * 60)
         .find_map(|m| {
-            tz.from_local_datetime(&(midnight + Duration::minutes(m)))
-                .earliest()
+            let local = midnight.checked_add_signed(Duration::minutes(m))?;
+            tz.from_local_datetime(&local).earliest()
         })
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| midnight.and_utc())
