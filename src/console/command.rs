@@ -26,6 +26,8 @@ pub enum Command {
     ViewStats,
     ViewSearch,
     Detail,
+    DetailDown,
+    DetailUp,
     Filter,
     Triage,
     TierBlue,
@@ -50,7 +52,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 38] = [
+    pub const ALL: [Command; 40] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -67,6 +69,8 @@ impl Command {
         Command::ViewStats,
         Command::ViewSearch,
         Command::Detail,
+        Command::DetailDown,
+        Command::DetailUp,
         Command::Filter,
         Command::Triage,
         Command::TierBlue,
@@ -111,6 +115,8 @@ impl Command {
             Command::ViewStats => "view_stats",
             Command::ViewSearch => "view_search",
             Command::Detail => "detail",
+            Command::DetailDown => "detail_down",
+            Command::DetailUp => "detail_up",
             Command::Filter => "filter",
             Command::Triage => "triage",
             Command::TierBlue => "tier_blue",

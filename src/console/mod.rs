@@ -20,6 +20,8 @@ pub mod tui;
 pub mod ui;
 
 #[cfg(test)]
+mod screen_tests;
+#[cfg(test)]
 mod update_tests;
 
 use std::path::PathBuf;

@@ -148,8 +148,10 @@ pub struct Supervision {
     warned: HashSet<(i64, ClockKind, i64)>,
     /// Each case's tier when last seen, to tell a new red case from a known one.
     tiers: HashMap<i64, Option<Tier>>,
-    /// The first snapshot has been seen: from then on a red case is news.
-    primed: bool,
+    /// The first snapshot has been taken in silently: from then on a red case is news.
+    pub(super) primed: bool,
+    /// When an about-to-breach alarm last rang, for `[alarms] due_soon_repeat_minutes`.
+    due_soon_rang: Option<DateTime<Utc>>,
     view_chosen: bool,
 }
 
@@ -383,7 +385,10 @@ impl App {
     }
 
     /// New red cases (first seen red, or re-tiered red) and cases about to breach: each rings
-    /// once, unless muted or switched off in `[alarms]`.
+    /// once, unless muted or switched off in `[alarms]`. Until the first snapshot has been
+    /// taken in (`primed`), what is seen is only recorded: the desk as found at start-up is
+    /// not news. About-to-breach alarms within `due_soon_repeat_minutes` of the last one that
+    /// rang only flash their rows, so a busy desk does not ring every minute.
     pub(super) fn sup_alarms(&mut self) -> Vec<Effect> {
         let s = self.server_now(self.now);
         let soon = self.alarms.about_to_breach_minutes * 60;
@@ -397,7 +402,8 @@ impl App {
             if was != Some(c.tier) {
                 self.sup.tiers.insert(c.id, c.tier);
             }
-            if red && c.status.is_open() && self.sup.primed && was != Some(Some(Tier::Red)) {
+            let primed = self.sup.primed;
+            if red && c.status.is_open() && primed && was != Some(Some(Tier::Red)) {
                 if self.alarms.new_red {
                     news.push((c, None));
                 }
@@ -415,12 +421,12 @@ impl App {
                         .warned
                         .insert((c.id, d.clock, d.due_at.timestamp()))
                     && self.alarms.about_to_breach
+                    && primed
                 {
                     news.push((c, Some((d.clock, left))));
                 }
             }
         }
-        self.sup.primed = true;
         if news.is_empty() {
             return vec![];
         }
@@ -430,6 +436,17 @@ impl App {
         }
         if self.sup.muted || (!self.alarms.bell && self.alarms.notify == NotifyKind::Off) {
             return vec![];
+        }
+        let quiet = self.sup.due_soon_rang.is_some_and(|t| {
+            (self.now - t).num_seconds() < self.alarms.due_soon_repeat_minutes * 60
+        });
+        if quiet {
+            news.retain(|(_, breach)| breach.is_none());
+            if news.is_empty() {
+                return vec![];
+            }
+        } else if news.iter().any(|(_, breach)| breach.is_some()) {
+            self.sup.due_soon_rang = Some(self.now);
         }
         // A desktop notification stays short: the first few, then how many more.
         const SHOWN: usize = 3;
@@ -456,11 +473,21 @@ impl App {
             let more = (news.len() - SHOWN).to_string();
             texts.push(self.i18n.f("alarm.more", &[("n", &more)]));
         }
+        let body = texts.join(" · ");
+        // The status line says what rang: a bell heard from across the room can be read back.
+        if self
+            .message
+            .as_ref()
+            .is_none_or(|m| m.level != Level::Error)
+        {
+            let shown = self.i18n.f("alarm.rang", &[("text", &body)]);
+            self.info(Level::Info, shown);
+        }
         vec![Effect::Alarm(Alarm {
             bell: self.alarms.bell,
             notify: self.alarms.notify,
             title: self.i18n.t("app.name").to_string(),
-            body: texts.join(" · "),
+            body,
         })]
     }
 
@@ -538,7 +565,9 @@ impl App {
             | Command::Bottom
             | Command::PageDown
             | Command::PageUp
-                if self.view == View::Overdue =>
+                if self.view == View::Overdue
+                    && !(matches!(command, Command::PageDown | Command::PageUp)
+                        && self.detail_covers_list()) =>
             {
                 let pane = self.sup.pane;
                 let ids = self.sup_ids(pane);

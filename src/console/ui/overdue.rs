@@ -60,7 +60,10 @@ fn dept(app: &App, c: &Case) -> String {
 fn countdown(app: &App, theme: &Theme, left: Option<i64>) -> (String, Style) {
     match left {
         Some(s) if s < 0 => (text::countdown(s), theme.overdue()),
-        Some(s) if s < app.alarms.amber_minutes * 60 => (text::countdown(s), theme.amber()),
+        Some(s) if s < app.alarms.amber_minutes * 60 => (
+            format!("{}{}", theme.amber_mark(), text::countdown(s)),
+            theme.amber(),
+        ),
         Some(s) => (text::countdown(s), theme.base()),
         None => ("—".into(), theme.dim()),
     }

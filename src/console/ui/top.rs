@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::put;
-use crate::console::app::{App, ConnState, Level, Mode, View};
+use crate::console::app::{App, ConnState, Level, Mode, View, signed_out};
 use crate::console::command::Command;
 use crate::console::text::{self, width};
 use crate::console::theme::Theme;
@@ -47,6 +47,7 @@ pub fn conn_text(app: &App, now: DateTime<Utc>) -> (String, ConnState) {
             "conn.offline",
             &[("retry", &text::short_duration(retry_in))],
         ),
+        ConnState::SignedOut => i.t("conn.signed_out").to_string(),
     };
     (s, state)
 }
@@ -74,15 +75,19 @@ pub fn top_bar(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
     let conn_style = match state {
         ConnState::Live => theme.ok(),
         ConnState::Connecting | ConnState::Stale { .. } => theme.warn(),
-        ConnState::Offline { .. } => theme.error(),
+        ConnState::Offline { .. } | ConnState::SignedOut => theme.error(),
     };
     left.push(Span::styled(format!("● {conn}"), conn_style));
-    let server_now = app.server_now(now).with_timezone(&app.server_zone);
-    left.push(Span::raw(format!(
-        "   {} {}",
-        i.t("top.server_clock"),
-        server_now.format("%H:%M:%S")
-    )));
+    // Until the server has answered once, its clock is unknown: the workstation's own is not
+    // shown in its place.
+    if app.last_ok.is_some() {
+        let server_now = app.server_now(now).with_timezone(&app.server_zone);
+        left.push(Span::raw(format!(
+            "   {} {}",
+            i.t("top.server_clock"),
+            server_now.format("%H:%M:%S")
+        )));
+    }
     let overdue = app.overdue_total(now);
     let mut right = vec![
         Span::raw(format!("{} {} · ", i.t("top.new"), app.untriaged_total)),
@@ -152,9 +157,15 @@ pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
         } else {
             app.error_text(&f.error)
         };
+        let after = if signed_out(&f.error) {
+            let key = app.keymap.first(Command::Refresh);
+            app.i18n.f("status.signed_out", &[("key", &key)])
+        } else {
+            app.i18n.f("status.offline_since", &[("since", &since)])
+        };
         Line::from(vec![
             Span::styled(format!(" ✗ {} ", what), theme.error()),
-            Span::raw(app.i18n.f("status.offline_since", &[("since", &since)])),
+            Span::raw(after),
         ])
     } else if let Some(m) = &app.message {
         let (mark, style) = match m.level {
