@@ -1,6 +1,6 @@
 //! A screen that holds up on a long shift, end to end: the real console in tmux against a real
 //! `jieyou serve` on a temporary SQLite file. Started on a desk that already has red cases, it
-//! rings nothing (no "Alarm:" line, no bell in tmux) until a new red case arrives, which rings.
+//! rings nothing (no "Alarm " line, no bell in tmux) until a new red case arrives, which rings.
 //! Started with a wrong token, it says "not signed in" and stops asking the server until the
 //! operator presses R; a counting relay between the two shows the requests.
 
@@ -107,17 +107,17 @@ fn reds_already_on_the_desk_ring_nothing_and_a_new_red_rings() {
     let screen = t.wait_for("the desk's red cases", |s| {
         s.contains(&first.reference) && s.contains(&second.reference) && s.contains("● live")
     });
-    assert!(!screen.contains("Alarm:"), "{screen}");
+    assert!(!screen.contains("Alarm "), "{screen}");
     assert_eq!(bell(&t), "0", "no bell for the desk as found\n{screen}");
 
     let third = desk.red_case("桥梁垮塌");
     let screen = t.wait_for("the alarm for the new red case", |s| {
         s.lines()
-            .any(|l| l.contains("Alarm:") && l.contains(&third.reference))
+            .any(|l| l.contains("Alarm ") && l.contains(&third.reference))
     });
     let alarm = screen
         .lines()
-        .find(|l| l.contains("Alarm:"))
+        .find(|l| l.contains("Alarm "))
         .unwrap_or_default();
     assert!(
         !alarm.contains(&first.reference) && !alarm.contains(&second.reference),

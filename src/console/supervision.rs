@@ -152,6 +152,9 @@ pub struct Supervision {
     pub(super) primed: bool,
     /// When an about-to-breach alarm last rang, for `[alarms] due_soon_repeat_minutes`.
     due_soon_rang: Option<DateTime<Utc>>,
+    /// What the last alarm said, and when: the status line shows it while it has nothing
+    /// else to say, so a bell heard from across the room can be read back.
+    pub rang: Option<(String, DateTime<Utc>)>,
     view_chosen: bool,
 }
 
@@ -367,6 +370,11 @@ impl App {
         effects
     }
 
+    /// A case as this console's own action left it: what it did itself is not news.
+    pub(super) fn sup_seen(&mut self, case: &Case) {
+        self.sup.tiers.insert(case.id, case.tier);
+    }
+
     pub(super) fn sup_report(&mut self, action: Action) -> Vec<Effect> {
         self.sup.report_pending = false;
         match action {
@@ -474,15 +482,7 @@ impl App {
             texts.push(self.i18n.f("alarm.more", &[("n", &more)]));
         }
         let body = texts.join(" · ");
-        // The status line says what rang: a bell heard from across the room can be read back.
-        if self
-            .message
-            .as_ref()
-            .is_none_or(|m| m.level != Level::Error)
-        {
-            let shown = self.i18n.f("alarm.rang", &[("text", &body)]);
-            self.info(Level::Info, shown);
-        }
+        self.sup.rang = Some((body.clone(), self.now));
         vec![Effect::Alarm(Alarm {
             bell: self.alarms.bell,
             notify: self.alarms.notify,

@@ -145,7 +145,11 @@ pub fn tabs(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     put(buf, area, area.y, &spread(left, right, area.width));
 }
 
-/// Connection trouble first (it explains a stale screen), then the latest message.
+/// How long the status line shows what the last alarm said, when it has nothing else to say.
+const ALARM_SHOWN_SECONDS: i64 = 60;
+
+/// Connection trouble first (it explains a stale screen), then the latest message, then the
+/// last alarm.
 pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTime<Utc>) {
     let line = if let Some(f) = &app.failure {
         // What is wrong first: on a narrow screen the tail is what gets cut.
@@ -174,6 +178,18 @@ pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
             Level::Error => ("✗", theme.error()),
         };
         Line::from(Span::styled(format!(" {mark} {}", m.text), style))
+    } else if let Some((text, at)) = app
+        .sup
+        .rang
+        .as_ref()
+        .filter(|(_, at)| (now - *at).num_seconds() < ALARM_SHOWN_SECONDS)
+    {
+        let at = app.server_now(*at).with_timezone(&app.server_zone);
+        let said = app.i18n.f(
+            "alarm.rang",
+            &[("at", &at.format("%H:%M").to_string()), ("text", text)],
+        );
+        Line::from(Span::styled(format!(" ! {said}"), theme.warn()))
     } else {
         Line::raw("")
     };
