@@ -404,13 +404,13 @@ impl App {
         // every second over every case held: look up before writing, and format only the few
         // alarms shown, not every case.
         let mut news: Vec<(&Case, Option<(ClockKind, i64)>)> = Vec::new();
+        let primed = self.sup.primed;
         for c in self.cases.values() {
             let red = c.tier == Some(Tier::Red);
             let was = self.sup.tiers.get(&c.id).copied();
             if was != Some(c.tier) {
                 self.sup.tiers.insert(c.id, c.tier);
             }
-            let primed = self.sup.primed;
             if red && c.status.is_open() && primed && was != Some(Some(Tier::Red)) {
                 if self.alarms.new_red {
                     news.push((c, None));
