@@ -883,7 +883,7 @@ mod help_text;
 mod keys;
 mod send;
 
-pub use detail_text::{DetailText, TextLine, Tone, clock};
+pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
 pub use help_text::{HelpRow, help_box, help_columns};
 
 #[path = "supervision.rs"]

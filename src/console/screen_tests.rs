@@ -223,6 +223,7 @@ fn the_escalation_banner_goes_once_the_escalated_clock_is_met() {
         received_at: now(),
     });
     assert!(!banner(&app));
+    assert!(crate::console::app::live_escalation(&app.cases[&42]).is_none());
 }
 
 fn red(id: i64) -> Case {

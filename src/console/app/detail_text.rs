@@ -10,7 +10,7 @@ use super::App;
 use crate::console::command::Command;
 use crate::console::layout;
 use crate::console::text;
-use crate::wire::{Case, Event};
+use crate::wire::{Case, Escalation, Event};
 
 /// What a line means, for the theme to colour; the cache holds no styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,18 +116,19 @@ fn event_summary(app: &App, e: &Event) -> String {
     s
 }
 
-/// The escalation banner, while the escalated clock is still unmet: once it is met the
-/// ladder has stopped and the banner would only alarm.
-fn escalation_banner(app: &App, c: &Case, now: DateTime<Utc>) -> Option<String> {
-    let i = &app.i18n;
+/// The case's escalation while the escalated clock is still unmet: once it is met the ladder
+/// has stopped, and showing it would only alarm.
+pub fn live_escalation(c: &Case) -> Option<&Escalation> {
     let e = c.escalation.as_ref()?;
-    if !c
-        .deadlines
+    c.deadlines
         .iter()
         .any(|d| d.clock == e.clock && d.met_at.is_none())
-    {
-        return None;
-    }
+        .then_some(e)
+}
+
+fn escalation_banner(app: &App, c: &Case, now: DateTime<Utc>) -> Option<String> {
+    let i = &app.i18n;
+    let e = live_escalation(c)?;
     let mut s = i.f(
         "detail.escalation",
         &[

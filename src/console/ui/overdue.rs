@@ -70,10 +70,10 @@ fn countdown(app: &App, theme: &Theme, left: Option<i64>) -> (String, Style) {
 }
 
 /// `reminder · urging notice in 11m50s` (wide) or `reminder›11m` (narrow); `—` before the
-/// ladder starts.
+/// ladder starts and once its clock is met.
 fn escalation(app: &App, c: &Case, now: DateTime<Utc>, wide: bool) -> String {
     let i = &app.i18n;
-    let Some(e) = &c.escalation else {
+    let Some(e) = crate::console::app::live_escalation(c) else {
         return "—".into();
     };
     let step = |s: crate::wire::EscalationStep, short: bool| {
