@@ -281,7 +281,7 @@ fn bad_tokens_and_unreachable_servers_are_explained() {
         &["--server", &desk.server.url, "--token", "jy_wrong"],
         "en_US.UTF-8",
     );
-    t.wait_text("did not accept your token");
+    t.wait_text("the server refused the token");
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let port = closed.local_addr().expect("addr").port();
     drop(closed);

@@ -91,8 +91,19 @@ pub struct Failure {
 pub enum ConnState {
     Connecting,
     Live,
-    Stale { age: i64 },
-    Offline { retry_in: i64 },
+    Stale {
+        age: i64,
+    },
+    Offline {
+        retry_in: i64,
+    },
+    /// The server refused the token; nothing is retried until the operator asks.
+    SignedOut,
+}
+
+/// The server does not know this token: no retry will help until the operator acts.
+pub fn signed_out(error: &ClientError) -> bool {
+    error.status() == Some(401)
 }
 
 /// A request the operator asked for, kept whole until the server has acknowledged it.
@@ -299,6 +310,12 @@ pub struct App {
     pub show_detail: bool,
     pub detail: Option<CaseDetail>,
     pub phone_revealed: bool,
+    /// Lines of the detail pane scrolled out at the top.
+    pub detail_scroll: usize,
+    /// Rows of the help screen scrolled out at the top.
+    pub help_scroll: usize,
+    /// The detail pane's wrapped text (detail_text.rs).
+    detail_text: Option<DetailText>,
 
     pub last_ok: Option<DateTime<Utc>>,
     pub failure: Option<Failure>,
@@ -356,6 +373,9 @@ impl App {
             show_detail: false,
             detail: None,
             phone_revealed: false,
+            detail_scroll: 0,
+            help_scroll: 0,
+            detail_text: None,
             last_ok: None,
             failure: None,
             offset: ChronoDuration::zero(),
@@ -382,6 +402,9 @@ impl App {
 
     pub fn conn_state(&self, now: DateTime<Utc>) -> ConnState {
         if let Some(f) = &self.failure {
+            if signed_out(&f.error) {
+                return ConnState::SignedOut;
+            }
             return ConnState::Offline {
                 retry_in: (f.retry_at - now).num_seconds().max(0),
             };
@@ -487,6 +510,12 @@ impl App {
     // ---- update ----------------------------------------------------------------------------
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.step(action);
+        self.refresh_detail_text();
+        effects
+    }
+
+    fn step(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Tick(now) => {
                 self.now = now;
@@ -531,7 +560,8 @@ impl App {
                 if changes.cases.is_empty() && changes.left.is_empty() && !changes.snapshot {
                     return vec![];
                 }
-                if changes.snapshot {
+                let snapshot = changes.snapshot;
+                if snapshot {
                     self.cases.clear();
                 }
                 for case in changes.cases {
@@ -546,6 +576,9 @@ impl App {
                 let after = self.selected_case().map(|c| c.version);
                 let mut effects = self.detail_effects(before != after);
                 effects.extend(self.sup_alarms());
+                if snapshot {
+                    self.sup.primed = true;
+                }
                 effects
             }
             Action::FeedFailed {
@@ -801,6 +834,7 @@ impl App {
         if id != self.selected_id {
             self.selected_id = id;
             self.phone_revealed = false;
+            self.detail_scroll = 0;
             if self.detail.as_ref().map(|d| d.case.id) != id {
                 self.detail = None;
             }
@@ -874,9 +908,14 @@ impl App {
     }
 }
 
+mod detail_text;
+mod help_text;
 mod keys;
 mod roles;
 mod send;
+
+pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
+pub use help_text::{HelpRow, help_box, help_columns};
 
 #[path = "supervision.rs"]
 pub mod supervision;

@@ -26,6 +26,8 @@ pub enum Command {
     ViewStats,
     ViewSearch,
     Detail,
+    DetailDown,
+    DetailUp,
     Filter,
     Triage,
     TierBlue,
@@ -55,7 +57,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 43] = [
+    pub const ALL: [Command; 45] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -72,6 +74,8 @@ impl Command {
         Command::ViewStats,
         Command::ViewSearch,
         Command::Detail,
+        Command::DetailDown,
+        Command::DetailUp,
         Command::Filter,
         Command::Triage,
         Command::TierBlue,
@@ -121,6 +125,8 @@ impl Command {
             Command::ViewStats => "view_stats",
             Command::ViewSearch => "view_search",
             Command::Detail => "detail",
+            Command::DetailDown => "detail_down",
+            Command::DetailUp => "detail_up",
             Command::Filter => "filter",
             Command::Triage => "triage",
             Command::TierBlue => "tier_blue",

@@ -43,6 +43,10 @@ pub struct Alarms {
     pub about_to_breach: bool,
     #[serde(default = "five")]
     pub about_to_breach_minutes: i64,
+    /// After an about-to-breach alarm rings, the next ones within this many minutes only
+    /// flash their rows; 0 rings every one.
+    #[serde(default = "five")]
+    pub due_soon_repeat_minutes: i64,
     /// The terminal bell (BEL).
     #[serde(default = "yes")]
     pub bell: bool,
@@ -79,6 +83,7 @@ impl Default for Alarms {
             new_red: true,
             about_to_breach: true,
             about_to_breach_minutes: 5,
+            due_soon_repeat_minutes: 5,
             bell: true,
             notify: NotifyKind::Osc9,
         }
@@ -237,7 +242,7 @@ mod tests {
         let f = dir.path().join("alarms.toml");
         std::fs::write(
             &f,
-            "[alarms]\nnew_red = false\nabout_to_breach_minutes = 3\nbell = false\nnotify = \"osc777\"\n",
+            "[alarms]\nnew_red = false\nabout_to_breach_minutes = 3\ndue_soon_repeat_minutes = 0\nbell = false\nnotify = \"osc777\"\n",
         )
         .unwrap();
         let a = Config::load(None, Some(&f), &Overrides::default())
@@ -245,6 +250,7 @@ mod tests {
             .alarms;
         assert!(!a.new_red && a.about_to_breach && !a.bell);
         assert_eq!(a.about_to_breach_minutes, 3);
+        assert_eq!(a.due_soon_repeat_minutes, 0);
         assert_eq!(a.notify, NotifyKind::Osc777);
         std::fs::write(&f, "[alarms]\nnotify = \"morse\"\n").unwrap();
         assert!(Config::load(None, Some(&f), &Overrides::default()).is_err());

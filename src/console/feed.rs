@@ -91,18 +91,59 @@ pub async fn run(
                 // The first poll after a failure must not long-poll: it is what shows the
                 // operator that the server is back.
                 immediate = true;
+                let retry = retries_by_itself(&error);
                 let _ = tx.send(Action::FeedFailed {
                     error,
                     at: Utc::now(),
-                    retry_in: backoff,
+                    retry_in: if retry { backoff } else { Duration::ZERO },
                 });
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = refresh.notified() => {}
-                    _ = cancel.cancelled() => return,
+                if retry {
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = refresh.notified() => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                    backoff = (backoff * 2).min(max_backoff);
+                } else {
+                    tokio::select! {
+                        _ = refresh.notified() => {}
+                        _ = cancel.cancelled() => return,
+                    }
                 }
-                backoff = (backoff * 2).min(max_backoff);
             }
         }
+    }
+}
+
+/// A refused token stays refused: asking again every few seconds only fills the server's log.
+/// The feed then waits for the operator (`R`, or a restart with another token).
+pub fn retries_by_itself(error: &ClientError) -> bool {
+    !crate::console::app::signed_out(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Problem;
+
+    fn problem(status: u16) -> ClientError {
+        ClientError::Api(Box::new(Problem {
+            kind: "about:blank".into(),
+            title: "x".into(),
+            status,
+            detail: String::new(),
+            errors: vec![],
+            current: None,
+            current_department: None,
+        }))
+    }
+
+    #[test]
+    fn a_refused_token_waits_for_the_operator_and_the_rest_retries() {
+        assert!(!retries_by_itself(&problem(401)));
+        assert!(retries_by_itself(&problem(503)));
+        assert!(retries_by_itself(&ClientError::Unreachable(
+            "refused".into()
+        )));
     }
 }

@@ -6,6 +6,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 /// From this width up the detail pane sits beside the queue; below it covers the queue.
 pub const WIDE: u16 = 120;
 
+/// The smallest screen the layout is drawn on; below it the console says so instead.
+pub const MIN_WIDTH: u16 = 64;
+pub const MIN_HEIGHT: u16 = 16;
+
+pub fn too_small(area: Rect) -> bool {
+    area.width < MIN_WIDTH || area.height < MIN_HEIGHT
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Screen {
     pub top: Rect,

@@ -25,6 +25,8 @@ mod feed_tests;
 #[cfg(test)]
 mod roles_tests;
 #[cfg(test)]
+mod screen_tests;
+#[cfg(test)]
 mod update_tests;
 
 use std::path::PathBuf;

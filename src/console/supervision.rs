@@ -174,8 +174,13 @@ pub struct Supervision {
     warned: HashSet<(i64, ClockKind, i64)>,
     /// Each case's tier when last seen, to tell a new red case from a known one.
     tiers: HashMap<i64, Option<Tier>>,
-    /// The first snapshot has been seen: from then on a red case is news.
-    primed: bool,
+    /// The first snapshot has been taken in silently: from then on a red case is news.
+    pub(super) primed: bool,
+    /// When an about-to-breach alarm last rang, for `[alarms] due_soon_repeat_minutes`.
+    due_soon_rang: Option<DateTime<Utc>>,
+    /// What the last alarm said, and when: the status line shows it while it has nothing
+    /// else to say, so a bell heard from across the room can be read back.
+    pub rang: Option<(String, DateTime<Utc>)>,
     view_chosen: bool,
     /// The supervisor's own lists, kept up to date when cases change (`sup_rebuild`), most
     /// pressing first.
@@ -492,6 +497,11 @@ impl App {
         effects
     }
 
+    /// A case as this console's own action left it: what it did itself is not news.
+    pub(super) fn sup_seen(&mut self, case: &Case) {
+        self.sup.tiers.insert(case.id, case.tier);
+    }
+
     pub(super) fn sup_report(&mut self, action: Action) -> Vec<Effect> {
         self.sup.report_pending = false;
         match action {
@@ -510,7 +520,10 @@ impl App {
     }
 
     /// New red cases (first seen red, or re-tiered red) and cases about to breach: each rings
-    /// once, unless muted or switched off in `[alarms]`.
+    /// once, unless muted or switched off in `[alarms]`. Until the first snapshot has been
+    /// taken in (`primed`), what is seen is only recorded: the desk as found at start-up is
+    /// not news. About-to-breach alarms within `due_soon_repeat_minutes` of the last one that
+    /// rang only flash their rows, so a busy desk does not ring every minute.
     pub(super) fn sup_alarms(&mut self) -> Vec<Effect> {
         let s = self.server_now(self.now);
         let soon = self.alarms.about_to_breach_minutes * 60;
@@ -518,13 +531,14 @@ impl App {
         // every second over every case held: look up before writing, and format only the few
         // alarms shown, not every case.
         let mut news: Vec<(&Case, Ring)> = Vec::new();
+        let primed = self.sup.primed;
         for c in self.cases.values() {
             let red = c.tier == Some(Tier::Red);
             let was = self.sup.tiers.get(&c.id).copied();
             if was != Some(c.tier) {
                 self.sup.tiers.insert(c.id, c.tier);
             }
-            if red && c.status.is_open() && self.sup.primed && was != Some(Some(Tier::Red)) {
+            if red && c.status.is_open() && primed && was != Some(Some(Tier::Red)) {
                 if self.alarms.new_red {
                     news.push((c, Ring::NewRed));
                 }
@@ -542,6 +556,7 @@ impl App {
                         .warned
                         .insert((c.id, d.clock, d.due_at.timestamp()))
                     && self.alarms.about_to_breach
+                    && primed
                 {
                     news.push((c, Ring::Breach(d.clock, left)));
                 }
@@ -552,7 +567,6 @@ impl App {
                 news.push((c, Ring::Arrived(arrival)));
             }
         }
-        self.sup.primed = true;
         if news.is_empty() {
             return vec![];
         }
@@ -562,6 +576,19 @@ impl App {
         }
         if self.sup.muted || (!self.alarms.bell && self.alarms.notify == NotifyKind::Off) {
             return vec![];
+        }
+        let quiet = self.sup.due_soon_rang.is_some_and(|t| {
+            (self.now - t).num_seconds() < self.alarms.due_soon_repeat_minutes * 60
+        });
+        if quiet {
+            news.retain(|(_, ring)| !matches!(ring, Ring::Breach(..)));
+            if news.is_empty() {
+                return vec![];
+            }
+        } else if news
+            .iter()
+            .any(|(_, ring)| matches!(ring, Ring::Breach(..))) {
+            self.sup.due_soon_rang = Some(self.now);
         }
         // A desktop notification stays short: the first few, then how many more.
         const SHOWN: usize = 3;
@@ -600,11 +627,13 @@ impl App {
             let more = (news.len() - SHOWN).to_string();
             texts.push(self.i18n.f("alarm.more", &[("n", &more)]));
         }
+        let body = texts.join(" · ");
+        self.sup.rang = Some((body.clone(), self.now));
         vec![Effect::Alarm(Alarm {
             bell: self.alarms.bell,
             notify: self.alarms.notify,
             title: self.i18n.t("app.name").to_string(),
-            body: texts.join(" · "),
+            body,
         })]
     }
 
@@ -724,7 +753,9 @@ impl App {
             | Command::Bottom
             | Command::PageDown
             | Command::PageUp
-                if self.view == View::Overdue =>
+                if self.view == View::Overdue
+                    && !(matches!(command, Command::PageDown | Command::PageUp)
+                        && self.detail_covers_list()) =>
             {
                 let pane = self.sup.pane;
                 let ids = self.sup_ids(pane);

@@ -5,6 +5,11 @@ use ratatui::style::{Color, Modifier, Style};
 
 use crate::wire::Tier;
 
+/// xterm-256 #d78700: yellow (ANSI 3/11) all but disappears on a white background.
+const AMBER: Color = Color::Indexed(172);
+/// xterm-256 #008787: bright cyan is as faint on white as yellow.
+const TEAL: Color = Color::Indexed(30);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
@@ -44,39 +49,48 @@ impl Theme {
     pub fn selected(&self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
     }
+    /// Borders carry no meaning; the terminal's dim grey is legible on either background.
     pub fn border(&self) -> Style {
-        self.fg(Color::Gray)
+        self.fg(Color::DarkGray)
     }
     pub fn key(&self) -> Style {
-        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        self.fg(TEAL).add_modifier(Modifier::BOLD)
     }
     pub fn tier(&self, tier: Option<Tier>) -> Style {
         match tier {
             Some(Tier::Red) => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             Some(Tier::Orange) => self.fg(Color::Indexed(208)),
             Some(Tier::Blue) => self.fg(Color::Blue),
-            None => self.fg(Color::White),
+            // The terminal's own foreground: white or black text vanishes on one background
+            // or the other.
+            None => Style::new(),
         }
     }
-    /// Under the amber threshold.
+    /// Under the amber threshold: a dark amber that reads on white as on black, and bold so
+    /// it stands apart from plain countdowns without colour too.
     pub fn amber(&self) -> Style {
-        self.fg(Color::Yellow)
+        self.fg(AMBER).add_modifier(Modifier::BOLD)
+    }
+    /// Put before an amber countdown when there is no colour to tell it from a calm one.
+    pub fn amber_mark(&self) -> &'static str {
+        if self.color { "" } else { "!" }
     }
     /// Overdue; bold too, so it stands out without colour.
     pub fn overdue(&self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
+    /// ANSI green is pale on white; xterm-256 #00875f reads on both.
     pub fn ok(&self) -> Style {
-        self.fg(Color::Green)
+        self.fg(Color::Indexed(29))
     }
     pub fn warn(&self) -> Style {
-        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+        self.fg(AMBER).add_modifier(Modifier::BOLD)
     }
     pub fn error(&self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
     pub fn tab_active(&self) -> Style {
-        self.fg(Color::Cyan)
+        self.fg(TEAL)
             .add_modifier(Modifier::BOLD)
             .add_modifier(Modifier::UNDERLINED)
     }

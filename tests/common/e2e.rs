@@ -221,6 +221,23 @@ impl Tmux {
             .and_then(|l| l.split_whitespace().next().map(str::to_string))
     }
 
+    /// A tmux format (`#{window_bell_flag}`…) evaluated for the console's window.
+    pub fn format(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "-t",
+                "main",
+                format,
+            ])
+            .output()
+            .expect("display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     pub fn text(&self, s: &str) {
         Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-t", "main", "-l", s])

@@ -11,7 +11,20 @@ impl App {
             Mode::Normal => self.key_normal(key),
             Mode::Filter => self.key_filter(key),
             Mode::Help => {
-                // Any key closes help; it is a screen to glance at.
+                // The moving keys scroll help; any other key closes it.
+                let step = self.keymap.commands(&key).iter().find_map(|c| match c {
+                    Command::Down | Command::DetailDown => Some(1),
+                    Command::Up | Command::DetailUp => Some(-1),
+                    Command::PageDown => Some(self.page()),
+                    Command::PageUp => Some(-self.page()),
+                    Command::Bottom => Some(isize::MAX / 2),
+                    Command::Top => Some(-(isize::MAX / 2)),
+                    _ => None,
+                });
+                if let Some(step) = step {
+                    self.scroll_help(step);
+                    self.mode = Mode::Help;
+                }
                 vec![]
             }
             Mode::Tier { case_id, retier } => self.key_tier(key, case_id, retier),
@@ -114,6 +127,7 @@ impl App {
             Command::Quit => vec![Effect::Quit],
             Command::Help => {
                 self.mode = Mode::Help;
+                self.help_scroll = 0;
                 vec![]
             }
             Command::Down => {
@@ -124,6 +138,14 @@ impl App {
                 self.move_by(-1);
                 self.after_move()
             }
+            Command::PageDown if self.detail_covers_list() => {
+                self.scroll_detail(self.detail_page());
+                vec![]
+            }
+            Command::PageUp if self.detail_covers_list() => {
+                self.scroll_detail(-self.detail_page());
+                vec![]
+            }
             Command::PageDown => {
                 self.move_by(self.page());
                 self.after_move()
@@ -131,6 +153,15 @@ impl App {
             Command::PageUp => {
                 self.move_by(-self.page());
                 self.after_move()
+            }
+            Command::DetailDown | Command::DetailUp => {
+                if !self.show_detail && self.size.0 < layout::WIDE {
+                    // On a narrow screen the pane must be open to be read.
+                    self.show_detail = true;
+                    return Some(self.detail_effects(false));
+                }
+                self.scroll_detail(if command == Command::DetailDown { 1 } else { -1 });
+                vec![]
             }
             Command::Top => {
                 self.move_to(false);

@@ -81,6 +81,7 @@ impl App {
         let reference = case.reference.clone();
         let is_create = matches!(done.out.op, Op::Create(_));
         self.upsert(case.clone());
+        self.sup_seen(&case);
         if is_create {
             // Show the operator the case they just took down.
             self.view = View::Queue;

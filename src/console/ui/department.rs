@@ -1,18 +1,15 @@
 //! What a department sees of its own work: the fields of its forms (return, extension,
 //! progress, result) and the state of its extension request in the detail pane.
 
-use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::detail::clock;
 use super::put;
-use crate::console::app::{App, TextForm, TextKind};
+use crate::console::app::{App, TextForm, TextKind, clock};
 use crate::console::input::with_cursor;
 use crate::console::theme::Theme;
-use crate::wire::{Case, ClockKind};
+use crate::wire::ClockKind;
 
 /// The title of a department's (or a reassignment's) text form.
 pub fn text_title(app: &App, f: &TextForm) -> String {
@@ -97,55 +94,4 @@ pub fn form_fields(
         &Line::styled(format!(" {}", i.t(label)), theme.bold()),
     );
     y + 1
-}
-
-/// The extension request in the detail pane: pending (until when, why, who asked), or the last
-/// decision on one from the timeline.
-pub fn extension_lines(
-    app: &App,
-    c: &Case,
-    theme: &Theme,
-    now: DateTime<Utc>,
-) -> Vec<(String, Style)> {
-    let i = &app.i18n;
-    if let Some(p) = &c.pending_extension {
-        return vec![(
-            i.f(
-                "detail.extension_pending",
-                &[
-                    ("until", &clock(app, &p.until, now)),
-                    ("who", &p.requested_by),
-                    ("reason", &p.reason),
-                ],
-            ),
-            theme.warn(),
-        )];
-    }
-    let decided = app
-        .detail
-        .as_ref()
-        .filter(|d| d.case.id == c.id)
-        .and_then(|d| {
-            d.events
-                .iter()
-                .rev()
-                .find(|e| e.action == "decide-extension")
-        });
-    let Some(e) = decided else {
-        return vec![];
-    };
-    let approved = e.payload.get("approve").and_then(|v| v.as_bool()) == Some(true);
-    let until = e
-        .payload
-        .get("until")
-        .and_then(|v| v.as_str())
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| clock(app, &t, now))
-        .unwrap_or_else(|| "?".into());
-    let (key, style) = if approved {
-        ("detail.extension_approved", theme.ok())
-    } else {
-        ("detail.extension_denied", theme.error())
-    };
-    vec![(i.f(key, &[("until", &until), ("who", &e.actor)]), style)]
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui::widgets::{Block, Borders, Widget};
 
 use super::help::centered;
 use super::put;
@@ -18,7 +18,7 @@ use crate::wire::{CaseAction, DepartmentKind};
 
 fn boxed(frame: &mut Frame, r: Rect, title: &str, theme: &Theme) -> Rect {
     let buf = frame.buffer_mut();
-    Clear.render(r, buf);
+    super::popup::clear(buf, r);
     Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border())

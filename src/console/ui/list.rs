@@ -24,7 +24,8 @@ struct Columns {
 }
 
 impl Columns {
-    fn new(w: usize) -> Columns {
+    /// `status` is the widest status word in the UI's language, so none is ever cut.
+    fn new(w: usize, status: usize) -> Columns {
         // marker, tier, space, countdown, space, ref, space = 30 with a 16-cell ref
         let reference = if w >= 70 { 16 } else { 12 };
         let fixed = 1 + 1 + 1 + 9 + 1 + reference + 1;
@@ -32,7 +33,7 @@ impl Columns {
             reference,
             title: 0,
             town: 8,
-            status: 10,
+            status,
             department: 10,
             claimed: 8,
         };
@@ -63,16 +64,39 @@ impl Columns {
     }
 }
 
-fn status_label(app: &App, c: &Case) -> String {
+const STATUSES: [Status; 6] = [
+    Status::New,
+    Status::Triaged,
+    Status::Dispatched,
+    Status::InProgress,
+    Status::Resolved,
+    Status::Closed,
+];
+
+fn status_text(app: &App, status: Status, returned: bool) -> String {
     let s = app
         .i18n
-        .t(&format!("status.{}", c.status.as_str()))
+        .t(&format!("status.{}", status.as_str()))
         .to_string();
-    if c.return_count > 0 && c.status == Status::Triaged {
+    if returned && status == Status::Triaged {
         format!("↩{s}")
     } else {
         s
     }
+}
+
+fn status_label(app: &App, c: &Case) -> String {
+    status_text(app, c.status, c.return_count > 0)
+}
+
+/// The status column's width: its widest word in this language, a returned case's mark
+/// included.
+pub fn status_width(app: &App) -> usize {
+    STATUSES
+        .iter()
+        .map(|s| text::width(&status_text(app, *s, true)))
+        .max()
+        .unwrap_or(10)
 }
 
 /// One case as one line of the list.
@@ -84,10 +108,13 @@ pub fn row<'a>(
     selected: bool,
     now: DateTime<Utc>,
 ) -> Line<'a> {
-    let cols = Columns::new(w);
+    let cols = Columns::new(w, status_width(app));
     let (countdown, cd_style) = match app.seconds_left(c, now) {
         Some(s) if s < 0 => (text::countdown(s), theme.overdue()),
-        Some(s) if s < app.alarms.amber_minutes * 60 => (text::countdown(s), theme.amber()),
+        Some(s) if s < app.alarms.amber_minutes * 60 => (
+            format!("{}{}", theme.amber_mark(), text::countdown(s)),
+            theme.amber(),
+        ),
         Some(s) => (text::countdown(s), theme.base()),
         None => ("—".to_string(), theme.dim()),
     };

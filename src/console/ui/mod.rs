@@ -8,6 +8,7 @@ mod dialog;
 mod help;
 mod list;
 mod overdue;
+mod popup;
 mod stats;
 mod sup_dialog;
 mod sup_lists;
@@ -24,6 +25,10 @@ use super::theme::Theme;
 
 pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
     let area = frame.area();
+    if layout::too_small(area) {
+        too_small(frame.buffer_mut(), area, app, theme);
+        return;
+    }
     let screen = layout::screen(area, app.show_detail);
     top::top_bar(frame.buffer_mut(), screen.top, app, theme, now);
     top::tabs(frame.buffer_mut(), screen.tabs, app, theme);
@@ -53,6 +58,33 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
     }
 }
 
+/// A screen smaller than the layout: what the console needs, centred, wrapped to fit.
+fn too_small(buf: &mut ratatui::buffer::Buffer, area: Rect, app: &App, theme: &Theme) {
+    let text = app.i18n.f(
+        "screen.too_small",
+        &[
+            ("width", &area.width.to_string()),
+            ("height", &area.height.to_string()),
+            ("min_width", &layout::MIN_WIDTH.to_string()),
+            ("min_height", &layout::MIN_HEIGHT.to_string()),
+        ],
+    );
+    let lines = super::text::wrap(&text, area.width as usize);
+    let top = area.y + (area.height.saturating_sub(lines.len() as u16)) / 2;
+    for (n, l) in lines.iter().enumerate() {
+        let x = area.x + (area.width.saturating_sub(super::text::width(l) as u16)) / 2;
+        let y = top + n as u16;
+        if y < area.bottom() {
+            buf.set_line(
+                x,
+                y,
+                &Line::styled(l.as_str(), theme.warn()),
+                area.right() - x,
+            );
+        }
+    }
+}
+
 /// The list and the detail pane together.
 fn whole(screen: &layout::Screen) -> Rect {
     match screen.detail {
@@ -77,3 +109,6 @@ mod roles_tests;
 
 #[cfg(test)]
 mod sup_tests;
+
+#[cfg(test)]
+mod screen_tests;

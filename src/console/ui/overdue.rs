@@ -60,17 +60,20 @@ fn dept(app: &App, c: &Case) -> String {
 fn countdown(app: &App, theme: &Theme, left: Option<i64>) -> (String, Style) {
     match left {
         Some(s) if s < 0 => (text::countdown(s), theme.overdue()),
-        Some(s) if s < app.alarms.amber_minutes * 60 => (text::countdown(s), theme.amber()),
+        Some(s) if s < app.alarms.amber_minutes * 60 => (
+            format!("{}{}", theme.amber_mark(), text::countdown(s)),
+            theme.amber(),
+        ),
         Some(s) => (text::countdown(s), theme.base()),
         None => ("—".into(), theme.dim()),
     }
 }
 
 /// `reminder · urging notice in 11m50s` (wide) or `reminder›11m` (narrow); `—` before the
-/// ladder starts.
+/// ladder starts and once its clock is met.
 fn escalation(app: &App, c: &Case, now: DateTime<Utc>, wide: bool) -> String {
     let i = &app.i18n;
-    let Some(e) = &c.escalation else {
+    let Some(e) = crate::console::app::live_escalation(c) else {
         return "—".into();
     };
     let step = |s: crate::wire::EscalationStep, short: bool| {

@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui::widgets::{Block, Borders, Widget};
 
 use super::help::centered;
 use super::put;
@@ -112,7 +112,7 @@ pub fn sup_dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
     let r = centered(area, wide, wrapped.len() as u16 + 2);
     let buf = frame.buffer_mut();
-    Clear.render(r, buf);
+    super::popup::clear(buf, r);
     Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border())

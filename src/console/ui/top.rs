@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::put;
-use crate::console::app::{App, ConnState, Level, Mode, View};
+use crate::console::app::{App, ConnState, Level, Mode, View, signed_out};
 use crate::console::command::Command;
 use crate::console::text::{self, width};
 use crate::console::theme::Theme;
@@ -43,7 +43,11 @@ pub fn conn_text(app: &App, now: DateTime<Utc>) -> (String, ConnState) {
         ConnState::Connecting => i.t("conn.connecting").to_string(),
         ConnState::Live => i.t("conn.live").to_string(),
         ConnState::Stale { age } => i.f("conn.stale", &[("age", &i.duration(age))]),
-        ConnState::Offline { retry_in } => i.f("conn.offline", &[("retry", &i.duration(retry_in))]),
+        ConnState::Offline { retry_in } => i.f(
+            "conn.offline",
+            &[("retry", &i.duration(retry_in))],
+        ),
+        ConnState::SignedOut => i.t("conn.signed_out").to_string(),
     };
     (s, state)
 }
@@ -71,15 +75,19 @@ pub fn top_bar(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
     let conn_style = match state {
         ConnState::Live => theme.ok(),
         ConnState::Connecting | ConnState::Stale { .. } => theme.warn(),
-        ConnState::Offline { .. } => theme.error(),
+        ConnState::Offline { .. } | ConnState::SignedOut => theme.error(),
     };
     left.push(Span::styled(format!("● {conn}"), conn_style));
-    let server_now = app.server_now(now).with_timezone(&app.server_zone);
-    left.push(Span::raw(format!(
-        "   {} {}",
-        i.t("top.server_clock"),
-        server_now.format("%H:%M:%S")
-    )));
+    // Until the server has answered once, its clock is unknown: the workstation's own is not
+    // shown in its place.
+    if app.last_ok.is_some() {
+        let server_now = app.server_now(now).with_timezone(&app.server_zone);
+        left.push(Span::raw(format!(
+            "   {} {}",
+            i.t("top.server_clock"),
+            server_now.format("%H:%M:%S")
+        )));
+    }
     let overdue = app.overdue_total(now);
     let mut right = vec![
         Span::raw(format!("{} {} · ", i.t("top.new"), app.untriaged_total)),
@@ -137,7 +145,11 @@ pub fn tabs(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
     put(buf, area, area.y, &spread(left, right, area.width));
 }
 
-/// Connection trouble first (it explains a stale screen), then the latest message.
+/// How long the status line shows what the last alarm said, when it has nothing else to say.
+const ALARM_SHOWN_SECONDS: i64 = 60;
+
+/// Connection trouble first (it explains a stale screen), then the latest message, then the
+/// last alarm.
 pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTime<Utc>) {
     let line = if let Some(f) = &app.failure {
         // What is wrong first: on a narrow screen the tail is what gets cut.
@@ -149,9 +161,15 @@ pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
         } else {
             app.error_text(&f.error)
         };
+        let after = if signed_out(&f.error) {
+            let key = app.keymap.first(Command::Refresh);
+            app.i18n.f("status.signed_out", &[("key", &key)])
+        } else {
+            app.i18n.f("status.offline_since", &[("since", &since)])
+        };
         Line::from(vec![
             Span::styled(format!(" ✗ {} ", what), theme.error()),
-            Span::raw(app.i18n.f("status.offline_since", &[("since", &since)])),
+            Span::raw(after),
         ])
     } else if let Some(m) = &app.message {
         let (mark, style) = match m.level {
@@ -160,6 +178,18 @@ pub fn status_line(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
             Level::Error => ("✗", theme.error()),
         };
         Line::from(Span::styled(format!(" {mark} {}", m.text), style))
+    } else if let Some((text, at)) = app
+        .sup
+        .rang
+        .as_ref()
+        .filter(|(_, at)| (now - *at).num_seconds() < ALARM_SHOWN_SECONDS)
+    {
+        let at = app.server_now(*at).with_timezone(&app.server_zone);
+        let said = app.i18n.f(
+            "alarm.rang",
+            &[("at", &at.format("%H:%M").to_string()), ("text", text)],
+        );
+        Line::from(Span::styled(format!(" ! {said}"), theme.warn()))
     } else {
         Line::raw("")
     };
