@@ -7,6 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use super::limits::Limits;
 use crate::wire::Policy;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,8 @@ pub struct ServerConfig {
     pub escalation_interval_seconds: u64,
     /// Deadline minutes per tier, and the desk's time zone.
     pub policy: Policy,
+    /// Timeouts and caps against slow and hostile clients, and the database's.
+    pub limits: Limits,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +41,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             escalation_interval_seconds: 15,
             policy: Policy::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -74,6 +78,7 @@ impl ServerConfig {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.limits.validate()?;
         self.policy
             .time_zone
             .parse::<chrono_tz::Tz>()
@@ -111,6 +116,7 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/server.example.toml");
         let cfg = ServerConfig::load(Some(Path::new(path))).unwrap();
         assert_eq!(cfg.policy, Policy::default());
+        assert_eq!(cfg.limits, Limits::default());
         assert_eq!(cfg.listen, "0.0.0.0:8080");
         assert_eq!(
             cfg.database_path(),

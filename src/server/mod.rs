@@ -3,8 +3,11 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod limits;
+pub mod listener;
 pub mod routes;
 pub mod store;
+pub mod writer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,6 +33,8 @@ pub struct AppState {
     pub tz: Tz,
     /// Cancelled on shutdown: long polls answer at once.
     pub shutdown: CancellationToken,
+    /// Long polls held per user, against `limits.max_long_polls_per_user`.
+    pub long_polls: Arc<limits::LongPolls>,
 }
 
 /// A server running in this process.
@@ -45,8 +50,8 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, lets requests in flight finish (long polls answer at once), closes
-    /// the database.
+    /// Stops accepting, lets requests in flight finish (long polls answer at once) for up to
+    /// `limits.shutdown_grace_seconds`, closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await??;
@@ -71,9 +76,15 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     if !database.starts_with("sqlite:") {
         anyhow::bail!("--database must be sqlite:PATH (got {database:?})");
     }
-    let store = Store::open(&database, &config.ref_prefix, tz, config.policy.clone())
-        .await
-        .with_context(|| format!("opening database {database}"))?;
+    let store = Store::open_with(
+        &database,
+        &config.ref_prefix,
+        tz,
+        config.policy.clone(),
+        config.limits.writer(),
+    )
+    .await
+    .with_context(|| format!("opening database {database}"))?;
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -87,20 +98,18 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
             shutdown.clone(),
         ));
     }
+    let limits = config.limits.clone();
     let state = AppState {
         store: store.clone(),
         clock,
         config: Arc::new(config),
         tz,
         shutdown: shutdown.clone(),
+        long_polls: Arc::default(),
     };
     let app = routes::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    let stop = shutdown.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-    });
+    let app = limits::harden(app, &limits);
+    let task = tokio::spawn(listener::serve(listener, app, limits, shutdown.clone()));
     tracing::info!(%addr, database, "serving");
     Ok(RunningServer {
         addr,

@@ -226,7 +226,20 @@ impl FromRequest<AppState> for Body {
                 });
             }
         }
-        match Bytes::from_request(req, state).await {
+        let within = state.config.limits.body_read_timeout();
+        let Ok(read) = tokio::time::timeout(within, Bytes::from_request(req, state)).await else {
+            return Err(ApiError::Service {
+                status: StatusCode::REQUEST_TIMEOUT,
+                kind: "body-timeout",
+                title: "Request body too slow",
+                detail: format!(
+                    "body: not received within {} s",
+                    state.config.limits.body_read_timeout_seconds
+                ),
+                retry_after: None,
+            });
+        };
+        match read {
             Ok(b) => Ok(Body(b)),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::Invalid {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -380,21 +393,26 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: writes work. 503, with the store fault as the problem's type and a Retry-After,
+/// while the database is full, failing, or locked by another process.
 #[utoipa::path(get, path = "/readyz", responses(
     (status = 200, description = "ready"),
     (status = 503, body = Problem, content_type = "application/problem+json")))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            let mut p = ApiError::Internal(e.to_string()).problem();
-            p.status = 503;
-            p.title = "Not ready".into();
-            p.detail = "the database does not answer".into();
-            super::error::problem_response(&p)
-        }
-    }
+    let within = state.config.limits.readiness_timeout();
+    let Err(e) = state.store.probe_writes(within).await else {
+        return "ready".into_response();
+    };
+    let retry_after = e
+        .fault()
+        .map_or(5, super::writer::StoreFault::retry_after_seconds);
+    let mut p = ApiError::from(e).problem();
+    p.status = 503;
+    p.detail = format!("not ready: writes would fail now: {}", p.detail);
+    let mut resp = super::error::problem_response(&p);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    resp
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me)))]
@@ -491,6 +509,13 @@ async fn changes(
     if since < 0 {
         return Err(ApiError::bad_request("since", "must not be negative"));
     }
+    let _long_poll = (wait > 0)
+        .then(|| {
+            state
+                .long_polls
+                .enter(&actor.name, state.config.limits.max_long_polls_per_user)
+        })
+        .transpose()?;
     let mut feed = state.store.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {

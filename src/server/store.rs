@@ -16,8 +16,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::watch;
+
+use super::writer::{PageLimit, StoreFault, WriteHealth, WriteTx, WriterSettings, apply_max_pages};
 
 use crate::domain::{self, Actor, CaseRecord, PendingExtensionRecord, Refusal};
 use crate::wire::{
@@ -40,6 +42,20 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Writes do not work now (found by the readiness probe, or remembered from a write).
+    #[error("{1}")]
+    Unavailable(StoreFault, String),
+}
+
+impl StoreError {
+    /// The storage fault behind this error, if it is one.
+    pub fn fault(&self) -> Option<StoreFault> {
+        match self {
+            StoreError::Db(e) => StoreFault::of(e),
+            StoreError::Unavailable(f, _) => Some(*f),
+            _ => None,
+        }
+    }
 }
 
 /// A user as stored; the token itself is never stored, only its SHA-256.
@@ -91,6 +107,8 @@ pub struct Store {
     ref_prefix: String,
     tz: Tz,
     policy: Policy,
+    page_limit: PageLimit,
+    health: WriteHealth,
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -130,15 +148,33 @@ impl Store {
         tz: Tz,
         policy: Policy,
     ) -> Result<Store, StoreError> {
+        Store::open_with(url, ref_prefix, tz, policy, WriterSettings::default()).await
+    }
+
+    /// [`Store::open`] with the write connection's busy timeout and page limit.
+    pub async fn open_with(
+        url: &str,
+        ref_prefix: &str,
+        tz: Tz,
+        policy: Policy,
+        writer: WriterSettings,
+    ) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // Every acknowledged write is on disk.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(writer.busy_timeout)
             .foreign_keys(true);
+        let page_limit = PageLimit::new(writer.max_database_pages);
+        let limit = page_limit.clone();
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            // A replaced write connection keeps the limit.
+            .after_connect(move |conn, _| {
+                let pages = limit.get();
+                Box::pin(async move { apply_max_pages(conn, pages).await })
+            })
             .connect_with(options.clone())
             .await?;
         migrator().run(&write).await?;
@@ -157,6 +193,8 @@ impl Store {
             ref_prefix: ref_prefix.to_string(),
             tz,
             policy,
+            page_limit,
+            health: WriteHealth::default(),
         })
     }
 
@@ -175,8 +213,55 @@ impl Store {
         Ok(())
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// Keeps the outcome of a write for the readiness probe; a replay wrote nothing.
+    fn observe<T>(&self, written: &Result<Written<T>, StoreError>) {
+        match written {
+            Ok(Written::Fresh(..)) => self.health.committed(),
+            Ok(Written::Replayed(_)) => {}
+            Err(e) => self.health.failed(e),
+        }
+    }
+
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        Ok(WriteTx::begin(&self.write).await?)
+    }
+
+    /// Caps the database file at `pages` pages (0: no cap beyond SQLite's own; never below
+    /// its current size). Past it, writes fail with [`StoreFault::Full`] and reads go on.
+    pub async fn set_max_database_pages(&self, pages: u64) -> Result<(), StoreError> {
+        self.page_limit.set(pages);
+        let mut conn = self.write.acquire().await?;
+        apply_max_pages(&mut conn, pages).await?;
+        Ok(())
+    }
+
+    /// Whether a write would work now: the last write did not just fail with a storage fault,
+    /// the write connection is free within `within`, the database's write lock can be taken
+    /// (no other process holds it), and a page can be added to the file. Nothing is written:
+    /// the probe's transaction is rolled back.
+    pub async fn probe_writes(&self, within: Duration) -> Result<(), StoreError> {
+        if let Some((fault, message)) = self.health.recent_fault() {
+            return Err(StoreError::Unavailable(fault, message));
+        }
+        let probe = async {
+            let mut tx = self.begin_write().await?;
+            // A new table needs a new page: this fails as the next growing write would.
+            sqlx::query("CREATE TABLE readiness_probe (x)")
+                .execute(&mut *tx)
+                .await?;
+            tx.rollback().await;
+            Ok(())
+        };
+        match tokio::time::timeout(within, probe).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Unavailable(
+                StoreFault::Busy,
+                format!(
+                    "the database's write lock was not free within {} ms",
+                    within.as_millis()
+                ),
+            )),
+        }
     }
 
     // ---- users and departments -------------------------------------------------------------
@@ -382,6 +467,19 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
     ) -> Result<Written<CaseRecord>, StoreError> {
+        let written = self.create_case_once(new, actor, now, idem, render).await;
+        self.observe(&written);
+        written
+    }
+
+    async fn create_case_once(
+        &self,
+        new: &NewCase,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        idem: Option<&IdempotencyKey>,
+        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+    ) -> Result<Written<CaseRecord>, StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(answer) = replay(&mut tx, actor, idem).await? {
             return Ok(Written::Replayed(answer));
@@ -416,6 +514,24 @@ impl Store {
     /// Applies `action` to case `id`. `expected_version` is the `If-Match` version.
     #[allow(clippy::too_many_arguments)]
     pub async fn act(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        action: &CaseAction,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        idem: Option<&IdempotencyKey>,
+        render: impl FnOnce(&CaseRecord, &[Event]) -> StoredAnswer,
+    ) -> Result<Written<CaseRecord>, StoreError> {
+        let written = self
+            .act_once(id, expected_version, action, actor, now, idem, render)
+            .await;
+        self.observe(&written);
+        written
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn act_once(
         &self,
         id: i64,
         expected_version: Option<i64>,
@@ -528,7 +644,7 @@ impl Store {
     /// commits, and wakes long polls.
     async fn finish(
         &self,
-        mut tx: Transaction<'static, Sqlite>,
+        mut tx: WriteTx,
         changed: &[i64],
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
@@ -574,6 +690,16 @@ impl Store {
 
     /// Fires every escalation rung that is due at `now`, each once; returns how many fired.
     pub async fn escalate_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let fired = self.escalate_due_once(now).await;
+        match &fired {
+            Ok(0) => {}
+            Ok(_) => self.health.committed(),
+            Err(e) => self.health.failed(e),
+        }
+        fired
+    }
+
+    async fn escalate_due_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let rows = sqlx::query("SELECT * FROM cases WHERE status != 'closed'")
             .fetch_all(&self.read)
             .await?;
@@ -727,7 +853,7 @@ impl Store {
 /// Writes the department's current name beside its id, so reports of the day keep it after a
 /// rename.
 async fn name_department(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     payload: &mut serde_json::Value,
 ) -> Result<(), StoreError> {
     let Some(id) = payload.get("department_id").and_then(|v| v.as_i64()) else {
@@ -747,7 +873,7 @@ async fn name_department(
 /// Gives each changed case the next feed sequence number; the last statement of every write
 /// transaction, so sequence order is commit order.
 async fn number_changes(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     changed: &[i64],
 ) -> Result<i64, StoreError> {
     let mut seq = 0;
@@ -790,7 +916,7 @@ fn migrator() -> sqlx::migrate::Migrator {
 }
 
 async fn replay(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     actor: &Actor,
     idem: Option<&IdempotencyKey>,
 ) -> Result<Option<StoredAnswer>, StoreError> {
@@ -819,7 +945,7 @@ async fn replay(
 }
 
 async fn load_for_update(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     id: i64,
 ) -> Result<CaseRecord, StoreError> {
     let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
@@ -834,7 +960,7 @@ async fn load_for_update(
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     case_id: i64,
     at: DateTime<Utc>,
     actor: &Actor,
