@@ -10,8 +10,8 @@ use axum::Router;
 use axum::routing::get;
 use common::{TestApp, checks, dispatched_red, new_case, spawn_app, spawn_app_with};
 use jieyou::client::new_idempotency_key;
-use jieyou::server::{Clock, ServerConfig};
 use jieyou::server::limits::{self, Limits};
+use jieyou::server::{Clock, ServerConfig};
 use jieyou::wire::{self, NewCase, Problem, Role};
 use reqwest::StatusCode;
 use sqlx::Connection;
@@ -34,7 +34,8 @@ struct Answer {
 impl Answer {
     fn problem(&self) -> Problem {
         assert_eq!(
-            self.content_type, "application/problem+json",
+            self.content_type,
+            "application/problem+json",
             "{} {}",
             self.status,
             String::from_utf8_lossy(&self.body)
@@ -139,18 +140,28 @@ async fn a_full_database_answers_503_writes_nothing_and_recovers_without_a_resta
     // that needs a page.
     app.server.store.set_max_database_pages(1).await.unwrap();
     for _ in 0..3 {
-        intake.create(&long_case()).await.assert_unavailable("storage-full");
+        intake
+            .create(&long_case())
+            .await
+            .assert_unavailable("storage-full");
     }
     let ready = readyz(&app).await;
     ready.assert_unavailable("storage-full");
 
     // Nothing half-written: no case, no event, no change in the feed.
-    let after = app.supervisor.changes(Some(&snapshot.cursor), None).await.unwrap();
+    let after = app
+        .supervisor
+        .changes(Some(&snapshot.cursor), None)
+        .await
+        .unwrap();
     assert!(after.cases.is_empty(), "{:?}", after.cases);
     assert_eq!(after.cursor, snapshot.cursor);
     let listed = app.supervisor.list(&Default::default()).await.unwrap();
     assert_eq!(listed.cases.len(), 1);
-    assert_eq!(app.supervisor.case(red.case.id).await.unwrap().events.len(), 3);
+    assert_eq!(
+        app.supervisor.case(red.case.id).await.unwrap().events.len(),
+        3
+    );
 
     // Room again: the same server writes, climbs the ladder and is ready.
     app.server.store.set_max_database_pages(0).await.unwrap();
@@ -159,9 +170,18 @@ async fn a_full_database_answers_503_writes_nothing_and_recovers_without_a_resta
     assert_eq!(readyz(&app).await.status, StatusCode::OK);
     // Dispatched at 21:14; signing for it was due 15 minutes later.
     app.clock.set(checks::t(40));
-    let fired = app.server.store.escalate_due(app.clock.now()).await.unwrap();
+    let fired = app
+        .server
+        .store
+        .escalate_due(app.clock.now())
+        .await
+        .unwrap();
     assert!(fired >= 1, "the escalation ladder fired {fired} rungs");
-    let after = app.supervisor.changes(Some(&snapshot.cursor), None).await.unwrap();
+    let after = app
+        .supervisor
+        .changes(Some(&snapshot.cursor), None)
+        .await
+        .unwrap();
     assert_eq!(after.cases.len(), 2, "the new case and the escalated one");
 }
 
@@ -266,7 +286,10 @@ async fn a_connection_past_the_cap_answers_503() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     let lower = answer.to_ascii_lowercase();
     assert!(lower.contains("retry-after: "), "{answer}");
-    assert!(lower.contains("content-type: application/problem+json"), "{answer}");
+    assert!(
+        lower.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
     assert!(answer.contains("problems/overloaded"), "{answer}");
 }
 

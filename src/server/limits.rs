@@ -72,11 +72,17 @@ impl Default for Limits {
 impl Limits {
     pub fn validate(&self) -> anyhow::Result<()> {
         for (name, v) in [
-            ("header_read_timeout_seconds", self.header_read_timeout_seconds),
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
             ("body_read_timeout_seconds", self.body_read_timeout_seconds),
             ("request_timeout_seconds", self.request_timeout_seconds),
             ("max_connections", self.max_connections as u64),
-            ("max_long_polls_per_user", self.max_long_polls_per_user as u64),
+            (
+                "max_long_polls_per_user",
+                self.max_long_polls_per_user as u64,
+            ),
             ("readiness_timeout_ms", self.readiness_timeout_ms),
         ] {
             if v == 0 {

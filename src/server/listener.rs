@@ -60,7 +60,8 @@ pub async fn serve(
         };
         while connections.try_join_next().is_some() {}
         if let Ok(slot) = slots.clone().try_acquire_owned() {
-            let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            let conn =
+                http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
             let conn = graceful.watch(conn);
             connections.spawn(async move {
                 if let Err(e) = conn.await {

@@ -872,10 +872,7 @@ async fn name_department(
 
 /// Gives each changed case the next feed sequence number; the last statement of every write
 /// transaction, so sequence order is commit order.
-async fn number_changes(
-    tx: &mut WriteTx,
-    changed: &[i64],
-) -> Result<i64, StoreError> {
+async fn number_changes(tx: &mut WriteTx, changed: &[i64]) -> Result<i64, StoreError> {
     let mut seq = 0;
     for id in changed {
         seq =
@@ -944,10 +941,7 @@ async fn replay(
     }))
 }
 
-async fn load_for_update(
-    tx: &mut WriteTx,
-    id: i64,
-) -> Result<CaseRecord, StoreError> {
+async fn load_for_update(tx: &mut WriteTx, id: i64) -> Result<CaseRecord, StoreError> {
     let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut **tx)

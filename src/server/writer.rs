@@ -15,9 +15,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use sqlx::Sqlite;
 
 use super::store::StoreError;
 
@@ -217,12 +217,16 @@ impl Drop for WriteTx {
 impl std::ops::Deref for WriteTx {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        self.conn.as_ref().expect("a WriteTx holds its connection until it ends")
+        self.conn
+            .as_ref()
+            .expect("a WriteTx holds its connection until it ends")
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn.as_mut().expect("a WriteTx holds its connection until it ends")
+        self.conn
+            .as_mut()
+            .expect("a WriteTx holds its connection until it ends")
     }
 }
