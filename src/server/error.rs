@@ -56,28 +56,12 @@ impl ApiError {
     /// 503 with Retry-After: a write the store could not make, not applied.
     pub fn store_fault(fault: StoreFault, cause: &str) -> Self {
         tracing::warn!(error = %cause, ?fault, "store fault");
-        let (kind, title, detail) = match fault {
-            StoreFault::Full => (
-                "storage-full",
-                "Storage is full",
-                "the database has no room to grow; the request was not applied",
-            ),
-            StoreFault::Io => (
-                "storage-failed",
-                "Storage failed",
-                "the database could not be read or written; the request was not applied",
-            ),
-            StoreFault::Busy => (
-                "database-busy",
-                "Database busy",
-                "the database is locked (by another process, or by a long write); the request was not applied",
-            ),
-        };
+        let (kind, title, what) = fault_problem(fault);
         ApiError::Service {
             status: StatusCode::SERVICE_UNAVAILABLE,
             kind,
             title,
-            detail: detail.into(),
+            detail: format!("{what}; the request was not applied"),
             retry_after: Some(fault.retry_after_seconds()),
         }
     }
@@ -180,6 +164,27 @@ impl ApiError {
             errors,
             current,
         }
+    }
+}
+
+/// The problem type, title and plain account of a store fault.
+pub fn fault_problem(fault: StoreFault) -> (&'static str, &'static str, &'static str) {
+    match fault {
+        StoreFault::Full => (
+            "storage-full",
+            "Storage is full",
+            "the database has no room to grow",
+        ),
+        StoreFault::Io => (
+            "storage-failed",
+            "Storage failed",
+            "the database could not be read or written",
+        ),
+        StoreFault::Busy => (
+            "database-busy",
+            "Database busy",
+            "the database is locked, by another process or a long write",
+        ),
     }
 }
 

@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
-use super::limits::{HYPER_MAX_BUF_BYTES, HYPER_MAX_HEADERS, Limits};
+use super::limits::{HYPER_MAX_HEADERS, Limits};
 
 /// Connections past the cap that are still answered 503 (rather than dropped) at once.
 const REFUSALS_IN_FLIGHT: usize = 64;
@@ -39,8 +39,7 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout())
-        .max_headers(HYPER_MAX_HEADERS)
-        .max_buf_size(HYPER_MAX_BUF_BYTES);
+        .max_headers(HYPER_MAX_HEADERS);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     let graceful = GracefulShutdown::new();
@@ -99,8 +98,7 @@ async fn refuse(stream: TcpStream) {
     http.timer(TokioTimer::new())
         .header_read_timeout(REFUSAL_TIME)
         .keep_alive(false)
-        .max_headers(HYPER_MAX_HEADERS)
-        .max_buf_size(HYPER_MAX_BUF_BYTES);
+        .max_headers(HYPER_MAX_HEADERS);
     let answer = hyper::service::service_fn(|_| async { Ok::<_, Infallible>(overloaded()) });
     let conn = http.serve_connection(TokioIo::new(stream), answer);
     let _ = tokio::time::timeout(REFUSAL_TIME, conn).await;

@@ -403,16 +403,27 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let Err(e) = state.store.probe_writes(within).await else {
         return "ready".into_response();
     };
-    let retry_after = e
-        .fault()
-        .map_or(5, super::writer::StoreFault::retry_after_seconds);
-    let mut p = ApiError::from(e).problem();
-    p.status = 503;
-    p.detail = format!("not ready: writes would fail now: {}", p.detail);
-    let mut resp = super::error::problem_response(&p);
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-    resp
+    tracing::warn!(error = %e, "not ready");
+    match e.fault() {
+        Some(fault) => {
+            let (kind, title, what) = super::error::fault_problem(fault);
+            ApiError::Service {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                kind,
+                title,
+                detail: format!("not ready: {what}; writes would be refused"),
+                retry_after: Some(fault.retry_after_seconds()),
+            }
+        }
+        None => ApiError::Service {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "not-ready",
+            title: "Not ready",
+            detail: "the database does not answer".into(),
+            retry_after: Some(5),
+        },
+    }
+    .into_response()
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me)))]

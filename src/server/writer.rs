@@ -8,7 +8,7 @@
 //! `ROLLBACK` fails with "no transaction is active", the counter stays at 1, and every later
 //! `BEGIN IMMEDIATE` on the one write connection is refused until restart. Here SQLite's own
 //! state is the only state: a `ROLLBACK` with nothing to undo is harmless, and a connection
-//! whose `ROLLBACK` fails for any reason is closed, so the pool opens a fresh one.
+//! whose `ROLLBACK` fails for another reason is closed, so the pool opens a fresh one.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -164,10 +164,13 @@ pub struct WriteTx {
 
 impl WriteTx {
     pub(super) async fn begin(pool: &SqlitePool) -> sqlx::Result<WriteTx> {
-        let mut conn = pool.acquire().await?;
-        // A failed BEGIN leaves no transaction open (SQLite starts none).
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        Ok(WriteTx { conn: Some(conn) })
+        // Guarded before BEGIN: if this future is dropped while BEGIN waits for the lock, the
+        // BEGIN may still succeed, and the guard's rollback then ends it.
+        let mut tx = WriteTx {
+            conn: Some(pool.acquire().await?),
+        };
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        Ok(tx)
     }
 
     /// Commits. On failure the transaction is rolled back (SQLite may keep it open after a
@@ -187,13 +190,17 @@ impl WriteTx {
     }
 }
 
-/// Undoes what the connection's transaction did. When that fails (SQLite had already rolled
-/// back by itself, or the file is failing), the connection's state is not known for sure: it
-/// is closed, and the pool opens another.
+/// Undoes what the connection's transaction did. Nothing to undo is fine: the BEGIN failed,
+/// the COMMIT went through, or SQLite already rolled back by itself. Any other failure leaves
+/// the connection's state unknown: it is closed, and the pool opens another.
 async fn rollback(conn: &mut PoolConnection<Sqlite>) {
     if let Err(e) = sqlx::query("ROLLBACK").execute(&mut **conn).await {
-        tracing::info!(error = %e, "rollback failed; reopening the write connection");
-        conn.close_on_drop();
+        let nothing_open = matches!(&e, sqlx::Error::Database(d)
+            if d.message().contains("no transaction is active"));
+        if !nothing_open {
+            tracing::warn!(error = %e, "rollback failed; reopening the write connection");
+            conn.close_on_drop();
+        }
     }
 }
 
