@@ -379,3 +379,16 @@ async fn a_handler_that_panics_answers_500_problem_json() {
     stop.cancel();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn the_api_document_says_any_call_may_answer_503() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.observer.get_json("/api/v1/openapi.json").await.unwrap();
+    for (path, method) in [("/api/v1/cases", "post"), ("/api/v1/changes", "get")] {
+        let answer = &doc["paths"][path][method]["responses"]["503"];
+        assert!(
+            answer["content"].get("application/problem+json").is_some(),
+            "{path}: {answer}"
+        );
+    }
+}

@@ -131,6 +131,12 @@ pub fn openapi_document() -> serde_json::Value {
                             "a malformed query parameter, header or body, named in `errors`",
                         ),
                         ("401", "missing, unknown or revoked bearer token"),
+                        (
+                            "503",
+                            "the database is full, failing or locked, or the server is at a \
+                             limit or timed out; Retry-After says when to retry, with the same \
+                             Idempotency-Key",
+                        ),
                     ] {
                         responses.entry(status).or_insert_with(|| {
                             serde_json::json!({
