@@ -7,7 +7,7 @@ mod e2e;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use e2e::{BIN, serve, sigterm, succeeded, user_add, user_add_to};
+use e2e::{BIN, serve, serve_with, sigterm, succeeded, user_add, user_add_to};
 use jieyou::client::{Client, new_idempotency_key};
 use jieyou::wire::{Channel, Location, NewCase, Requester};
 
@@ -129,6 +129,46 @@ async fn serve_keeps_cases_across_a_restart_and_stops_cleanly_on_sigterm() {
     assert_eq!(back.case.title, "5个月婴儿需要特殊奶粉");
     assert_eq!(back.events.len(), 1);
     terminate(&mut child);
+}
+
+/// A client that sent half its headers does not hold a stopping server: past the shutdown
+/// grace its connection is closed. Its header timeout is set far beyond the grace, so the grace
+/// is what ends it.
+#[cfg(unix)]
+#[test]
+fn a_half_sent_request_does_not_hold_up_shutdown() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("desk.db").display());
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nheader_read_timeout_seconds = 3600\nshutdown_grace_seconds = 1\n",
+    )
+    .unwrap();
+    let (mut child, url) = serve_with(&db, "127.0.0.1:0", &["--config", config.to_str().unwrap()]);
+    let addr = url.trim_start_matches("http://");
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: jieyou\r\nX-Half: ")
+        .unwrap();
+    // The server has the connection once it answers another.
+    let mut other = std::net::TcpStream::connect(addr).unwrap();
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: jieyou\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut other, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let status = sigterm(&mut child);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "serve did not stop while a client held half a request: {status:?}"
+    );
+    drop(slow);
 }
 
 #[test]

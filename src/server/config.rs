@@ -7,6 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use super::limits::Limits;
 use crate::wire::Policy;
 
 /// The longest deadline or escalation delay a policy may set: a year, in minutes. Far longer
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     pub idempotency_hours: u32,
     /// Deadline minutes per tier, and the desk's time zone.
     pub policy: Policy,
+    /// Timeouts and caps against slow and hostile clients, and the database's.
+    pub limits: Limits,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +54,7 @@ impl Default for ServerConfig {
             feed_page: 1000,
             idempotency_hours: 24,
             policy: Policy::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -93,6 +97,7 @@ impl ServerConfig {
         if self.idempotency_hours == 0 {
             anyhow::bail!("idempotency_hours must be at least 1");
         }
+        self.limits.validate()?;
         self.policy
             .time_zone
             .parse::<chrono_tz::Tz>()
@@ -173,6 +178,7 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/server.example.toml");
         let cfg = ServerConfig::load(Some(Path::new(path))).unwrap();
         assert_eq!(cfg.policy, Policy::default());
+        assert_eq!(cfg.limits, Limits::default());
         assert_eq!(cfg.listen, "0.0.0.0:8080");
         assert_eq!(
             cfg.database_path(),

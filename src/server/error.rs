@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::domain::Refusal;
 use crate::server::store::StoreError;
+use crate::server::writer::StoreFault;
 use crate::wire::{CaseDetail, Department, FieldError, Problem};
 
 #[derive(Debug)]
@@ -29,6 +30,16 @@ pub enum ApiError {
     CursorReset(String),
     StaleDepartment(Box<Department>),
     Internal(String),
+    /// The server could not take the request now — the store failed, a limit was reached, the
+    /// client was too slow — with its own problem type; `retry_after` seconds go in
+    /// Retry-After.
+    Service {
+        status: StatusCode,
+        kind: &'static str,
+        title: &'static str,
+        detail: String,
+        retry_after: Option<u64>,
+    },
 }
 
 impl ApiError {
@@ -47,6 +58,26 @@ impl ApiError {
         }
     }
 
+    /// 503 with Retry-After: a write the store could not make, not applied.
+    pub fn store_fault(fault: StoreFault, cause: &str) -> Self {
+        tracing::warn!(error = %cause, ?fault, "store fault");
+        let (kind, title, what) = fault_problem(fault);
+        ApiError::Service {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind,
+            title,
+            detail: format!("{what}; the request was not applied"),
+            retry_after: Some(fault.retry_after_seconds()),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Service { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Invalid { status, .. } => *status,
@@ -59,6 +90,7 @@ impl ApiError {
             ApiError::Stale(_) | ApiError::StaleDepartment(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::CursorReset(_) => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service { status, .. } => *status,
         }
     }
 
@@ -157,6 +189,12 @@ impl ApiError {
                     None,
                 )
             }
+            ApiError::Service {
+                kind,
+                title,
+                detail,
+                ..
+            } => (kind, title, detail, vec![], None),
         };
         Problem {
             kind: format!("{}{kind}", crate::wire::PROBLEM_TYPE_BASE),
@@ -167,6 +205,27 @@ impl ApiError {
             current,
             current_department,
         }
+    }
+}
+
+/// The problem type, title and plain account of a store fault.
+pub fn fault_problem(fault: StoreFault) -> (&'static str, &'static str, &'static str) {
+    match fault {
+        StoreFault::Full => (
+            "storage-full",
+            "Storage is full",
+            "the database has no room to grow",
+        ),
+        StoreFault::Io => (
+            "storage-failed",
+            "Storage failed",
+            "the database could not be read or written",
+        ),
+        StoreFault::Busy => (
+            "database-busy",
+            "Database busy",
+            "the database is locked, by another process or a long write",
+        ),
     }
 }
 
@@ -191,7 +250,11 @@ impl From<StoreError> for ApiError {
             StoreError::Stale(rec) => {
                 ApiError::Conflict(format!("the case is now at version {}", rec.version))
             }
-            StoreError::Db(e) => ApiError::Internal(e.to_string()),
+            StoreError::Db(e) => match StoreFault::of(&e) {
+                Some(fault) => ApiError::store_fault(fault, &e.to_string()),
+                None => ApiError::Internal(e.to_string()),
+            },
+            StoreError::Unavailable(fault, cause) => ApiError::store_fault(fault, &cause),
             StoreError::Migrate(e) => ApiError::Internal(e.to_string()),
         }
     }
@@ -210,6 +273,12 @@ pub fn problem_response(problem: &Problem) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        problem_response(&self.problem())
+        let retry_after = self.retry_after();
+        let mut resp = problem_response(&self.problem());
+        if let Some(s) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
     }
 }

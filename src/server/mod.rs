@@ -5,8 +5,11 @@ pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod limits;
+pub mod listener;
 pub mod routes;
 pub mod store;
+pub mod writer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +36,8 @@ pub struct AppState {
     pub tz: Tz,
     /// Cancelled on shutdown: long polls answer at once.
     pub shutdown: CancellationToken,
+    /// Long polls held per user, against `limits.max_long_polls_per_user`.
+    pub long_polls: Arc<limits::LongPolls>,
 }
 
 /// A server running in this process.
@@ -48,8 +53,8 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, lets requests in flight finish (long polls answer at once), closes
-    /// the database.
+    /// Stops accepting, lets requests in flight finish (long polls answer at once) for up to
+    /// `limits.shutdown_grace_seconds`, closes the database.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.task.await??;
@@ -74,9 +79,15 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     if !database.starts_with("sqlite:") {
         anyhow::bail!("--database must be sqlite:PATH (got {database:?})");
     }
-    let mut store = Store::open(&database, &config.ref_prefix, tz, config.policy.clone())
-        .await
-        .with_context(|| format!("opening database {database}"))?;
+    let mut store = Store::open_with(
+        &database,
+        &config.ref_prefix,
+        tz,
+        config.policy.clone(),
+        config.limits.writer(),
+    )
+    .await
+    .with_context(|| format!("opening database {database}"))?;
     store.set_idempotency_ttl(chrono::Duration::hours(i64::from(config.idempotency_hours)));
     store
         .refresh_next_due()
@@ -95,20 +106,18 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
             shutdown.clone(),
         ));
     }
+    let limits = config.limits.clone();
     let state = AppState {
         store: store.clone(),
         clock,
         config: Arc::new(config),
         tz,
         shutdown: shutdown.clone(),
+        long_polls: Arc::default(),
     };
     let app = routes::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    let stop = shutdown.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-    });
+    let app = limits::harden(app, &limits);
+    let task = tokio::spawn(listener::serve(listener, app, limits, shutdown.clone()));
     tracing::info!(%addr, database, "serving");
     Ok(RunningServer {
         addr,
@@ -165,32 +174,40 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(d) = args.database {
         config.database = d;
     }
+    // Listening for the signals before saying "listening": a SIGTERM sent as soon as the
+    // server is up must stop it gracefully, not kill it.
+    let stop = shutdown_signal();
     let server = spawn(config, Arc::new(SystemClock)).await?;
     println!("jieyou serve: listening on {}", server.url());
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     server.stop().await
 }
 
-/// Resolves on Ctrl-C, or SIGTERM where there is one.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C, or SIGTERM where there is one. The SIGTERM handler is installed when
+/// this is called, not when it is first awaited.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }
 

@@ -136,6 +136,12 @@ pub fn openapi_document() -> serde_json::Value {
                             "a malformed query parameter, header or body, named in `errors`",
                         ),
                         ("401", "missing, unknown or revoked bearer token"),
+                        (
+                            "503",
+                            "the database is full, failing or locked, or the server is at a \
+                             limit or timed out; Retry-After says when to retry, with the same \
+                             Idempotency-Key",
+                        ),
                     ] {
                         responses.entry(status).or_insert_with(|| {
                             serde_json::json!({
@@ -239,7 +245,20 @@ impl FromRequest<AppState> for Body {
                 });
             }
         }
-        match Bytes::from_request(req, state).await {
+        let within = state.config.limits.body_read_timeout();
+        let Ok(read) = tokio::time::timeout(within, Bytes::from_request(req, state)).await else {
+            return Err(ApiError::Service {
+                status: StatusCode::REQUEST_TIMEOUT,
+                kind: "body-timeout",
+                title: "Request body too slow",
+                detail: format!(
+                    "body: not received within {} s",
+                    state.config.limits.body_read_timeout_seconds
+                ),
+                retry_after: None,
+            });
+        };
+        match read {
             Ok(b) => Ok(Body(b)),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::Invalid {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -427,21 +446,37 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: writes work. 503, with the store fault as the problem's type and a Retry-After,
+/// while the database is full, failing, or locked by another process.
 #[utoipa::path(get, path = "/readyz", responses(
     (status = 200, description = "ready"),
     (status = 503, body = Problem, content_type = "application/problem+json")))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            let mut p = ApiError::Internal(e.to_string()).problem();
-            p.status = 503;
-            p.title = "Not ready".into();
-            p.detail = "the database does not answer".into();
-            super::error::problem_response(&p)
+    let within = state.config.limits.readiness_timeout();
+    let Err(e) = state.store.probe_writes(within).await else {
+        return "ready".into_response();
+    };
+    tracing::warn!(error = %e, "not ready");
+    match e.fault() {
+        Some(fault) => {
+            let (kind, title, what) = super::error::fault_problem(fault);
+            ApiError::Service {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                kind,
+                title,
+                detail: format!("not ready: {what}; writes would be refused"),
+                retry_after: Some(fault.retry_after_seconds()),
+            }
         }
+        None => ApiError::Service {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "not-ready",
+            title: "Not ready",
+            detail: "the database does not answer".into(),
+            retry_after: Some(5),
+        },
     }
+    .into_response()
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me)))]
@@ -588,6 +623,13 @@ async fn changes(
     if since > head {
         return Err(refused(CursorRefusal::Ahead { seq: since, head }));
     }
+    let _long_poll = (wait > 0)
+        .then(|| {
+            state
+                .long_polls
+                .enter(&actor.name, state.config.limits.max_long_polls_per_user)
+        })
+        .transpose()?;
     let mut feed = state.store.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {

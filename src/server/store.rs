@@ -21,8 +21,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::watch;
+
+use super::writer::{PageLimit, StoreFault, WriteHealth, WriteTx, WriterSettings, apply_max_pages};
 
 use crate::domain::{self, Actor, CaseRecord, PendingExtensionRecord, Refusal};
 use crate::wire::{
@@ -48,6 +50,20 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Writes do not work now (found by the readiness probe, or remembered from a write).
+    #[error("{1}")]
+    Unavailable(StoreFault, String),
+}
+
+impl StoreError {
+    /// The storage fault behind this error, if it is one.
+    pub fn fault(&self) -> Option<StoreFault> {
+        match self {
+            StoreError::Db(e) => StoreFault::of(e),
+            StoreError::Unavailable(f, _) => Some(*f),
+            _ => None,
+        }
+    }
 }
 
 /// A user as stored; the token itself is never stored, only its SHA-256.
@@ -127,6 +143,8 @@ pub struct Store {
     tz: Tz,
     policy: Policy,
     idempotency_ttl: chrono::Duration,
+    page_limit: PageLimit,
+    health: WriteHealth,
 }
 
 fn new_token() -> String {
@@ -174,15 +192,33 @@ impl Store {
         tz: Tz,
         policy: Policy,
     ) -> Result<Store, StoreError> {
+        Store::open_with(url, ref_prefix, tz, policy, WriterSettings::default()).await
+    }
+
+    /// [`Store::open`] with the write connection's busy timeout and page limit.
+    pub async fn open_with(
+        url: &str,
+        ref_prefix: &str,
+        tz: Tz,
+        policy: Policy,
+        writer: WriterSettings,
+    ) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // Every acknowledged write is on disk.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(writer.busy_timeout)
             .foreign_keys(true);
+        let page_limit = PageLimit::new(writer.max_database_pages);
+        let limit = page_limit.clone();
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            // A replaced write connection keeps the limit.
+            .after_connect(move |conn, _| {
+                let pages = limit.get();
+                Box::pin(async move { apply_max_pages(conn, pages).await })
+            })
             .connect_with(options.clone())
             .await?;
         migrator().run(&write).await?;
@@ -207,6 +243,8 @@ impl Store {
             tz,
             policy,
             idempotency_ttl: chrono::Duration::hours(DEFAULT_IDEMPOTENCY_TTL_HOURS),
+            page_limit,
+            health: WriteHealth::default(),
         })
     }
 
@@ -265,8 +303,55 @@ impl Store {
         Ok(())
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// Keeps the outcome of a write for the readiness probe; a replay wrote nothing.
+    fn observe<T>(&self, written: &Result<Written<T>, StoreError>) {
+        match written {
+            Ok(Written::Fresh(..)) => self.health.committed(),
+            Ok(Written::Replayed(_)) => {}
+            Err(e) => self.health.failed(e),
+        }
+    }
+
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        Ok(WriteTx::begin(&self.write).await?)
+    }
+
+    /// Caps the database file at `pages` pages (0: no cap beyond SQLite's own; never below
+    /// its current size). Past it, writes fail with [`StoreFault::Full`] and reads go on.
+    pub async fn set_max_database_pages(&self, pages: u64) -> Result<(), StoreError> {
+        self.page_limit.set(pages);
+        let mut conn = self.write.acquire().await?;
+        apply_max_pages(&mut conn, pages).await?;
+        Ok(())
+    }
+
+    /// Whether a write would work now: the last write did not just fail with a storage fault,
+    /// the write connection is free within `within`, the database's write lock can be taken
+    /// (no other process holds it), and a page can be added to the file. Nothing is written:
+    /// the probe's transaction is rolled back.
+    pub async fn probe_writes(&self, within: Duration) -> Result<(), StoreError> {
+        if let Some((fault, message)) = self.health.recent_fault() {
+            return Err(StoreError::Unavailable(fault, message));
+        }
+        let probe = async {
+            let mut tx = self.begin_write().await?;
+            // A new table needs a new page: this fails as the next growing write would.
+            sqlx::query("CREATE TABLE readiness_probe (x)")
+                .execute(&mut *tx)
+                .await?;
+            tx.rollback().await;
+            Ok(())
+        };
+        match tokio::time::timeout(within, probe).await {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Unavailable(
+                StoreFault::Busy,
+                format!(
+                    "the database's write lock was not free within {} ms",
+                    within.as_millis()
+                ),
+            )),
+        }
     }
 
     // ---- users and departments -------------------------------------------------------------
@@ -625,6 +710,19 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
     ) -> Result<Written<CaseRecord>, StoreError> {
+        let written = self.create_case_once(new, actor, now, idem, render).await;
+        self.observe(&written);
+        written
+    }
+
+    async fn create_case_once(
+        &self,
+        new: &NewCase,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        idem: Option<&IdempotencyKey>,
+        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
+    ) -> Result<Written<CaseRecord>, StoreError> {
         let mut tx = self.begin_write().await?;
         if let Some(answer) = self.replay(&mut tx, actor, idem, now).await? {
             return Ok(Written::Replayed(answer));
@@ -660,6 +758,24 @@ impl Store {
     /// Applies `action` to case `id`. `expected_version` is the `If-Match` version.
     #[allow(clippy::too_many_arguments)]
     pub async fn act(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        action: &CaseAction,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        idem: Option<&IdempotencyKey>,
+        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
+    ) -> Result<Written<CaseRecord>, StoreError> {
+        let written = self
+            .act_once(id, expected_version, action, actor, now, idem, render)
+            .await;
+        self.observe(&written);
+        written
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn act_once(
         &self,
         id: i64,
         expected_version: Option<i64>,
@@ -785,7 +901,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn finish(
         &self,
-        mut tx: Transaction<'static, Sqlite>,
+        mut tx: WriteTx,
         changed: &[i64],
         departed: &[(i64, i64)],
         actor: &Actor,
@@ -830,6 +946,16 @@ impl Store {
 
     /// Fires every escalation rung that is due at `now`, each once; returns how many fired.
     pub async fn escalate_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let fired = self.escalate_due_once(now).await;
+        match &fired {
+            Ok(0) => {}
+            Ok(_) => self.health.committed(),
+            Err(e) => self.health.failed(e),
+        }
+        fired
+    }
+
+    async fn escalate_due_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let rows = sqlx::query("SELECT * FROM cases WHERE status != 'closed'")
             .fetch_all(&self.read)
             .await?;
@@ -993,7 +1119,7 @@ fn escape_like(q: &str) -> String {
 /// Writes the department's current name beside its id, so reports of the day keep it after a
 /// rename.
 async fn name_department(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     payload: &mut serde_json::Value,
 ) -> Result<(), StoreError> {
     let Some(id) = payload.get("department_id").and_then(|v| v.as_i64()) else {
@@ -1012,10 +1138,7 @@ async fn name_department(
 
 /// Gives each changed case the next feed sequence number; the last statement of every write
 /// transaction, so sequence order is commit order.
-async fn number_changes(
-    tx: &mut Transaction<'static, Sqlite>,
-    changed: &[i64],
-) -> Result<i64, StoreError> {
+async fn number_changes(tx: &mut WriteTx, changed: &[i64]) -> Result<i64, StoreError> {
     let mut seq = 0;
     for id in changed {
         seq =
@@ -1077,7 +1200,7 @@ impl Store {
     /// every user) are purged here, so a key reused after expiry acts anew.
     async fn replay(
         &self,
-        tx: &mut Transaction<'static, Sqlite>,
+        tx: &mut WriteTx,
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
@@ -1092,7 +1215,7 @@ impl Store {
 }
 
 async fn replay(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     actor: &Actor,
     k: &IdempotencyKey,
 ) -> Result<Option<StoredAnswer>, StoreError> {
@@ -1119,10 +1242,7 @@ async fn replay(
     }))
 }
 
-async fn load_for_update(
-    tx: &mut Transaction<'static, Sqlite>,
-    id: i64,
-) -> Result<CaseRecord, StoreError> {
+async fn load_for_update(tx: &mut WriteTx, id: i64) -> Result<CaseRecord, StoreError> {
     let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -1135,7 +1255,7 @@ async fn load_for_update(
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     case_id: i64,
     at: DateTime<Utc>,
     actor: &Actor,
@@ -1158,7 +1278,7 @@ const SYSTEM_ROLE: &str = "system";
 /// Inserts an event by `(name, role)` as stored.
 #[allow(clippy::too_many_arguments)]
 async fn insert_event_as(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     case_id: i64,
     at: DateTime<Utc>,
     (name, role): (&str, &str),

@@ -72,8 +72,14 @@ pub fn user_add_to(db: &str, name: &str, role: &str, department: Option<&str>) -
 
 /// Starts `jieyou serve` on `listen` and returns it with its URL (read from its stdout).
 pub fn serve(db: &str, listen: &str) -> (Child, String) {
+    serve_with(db, listen, &[])
+}
+
+/// [`serve`] with more arguments, e.g. `--config`.
+pub fn serve_with(db: &str, listen: &str, args: &[&str]) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", listen, "--database", db])
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

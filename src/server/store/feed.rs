@@ -4,9 +4,10 @@
 use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{Store, StoreError, migrator, record_from_row};
+use crate::server::writer::WriteTx;
 use crate::domain::CaseRecord;
 
 /// One page of the feed after a cursor.
@@ -25,7 +26,7 @@ pub struct FeedPage {
 /// Records that `case_id` left `department_id`, at the sequence `number_changes` just gave the
 /// case.
 pub(super) async fn record_departure(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut WriteTx,
     case_id: i64,
     department_id: i64,
 ) -> Result<(), StoreError> {
