@@ -14,6 +14,7 @@ use super::command::{Command, Keymap};
 use super::config::Alarms;
 use super::i18n::I18n;
 use super::layout;
+use super::textfield::TextField;
 use crate::client::{ClientError, new_idempotency_key};
 use crate::wire::{
     Case, CaseAction, CaseDetail, Channel, Department, DepartmentKind, DispatchBody, Location, Me,
@@ -133,7 +134,7 @@ pub struct Picker {
     pub case_id: i64,
     /// The case as it was when the form opened: the version the request is based on.
     pub seen: Box<Case>,
-    pub query: String,
+    pub query: TextField,
     pub selected: usize,
     pub key: String,
     pub sending: bool,
@@ -152,55 +153,12 @@ pub struct TextForm {
     pub case_id: i64,
     /// The case as it was when the form opened: the version the request is based on.
     pub seen: Box<Case>,
-    pub text: String,
-    /// Where typing goes, in characters.
-    pub cursor: usize,
+    pub text: TextField,
     pub key: String,
     pub sending: bool,
     pub error: Option<String>,
-}
-
-/// The hotline intake form's text fields, in tab order (the channel is chosen with ←/→).
-pub const NEW_CASE_FIELDS: [&str; 8] = [
-    "form.channel",
-    "form.title",
-    "form.category",
-    "form.name",
-    "form.phone",
-    "form.town",
-    "form.address",
-    "form.description",
-];
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewCaseForm {
-    pub channel: Channel,
-    /// Indexed like `NEW_CASE_FIELDS`; slot 0 (the channel) is unused.
-    pub fields: [String; 8],
-    pub focus: usize,
-    /// Where typing goes in the focused field, in characters.
-    pub cursor: usize,
-    pub errors: HashMap<usize, String>,
-    pub key: String,
-    pub sending: bool,
-    pub error: Option<String>,
-}
-
-impl NewCaseForm {
-    fn new() -> NewCaseForm {
-        let mut fields: [String; 8] = Default::default();
-        fields[2] = "general".into();
-        NewCaseForm {
-            channel: Channel::Hotline12345,
-            fields,
-            focus: 1,
-            cursor: 0,
-            errors: HashMap::new(),
-            key: new_idempotency_key(),
-            sending: false,
-            error: None,
-        }
-    }
+    /// A note for a caller's repeat call, taken from the new-case form (kept aside until sent).
+    pub repeat_call: bool,
 }
 
 /// A field changed by someone else, for the 412 dialog: (label key, was, now).
@@ -303,6 +261,8 @@ pub struct App {
     case_draft: Option<NewCaseForm>,
     /// The Overdue, Departments and Stats views, and alarms (supervision.rs).
     pub sup: supervision::Supervision,
+    /// The catalog the intake form's pickers offer, and its caller lookups (app/intake.rs).
+    pub intake: intake::IntakeState,
 }
 
 impl App {
@@ -353,6 +313,7 @@ impl App {
             drafts: HashMap::new(),
             case_draft: None,
             sup: supervision::Supervision::default(),
+            intake: intake::IntakeState::default(),
         }
     }
 
@@ -459,12 +420,11 @@ impl App {
     }
 
     fn department_matches(&self, d: &Department, q: &str) -> bool {
-        if d.name.to_lowercase().contains(q) {
-            return true;
-        }
         self.dept_pinyin
             .get(&d.id)
-            .is_some_and(|(initials, full)| initials.starts_with(q) || full.starts_with(q))
+            .map_or(d.name.to_lowercase().contains(q), |k| {
+                super::pinyin::matches(&d.name, k, q)
+            })
     }
 
     // ---- update ----------------------------------------------------------------------------
@@ -485,17 +445,28 @@ impl App {
                 vec![]
             }
             Action::Key(key) => self.on_key(key),
+            Action::Paste(text) => self.on_paste(&text),
+            Action::LookupDue(generation) => self.on_lookup_due(generation),
+            Action::CallerCasesLoaded { generation, list } => {
+                self.on_caller_cases(generation, list)
+            }
+            Action::CallerLookupFailed { generation, error } => {
+                self.on_caller_lookup_failed(generation, error)
+            }
             Action::Mouse(m) => self.on_mouse(m),
             Action::SessionLoaded(session) => {
                 let super::action::Session {
                     me,
                     policy,
                     departments,
+                    catalog,
                 } = *session;
+                let first = self.me.is_none();
                 self.me = Some(me);
                 self.policy = Some(policy);
                 self.set_departments(departments);
                 self.sup_on_session();
+                self.intake_on_session(catalog, first);
                 vec![]
             }
             Action::FeedLoaded {
@@ -601,27 +572,9 @@ impl App {
     }
 
     fn set_departments(&mut self, departments: Vec<Department>) {
-        use pinyin::ToPinyin;
         self.dept_pinyin = departments
             .iter()
-            .map(|d| {
-                let mut initials = String::new();
-                let mut full = String::new();
-                for (c, p) in d.name.chars().zip(d.name.as_str().to_pinyin()) {
-                    match p {
-                        Some(p) => {
-                            initials.push_str(p.first_letter());
-                            full.push_str(p.plain());
-                        }
-                        None => {
-                            let c = c.to_ascii_lowercase();
-                            initials.push(c);
-                            full.push(c);
-                        }
-                    }
-                }
-                (d.id, (initials, full))
-            })
+            .map(|d| (d.id, super::pinyin::keys(&d.name)))
             .collect();
         self.dept_index = departments
             .iter()
@@ -844,8 +797,16 @@ impl App {
     }
 }
 
+mod intake;
 mod keys;
+mod paste;
+mod pending;
 mod send;
+
+pub use intake::{
+    CATEGORY, CallerQuery, Choice, DESCRIPTION, IntakeState, LOOKUP_DEBOUNCE, Lookup, NAME,
+    NEW_CASE_FIELDS, NewCaseForm, PHONE, TITLE, TOWN, is_picker,
+};
 
 #[path = "supervision.rs"]
 pub mod supervision;

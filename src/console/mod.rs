@@ -14,11 +14,15 @@ pub mod fixtures;
 pub mod i18n;
 pub mod input;
 pub mod layout;
+pub mod pinyin;
 pub mod text;
+pub mod textfield;
 pub mod theme;
 pub mod tui;
 pub mod ui;
 
+#[cfg(test)]
+mod intake_tests;
 #[cfg(test)]
 mod update_tests;
 

@@ -7,6 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Catalog;
 use crate::wire::Policy;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,8 @@ pub struct ServerConfig {
     pub escalation_interval_seconds: u64,
     /// Deadline minutes per tier, and the desk's time zone.
     pub policy: Policy,
+    /// The categories and towns a case may name (`[catalog]`); Kaihua's by default.
+    pub catalog: Catalog,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +41,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             escalation_interval_seconds: 15,
             policy: Policy::default(),
+            catalog: Catalog::default(),
         }
     }
 }
@@ -74,6 +78,7 @@ impl ServerConfig {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.catalog.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.policy
             .time_zone
             .parse::<chrono_tz::Tz>()
@@ -111,6 +116,7 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/server.example.toml");
         let cfg = ServerConfig::load(Some(Path::new(path))).unwrap();
         assert_eq!(cfg.policy, Policy::default());
+        assert_eq!(cfg.catalog, Catalog::kaihua());
         assert_eq!(cfg.listen, "0.0.0.0:8080");
         assert_eq!(
             cfg.database_path(),
@@ -128,6 +134,20 @@ mod tests {
         assert_eq!(cfg.policy.red.dispatch_minutes, Some(60));
         assert_eq!(cfg.policy.orange, Policy::default().orange);
         std::fs::write(&f, "[policy.red]\nfeedback_minutes = 0\n").unwrap();
+        assert!(ServerConfig::load(Some(&f)).is_err());
+        std::fs::write(
+            &f,
+            "[[catalog.towns]]\ncode = \"城关镇\"\nlabel = \"城关镇\"\n",
+        )
+        .unwrap();
+        let cfg = ServerConfig::load(Some(&f)).unwrap();
+        assert_eq!(
+            cfg.catalog.towns.len(),
+            1,
+            "a desk's own towns replace Kaihua's"
+        );
+        assert_eq!(cfg.catalog.categories, Catalog::kaihua().categories);
+        std::fs::write(&f, "[catalog]\ntowns = []\n").unwrap();
         assert!(ServerConfig::load(Some(&f)).is_err());
         std::fs::write(&f, "colour = 1\n").unwrap();
         assert!(ServerConfig::load(Some(&f)).is_err());

@@ -2,7 +2,6 @@
 
 use super::send::{set_form_base, set_form_sending};
 use super::*;
-use crate::console::input;
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -198,7 +197,7 @@ impl App {
             | Command::Assign
             | Command::Answer
             | Command::Note => {
-                let Some(case) = self.selected_case().cloned() else {
+                let Some(case) = self.selected_case().map(|c| self.as_it_will_be(c)) else {
                     self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
                     return Some(vec![]);
                 };
@@ -248,7 +247,7 @@ impl App {
                 self.mode = Mode::Picker(Picker {
                     case_id: case.id,
                     seen: Box::new(case.clone()),
-                    query: String::new(),
+                    query: TextField::default(),
                     selected: 0,
                     key: new_idempotency_key(),
                     sending: false,
@@ -267,11 +266,11 @@ impl App {
                     kind,
                     case_id: case.id,
                     seen: Box::new(case.clone()),
-                    text: draft.clone(),
-                    cursor: draft.chars().count(),
+                    text: TextField::new(&draft),
                     key: new_idempotency_key(),
                     sending: false,
                     error: None,
+                    repeat_call: false,
                 });
                 vec![]
             }
@@ -363,7 +362,7 @@ impl App {
             }
             return vec![];
         }
-        let items = self.picker_items(&p.query);
+        let items = self.picker_items(p.query.as_str());
         match key.code {
             KeyCode::Esc => return vec![],
             KeyCode::Enter => {
@@ -392,15 +391,11 @@ impl App {
             KeyCode::Char('p') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 p.selected = p.selected.saturating_sub(1);
             }
-            KeyCode::Backspace => {
-                p.query.pop();
-                p.selected = 0;
+            _ => {
+                if p.query.edit(&key, false) {
+                    p.selected = 0;
+                }
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                p.query.push(c);
-                p.selected = 0;
-            }
-            _ => {}
         }
         self.mode = Mode::Picker(p);
         vec![]
@@ -408,8 +403,9 @@ impl App {
 
     pub(super) fn key_text(&mut self, key: KeyEvent, mut f: TextForm) -> Vec<Effect> {
         if self.keymap.is(&key, Command::Cancel) {
-            if !f.sending && !f.text.trim().is_empty() {
-                self.drafts.insert((f.case_id, f.kind), f.text);
+            if !f.sending && !f.text.is_blank() {
+                self.drafts
+                    .insert((f.case_id, f.kind), f.text.as_str().to_string());
                 self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
             }
             return vec![];
@@ -442,82 +438,8 @@ impl App {
             self.mode = Mode::Text(f);
             return self.send(out, Origin::Form);
         }
-        input::edit(&mut f.text, &mut f.cursor, &key, true);
+        f.text.edit(&key, true);
         self.mode = Mode::Text(f);
-        vec![]
-    }
-
-    pub(super) fn key_new_case(&mut self, key: KeyEvent, mut f: NewCaseForm) -> Vec<Effect> {
-        if self.keymap.is(&key, Command::Cancel) {
-            let typed = f
-                .fields
-                .iter()
-                .enumerate()
-                .any(|(i, v)| i != 2 && !v.trim().is_empty());
-            if !f.sending && typed {
-                f.error = None;
-                self.case_draft = Some(f);
-                self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
-            }
-            return vec![];
-        }
-        if f.sending {
-            self.mode = Mode::NewCase(f);
-            return vec![];
-        }
-        if self.keymap.is(&key, Command::Submit) {
-            f.errors = validate_new_case(&f, &self.i18n);
-            if let Some(first) = f.errors.keys().min() {
-                f.focus = *first;
-                f.cursor = f.fields[f.focus].chars().count();
-                self.mode = Mode::NewCase(f);
-                return vec![];
-            }
-            let new = new_case_from(&f);
-            let out = Outgoing {
-                case_id: None,
-                version: 0,
-                op: Op::Create(new),
-                key: f.key.clone(),
-                seen: None,
-            };
-            f.sending = true;
-            f.error = None;
-            self.mode = Mode::NewCase(f);
-            return self.send(out, Origin::Form);
-        }
-        let last = NEW_CASE_FIELDS.len() - 1;
-        let before = f.focus;
-        match key.code {
-            KeyCode::Tab | KeyCode::Down => f.focus = (f.focus + 1).min(last),
-            KeyCode::BackTab | KeyCode::Up => f.focus = f.focus.saturating_sub(1),
-            KeyCode::Enter if f.focus < last => f.focus += 1,
-            KeyCode::Left | KeyCode::Right if f.focus == 0 => {
-                let i = Channel::ALL
-                    .iter()
-                    .position(|c| *c == f.channel)
-                    .unwrap_or(0);
-                let n = Channel::ALL.len();
-                let i = if key.code == KeyCode::Right {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                };
-                f.channel = Channel::ALL[i];
-            }
-            _ if f.focus > 0 => {
-                let focus = f.focus;
-                // Only the description takes line breaks.
-                if input::edit(&mut f.fields[focus], &mut f.cursor, &key, focus == last) {
-                    f.errors.remove(&focus);
-                }
-            }
-            _ => {}
-        }
-        if f.focus != before {
-            f.cursor = f.fields[f.focus].chars().count();
-        }
-        self.mode = Mode::NewCase(f);
         vec![]
     }
 
@@ -575,63 +497,5 @@ impl App {
             }
             _ => vec![],
         }
-    }
-}
-
-pub(super) fn validate_new_case(f: &NewCaseForm, i18n: &I18n) -> HashMap<usize, String> {
-    let mut errors = HashMap::new();
-    let required = [1usize, 2, 3, 4, 5];
-    for i in required {
-        if f.fields[i].trim().is_empty() {
-            errors.insert(i, i18n.t("form.error.required").to_string());
-        }
-    }
-    if f.fields[1].chars().count() > crate::wire::MAX_TITLE_CHARS {
-        errors.insert(
-            1,
-            i18n.f(
-                "form.error.too_long",
-                &[("max", &crate::wire::MAX_TITLE_CHARS.to_string())],
-            ),
-        );
-    }
-    if f.fields[7].chars().count() > crate::wire::MAX_DESCRIPTION_CHARS {
-        errors.insert(
-            7,
-            i18n.f(
-                "form.error.too_long",
-                &[("max", &crate::wire::MAX_DESCRIPTION_CHARS.to_string())],
-            ),
-        );
-    }
-    let phone = f.fields[4].trim();
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if !phone.is_empty()
-        && (!(3..=20).contains(&digits)
-            || !phone
-                .chars()
-                .all(|c| c.is_ascii_digit() || "+- ".contains(c)))
-    {
-        errors.insert(4, i18n.t("form.error.phone").to_string());
-    }
-    errors
-}
-
-pub(super) fn new_case_from(f: &NewCaseForm) -> NewCase {
-    NewCase {
-        channel: f.channel,
-        category: f.fields[2].trim().to_string(),
-        title: f.fields[1].trim().to_string(),
-        description: f.fields[7].trim().to_string(),
-        requester: Requester {
-            name: f.fields[3].trim().to_string(),
-            phone: f.fields[4].trim().to_string(),
-        },
-        location: Location {
-            town: f.fields[5].trim().to_string(),
-            address: f.fields[6].trim().to_string(),
-            lat: None,
-            long: None,
-        },
     }
 }

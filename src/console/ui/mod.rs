@@ -5,6 +5,7 @@ mod departments;
 mod detail;
 mod dialog;
 mod help;
+mod intake;
 mod list;
 mod overdue;
 mod stats;
