@@ -375,7 +375,8 @@ impl App {
         self.intake.generation += 1;
         f.lookup.generation = self.intake.generation;
         f.lookup.wanted = wanted;
-        f.lookup.loading = false;
+        // Waiting for the pause counts as looking: the list says so rather than "none".
+        f.lookup.loading = f.lookup.wanted.is_some();
         f.lookup.error = None;
         if f.lookup.wanted.is_none() {
             f.lookup.cases.clear();

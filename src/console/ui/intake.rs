@@ -226,7 +226,7 @@ fn lookup(
         let row = format!(
             " {mark} {}  {}  {}  {}",
             c.reference,
-            fit(status, 8),
+            fit(status, 10),
             c.title,
             c.location.town
         );

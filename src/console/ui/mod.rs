@@ -73,3 +73,6 @@ mod tests;
 
 #[cfg(test)]
 mod sup_tests;
+
+#[cfg(test)]
+mod intake_tests;
