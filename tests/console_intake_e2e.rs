@@ -174,6 +174,38 @@ fn a_3000_character_paste_is_answered_online_in_one_piece() {
     assert_eq!(stored, answer);
 }
 
+/// Typed, not pasted: a burst of more than a kilobyte that the console reads in several
+/// pieces. All of it shows without another key press.
+#[test]
+fn a_760_character_burst_of_keys_arrives_whole_without_another_key() {
+    require_tmux();
+    let desk = Desk::new();
+    let c = desk.create("询问返乡隔离政策", "葛先生", "13800000000");
+    let t = desk.console("burst-typed", &desk.operator);
+    t.wait_for("the case, live", |s| {
+        s.contains(&c.reference) && s.contains("● live")
+    });
+    t.keys(&["N"]);
+    t.wait_text("Add a note");
+    let note: String = "已联系家属车辆正在路上"
+        .chars()
+        .cycle()
+        .take(759)
+        .chain(['终'])
+        .collect();
+    t.text(&note);
+    t.wait_text("终");
+    t.keys(&["C-s"]);
+    let stored = wait_server("the note stored", || {
+        let d = runtime().block_on(desk.operator_client.case(c.id)).ok()?;
+        d.events
+            .iter()
+            .find(|e| e.action == "note")
+            .and_then(|e| e.payload.get("text")?.as_str().map(str::to_string))
+    });
+    assert_eq!(stored, note);
+}
+
 #[test]
 fn t_r_t_b_typed_in_one_burst_ends_blue() {
     require_tmux();
