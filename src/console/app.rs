@@ -175,7 +175,7 @@ pub enum Mode {
     },
     Picker(Picker),
     Text(TextForm),
-    NewCase(NewCaseForm),
+    NewCase(Box<NewCaseForm>),
     /// Not sent because the server could not be reached; kept for a retry.
     Unsent {
         out: Outgoing,
@@ -258,7 +258,7 @@ pub struct App {
     /// Text put aside with Esc, per case and kind; reopening the form brings it back.
     drafts: HashMap<(i64, TextKind), String>,
     /// The new-case form put aside with Esc (a caller may still be on the line).
-    case_draft: Option<NewCaseForm>,
+    case_draft: Option<Box<NewCaseForm>>,
     /// The Overdue, Departments and Stats views, and alarms (supervision.rs).
     pub sup: supervision::Supervision,
     /// The catalog the intake form's pickers offer, and its caller lookups (app/intake.rs).

@@ -249,7 +249,7 @@ impl App {
         }
     }
 
-    pub(super) fn key_new_case(&mut self, key: KeyEvent, mut f: NewCaseForm) -> Vec<Effect> {
+    pub(super) fn key_new_case(&mut self, key: KeyEvent, mut f: Box<NewCaseForm>) -> Vec<Effect> {
         if f.lookup.focused && !f.sending {
             return self.key_lookup(key, f);
         }
@@ -287,7 +287,8 @@ impl App {
         };
         match key.code {
             KeyCode::Tab | KeyCode::Enter if picker => {
-                if self.accept_pick(&mut f, key.code == KeyCode::Enter) {
+                let moves_on = self.accept_pick(&mut f, key.code == KeyCode::Enter);
+                if moves_on {
                     f.focus = (f.focus + 1).min(last);
                 }
             }
@@ -451,7 +452,7 @@ impl App {
         vec![]
     }
 
-    fn key_lookup(&mut self, key: KeyEvent, mut f: NewCaseForm) -> Vec<Effect> {
+    fn key_lookup(&mut self, key: KeyEvent, mut f: Box<NewCaseForm>) -> Vec<Effect> {
         let n = f.lookup.cases.len();
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
@@ -476,7 +477,7 @@ impl App {
 
     /// The caller rings again about a case still open: their words go onto that case as a
     /// note. The form is kept aside until the note is sent, in case this was a new matter.
-    fn repeat_call_note(&mut self, mut f: NewCaseForm, case: &Case) -> Vec<Effect> {
+    fn repeat_call_note(&mut self, mut f: Box<NewCaseForm>, case: &Case) -> Vec<Effect> {
         let seen = match self.cases.get(&case.id) {
             Some(held) if held.version >= case.version => held.clone(),
             _ => case.clone(),
@@ -505,7 +506,7 @@ impl App {
         vec![]
     }
 
-    pub(super) fn submit_new_case(&mut self, mut f: NewCaseForm) -> Vec<Effect> {
+    pub(super) fn submit_new_case(&mut self, mut f: Box<NewCaseForm>) -> Vec<Effect> {
         // A filter typed but not yet taken counts when it says which: the highlighted line of
         // the picker being typed in, or the only match of another.
         for n in [CATEGORY, TOWN] {
@@ -559,7 +560,7 @@ impl App {
         if self.me.as_ref().is_some_and(|m| m.role == Role::Intake)
             && matches!(self.mode, Mode::Normal)
         {
-            self.mode = Mode::NewCase(NewCaseForm::new());
+            self.mode = Mode::NewCase(Box::default());
         }
     }
 }

@@ -178,7 +178,7 @@ impl App {
                 vec![Effect::RefreshNow]
             }
             Command::NewCase => {
-                let form = self.case_draft.take().unwrap_or_else(NewCaseForm::new);
+                let form = self.case_draft.take().unwrap_or_default();
                 self.mode = Mode::NewCase(form);
                 vec![]
             }
