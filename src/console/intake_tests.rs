@@ -365,3 +365,27 @@ fn a_repeat_caller_is_looked_up_after_a_pause_and_the_call_becomes_a_note() {
         "the form of the repeat call is gone"
     );
 }
+
+#[test]
+fn the_filter_and_the_dispatch_picker_edit_like_the_other_fields() {
+    let mut app = fixtures::app(Lang::En);
+    app.update(key('/'));
+    typed(&mut app, "马金 透析");
+    app.update(ctrl('w'));
+    assert_eq!(app.filter, "马金 ");
+    app.update(Action::Paste("池淮\n".into()));
+    assert_eq!(app.filter, "马金 池淮 ");
+    app.update(ctrl('u'));
+    assert_eq!(app.filter, "");
+    app.update(code(KeyCode::Esc));
+    select(&mut app, 134);
+    app.update(key('a'));
+    typed(&mut app, "wjx");
+    app.update(code(KeyCode::Left));
+    app.update(code(KeyCode::Backspace));
+    let Mode::Picker(p) = &app.mode else {
+        panic!("the dispatch picker")
+    };
+    assert_eq!(p.query, "wx");
+    assert_eq!(p.query.cursor(), 1);
+}

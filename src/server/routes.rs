@@ -157,6 +157,9 @@ pub fn openapi_document() -> serde_json::Value {
                         p["schema"]["maximum"] = max.into();
                     }
                     match p["name"].as_str() {
+                        Some("phone") => {
+                            p["schema"]["pattern"] = "^[0-9]{3,20}$".into();
+                        }
                         Some("since" | "cursor") => {
                             p["schema"]["pattern"] = "^[0-9]+$".into();
                         }

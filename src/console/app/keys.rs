@@ -310,20 +310,19 @@ impl App {
                 self.move_by(if key.code == KeyCode::Down { 1 } else { -1 });
                 self.after_move()
             }
-            KeyCode::Backspace => {
-                self.filter.pop();
-                self.mode = Mode::Filter;
-                self.rebuild();
-                self.after_move()
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter.push(c);
-                self.mode = Mode::Filter;
-                self.rebuild();
-                self.after_move()
-            }
             _ => {
                 self.mode = Mode::Filter;
+                // Typing goes at the end of the filter; Backspace, Ctrl-U and Ctrl-W as in
+                // every other field.
+                let before = self.filter.len();
+                let mut end = self.filter.chars().count();
+                if matches!(key.code, KeyCode::Char(_) | KeyCode::Backspace)
+                    && crate::console::input::edit(&mut self.filter, &mut end, &key, false)
+                    && self.filter.len() != before
+                {
+                    self.rebuild();
+                    return self.after_move();
+                }
                 vec![]
             }
         }
