@@ -1,7 +1,9 @@
 //! The console's state and its one synchronous `update`: every key, tick and server answer
 //! comes in as an `Action`; what must happen outside (requests, quitting) goes out as `Effect`s.
 //! No I/O, no clock reads, no globals here — which is what makes it table-testable.
-//! Keys and the mouse are handled in `app/keys.rs`; requests and their answers in `app/send.rs`.
+//! Keys and the mouse are handled in `app/keys.rs`; requests and their answers in `app/send.rs`;
+//! the hotline intake form in `app/intake.rs`, pasted text in `app/paste.rs`, and decisions on
+//! a case with requests on their way in `app/pending.rs`.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,7 @@
 //! The dispatcher console (`jieyou` with no subcommand).
 //!
-//! Floors, bottom up: `text`, `theme`, `i18n`, `command`, `config`, `action`, `layout` →
+//! Floors, bottom up: `text`, `input`, `textfield`, `pinyin`, `theme`, `i18n`, `command`, `config`,
+//! `action`, `layout` →
 //! `app` (state and `update`) → `ui` (pure drawing) → `feed`, `tui` (I/O and the loop) → this file.
 
 pub mod action;

@@ -70,12 +70,6 @@ impl TextField {
     pub fn view(&self, width: usize) -> String {
         input::window(&self.text, self.cursor, width)
     }
-
-    /// The text, and the field emptied.
-    pub fn take(&mut self) -> String {
-        self.cursor = 0;
-        std::mem::take(&mut self.text)
-    }
 }
 
 impl PartialEq<&str> for TextField {
@@ -87,11 +81,5 @@ impl PartialEq<&str> for TextField {
 impl PartialEq<str> for TextField {
     fn eq(&self, other: &str) -> bool {
         self.text == other
-    }
-}
-
-impl std::fmt::Display for TextField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
     }
 }
