@@ -61,6 +61,12 @@ pub struct ListQuery {
     pub overdue: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
+    /// The requester's phone, digits only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Text in the requester's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,6 +159,14 @@ impl Client {
 
     pub async fn policy(&self) -> Result<Policy, ClientError> {
         Self::send(self.get("/api/v1/policy")).await
+    }
+
+    pub async fn categories(&self) -> Result<Vec<crate::catalog::CategoryInfo>, ClientError> {
+        self.get_json("/api/v1/categories").await
+    }
+
+    pub async fn towns(&self) -> Result<Vec<crate::catalog::TownInfo>, ClientError> {
+        self.get_json("/api/v1/towns").await
     }
 
     pub async fn departments(&self) -> Result<Vec<Department>, ClientError> {

@@ -371,9 +371,11 @@ fn a_case_taken_down_from_a_call_appears_in_untriaged() {
     t.wait_text("● live");
     t.keys(&["n"]);
     t.wait_text("New case from a call");
-    // Title, category (kept), caller, phone, town; then send.
+    // Title, category (picked by its pinyin initials), caller, phone, town; then send.
     t.text("独居老人断药");
-    t.keys(&["Tab", "Tab"]);
+    t.keys(&["Tab"]);
+    t.text("yp");
+    t.keys(&["Enter"]);
     t.text("刘奶奶");
     t.keys(&["Tab"]);
     t.text("13900001111");

@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use crate::catalog::Catalog;
 use crate::client::ClientError;
 use crate::report::DailyReport;
 use crate::wire::{CaseAction, CaseDetail, CaseList, Changes, Department, Me, NewCase, Policy};
@@ -16,6 +17,8 @@ pub type RequestId = u64;
 #[derive(Debug, Clone)]
 pub enum Action {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste), whole: never taken as keys.
+    Paste(String),
     Mouse(MouseEvent),
     Resize {
         width: u16,
@@ -62,6 +65,18 @@ pub enum Action {
         query: String,
         error: ClientError,
     },
+    /// The caller fields have been still long enough: look the caller up if `generation` is
+    /// still the form's latest.
+    LookupDue(u64),
+    /// A caller's earlier cases, for the lookup of `generation`.
+    CallerCasesLoaded {
+        generation: u64,
+        list: CaseList,
+    },
+    CallerLookupFailed {
+        generation: u64,
+        error: ClientError,
+    },
     /// Today's report (Departments and Stats views) and the local time it arrived.
     ReportLoaded {
         report: Box<DailyReport>,
@@ -78,6 +93,8 @@ pub struct Session {
     pub me: Me,
     pub policy: Policy,
     pub departments: Vec<Department>,
+    /// The categories and towns a new case may name.
+    pub catalog: Catalog,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +121,17 @@ pub enum Effect {
     /// Server-side search for older cases.
     Search {
         query: String,
+    },
+    /// Answer `LookupDue(generation)` after the debounce delay (typing in the caller fields).
+    LookupSoon {
+        generation: u64,
+    },
+    /// `GET /cases?phone=` or `?requester=`: the caller's earlier cases; answer with
+    /// `CallerCasesLoaded`/`CallerLookupFailed`.
+    LookupCaller {
+        generation: u64,
+        phone: Option<String>,
+        requester: Option<String>,
     },
     /// Poll the feed now instead of waiting for the back-off.
     RefreshNow,

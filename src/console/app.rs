@@ -1,7 +1,9 @@
 //! The console's state and its one synchronous `update`: every key, tick and server answer
 //! comes in as an `Action`; what must happen outside (requests, quitting) goes out as `Effect`s.
 //! No I/O, no clock reads, no globals here — which is what makes it table-testable.
-//! Keys and the mouse are handled in `app/keys.rs`; requests and their answers in `app/send.rs`.
+//! Keys and the mouse are handled in `app/keys.rs`; requests and their answers in `app/send.rs`;
+//! the hotline intake form in `app/intake.rs`, pasted text in `app/paste.rs`, and decisions on
+//! a case with requests on their way in `app/pending.rs`.
 
 use std::collections::HashMap;
 
@@ -14,6 +16,7 @@ use super::command::{Command, Keymap};
 use super::config::Alarms;
 use super::i18n::I18n;
 use super::layout;
+use super::textfield::TextField;
 use crate::client::{ClientError, new_idempotency_key};
 use crate::wire::{
     Case, CaseAction, CaseDetail, Channel, Department, DepartmentKind, DispatchBody, Location, Me,
@@ -144,7 +147,7 @@ pub struct Picker {
     pub case_id: i64,
     /// The case as it was when the form opened: the version the request is based on.
     pub seen: Box<Case>,
-    pub query: String,
+    pub query: TextField,
     pub selected: usize,
     pub key: String,
     pub sending: bool,
@@ -173,59 +176,16 @@ pub struct TextForm {
     pub case_id: i64,
     /// The case as it was when the form opened: the version the request is based on.
     pub seen: Box<Case>,
-    pub text: String,
-    /// Where typing goes, in characters.
-    pub cursor: usize,
+    pub text: TextField,
     /// The extension form's new time as typed (`+2h`, `18:00`); unused by other kinds.
-    pub until: String,
+    pub until: TextField,
     /// Typing goes to `until` rather than `text`.
     pub until_focus: bool,
     pub key: String,
     pub sending: bool,
     pub error: Option<String>,
-}
-
-/// The hotline intake form's text fields, in tab order (the channel is chosen with ←/→).
-pub const NEW_CASE_FIELDS: [&str; 8] = [
-    "form.channel",
-    "form.title",
-    "form.category",
-    "form.name",
-    "form.phone",
-    "form.town",
-    "form.address",
-    "form.description",
-];
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewCaseForm {
-    pub channel: Channel,
-    /// Indexed like `NEW_CASE_FIELDS`; slot 0 (the channel) is unused.
-    pub fields: [String; 8],
-    pub focus: usize,
-    /// Where typing goes in the focused field, in characters.
-    pub cursor: usize,
-    pub errors: HashMap<usize, String>,
-    pub key: String,
-    pub sending: bool,
-    pub error: Option<String>,
-}
-
-impl NewCaseForm {
-    fn new() -> NewCaseForm {
-        let mut fields: [String; 8] = Default::default();
-        fields[2] = "general".into();
-        NewCaseForm {
-            channel: Channel::Hotline12345,
-            fields,
-            focus: 1,
-            cursor: 0,
-            errors: HashMap::new(),
-            key: new_idempotency_key(),
-            sending: false,
-            error: None,
-        }
-    }
+    /// A note for a caller's repeat call, taken from the new-case form (kept aside until sent).
+    pub repeat_call: bool,
 }
 
 /// A field changed by someone else, for the 412 dialog: (label key, was, now).
@@ -242,7 +202,7 @@ pub enum Mode {
     },
     Picker(Picker),
     Text(TextForm),
-    NewCase(NewCaseForm),
+    NewCase(Box<NewCaseForm>),
     /// Not sent because the server could not be reached; kept for a retry.
     Unsent {
         out: Outgoing,
@@ -331,11 +291,13 @@ pub struct App {
     /// Text put aside with Esc, per case and kind; reopening the form brings it back.
     drafts: HashMap<(i64, TextKind), String>,
     /// The new-case form put aside with Esc (a caller may still be on the line).
-    case_draft: Option<NewCaseForm>,
+    case_draft: Option<Box<NewCaseForm>>,
     /// The Overdue, Departments and Stats views, and alarms (supervision.rs).
     pub sup: supervision::Supervision,
     /// `a` on an untriaged case: once the tier is chosen, the department picker opens.
     pub assign_after_tier: Option<i64>,
+    /// The catalog the intake form's pickers offer, and its caller lookups (app/intake.rs).
+    pub intake: intake::IntakeState,
 }
 
 impl App {
@@ -390,6 +352,7 @@ impl App {
             case_draft: None,
             sup: supervision::Supervision::default(),
             assign_after_tier: None,
+            intake: intake::IntakeState::default(),
         }
     }
 
@@ -499,12 +462,11 @@ impl App {
     }
 
     fn department_matches(&self, d: &Department, q: &str) -> bool {
-        if d.name.to_lowercase().contains(q) {
-            return true;
-        }
         self.dept_pinyin
             .get(&d.id)
-            .is_some_and(|(initials, full)| initials.starts_with(q) || full.starts_with(q))
+            .map_or(d.name.to_lowercase().contains(q), |k| {
+                super::pinyin::matches(&d.name, k, q)
+            })
     }
 
     // ---- update ----------------------------------------------------------------------------
@@ -531,17 +493,28 @@ impl App {
                 vec![]
             }
             Action::Key(key) => self.on_key(key),
+            Action::Paste(text) => self.on_paste(&text),
+            Action::LookupDue(generation) => self.on_lookup_due(generation),
+            Action::CallerCasesLoaded { generation, list } => {
+                self.on_caller_cases(generation, list)
+            }
+            Action::CallerLookupFailed { generation, error } => {
+                self.on_caller_lookup_failed(generation, error)
+            }
             Action::Mouse(m) => self.on_mouse(m),
             Action::SessionLoaded(session) => {
                 let super::action::Session {
                     me,
                     policy,
                     departments,
+                    catalog,
                 } = *session;
+                let first = self.me.is_none();
                 self.me = Some(me);
                 self.policy = Some(policy);
                 self.set_departments(departments);
                 self.sup_on_session();
+                self.intake_on_session(catalog, first);
                 vec![]
             }
             Action::FeedLoaded {
@@ -666,27 +639,9 @@ impl App {
     }
 
     fn set_departments(&mut self, departments: Vec<Department>) {
-        use pinyin::ToPinyin;
         self.dept_pinyin = departments
             .iter()
-            .map(|d| {
-                let mut initials = String::new();
-                let mut full = String::new();
-                for (c, p) in d.name.chars().zip(d.name.as_str().to_pinyin()) {
-                    match p {
-                        Some(p) => {
-                            initials.push_str(p.first_letter());
-                            full.push_str(p.plain());
-                        }
-                        None => {
-                            let c = c.to_ascii_lowercase();
-                            initials.push(c);
-                            full.push(c);
-                        }
-                    }
-                }
-                (d.id, (initials, full))
-            })
+            .map(|d| (d.id, super::pinyin::keys(&d.name)))
             .collect();
         self.dept_index = departments
             .iter()
@@ -910,12 +865,19 @@ impl App {
 
 mod detail_text;
 mod help_text;
+mod intake;
 mod keys;
+mod paste;
+mod pending;
 mod roles;
 mod send;
 
 pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
 pub use help_text::{HelpRow, help_box, help_columns};
+pub use intake::{
+    CATEGORY, CallerQuery, Choice, DESCRIPTION, IntakeState, LOOKUP_DEBOUNCE, Lookup, NAME,
+    NEW_CASE_FIELDS, NewCaseForm, PHONE, TITLE, TOWN, is_picker,
+};
 
 #[path = "supervision.rs"]
 pub mod supervision;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::action::{Action, Session};
 use super::config::PollConfig;
+use crate::catalog::Catalog;
 use crate::client::{Client, ClientError};
 use crate::wire::Problem;
 
@@ -35,12 +36,18 @@ pub async fn run(
     loop {
         let step = async {
             if !session {
-                let (me, policy, departments) =
-                    tokio::try_join!(client.me(), client.policy(), client.departments())?;
+                let (me, policy, departments, categories, towns) = tokio::try_join!(
+                    client.me(),
+                    client.policy(),
+                    client.departments(),
+                    client.categories(),
+                    client.towns()
+                )?;
                 let _ = tx.send(Action::SessionLoaded(Box::new(Session {
                     me,
                     policy,
                     departments,
+                    catalog: Catalog { categories, towns },
                 })));
                 session = true;
             }

@@ -334,6 +334,7 @@ pub fn app_as(lang: Lang, me: Me, cases: Vec<Case>) -> App {
         me,
         policy: Policy::default(),
         departments: departments(),
+        catalog: crate::catalog::Catalog::kaihua(),
     })));
     app.update(Action::FeedLoaded {
         changes: changes(cases, true, "c1"),

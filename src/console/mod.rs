@@ -1,6 +1,7 @@
 //! The dispatcher console (`jieyou` with no subcommand).
 //!
-//! Floors, bottom up: `text`, `theme`, `i18n`, `command`, `config`, `action`, `layout` →
+//! Floors, bottom up: `text`, `input`, `textfield`, `pinyin`, `theme`, `i18n`, `command`, `config`,
+//! `action`, `layout` →
 //! `app` (state and `update`) → `ui` (pure drawing) → `feed`, `tui` (I/O and the loop) → this file.
 
 pub mod action;
@@ -15,7 +16,9 @@ pub mod i18n;
 pub mod input;
 pub mod layout;
 pub mod permissions;
+pub mod pinyin;
 pub mod text;
+pub mod textfield;
 pub mod theme;
 pub mod tui;
 pub mod ui;
@@ -26,6 +29,8 @@ mod feed_tests;
 mod roles_tests;
 #[cfg(test)]
 mod screen_tests;
+#[cfg(test)]
+mod intake_tests;
 #[cfg(test)]
 mod update_tests;
 

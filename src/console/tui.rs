@@ -3,6 +3,7 @@
 //! terminal, the clock and the network.
 
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -30,10 +31,18 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     install_panic_hook();
     let mut terminal = ratatui::try_init()?;
-    // Mouse capture is an extra the panic hook above also undoes.
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    // Mouse capture and bracketed paste are extras the panic hook above also undoes.
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::EnableMouseCapture,
+        crossterm::event::EnableBracketedPaste
+    );
     let result = event_loop(&mut app, &mut terminal, client, theme, poll).await;
-    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        crossterm::event::DisableMouseCapture
+    );
     ratatui::restore();
     result
 }
@@ -41,7 +50,11 @@ pub async fn run(
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            crossterm::event::DisableBracketedPaste,
+            crossterm::event::DisableMouseCapture
+        );
         tracing::error!("panic: {info}");
         previous(info);
     }));
@@ -92,10 +105,10 @@ async fn event_loop(
         );
         let action = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind == KeyEventKind::Press => Action::Key(k),
-                Some(Ok(Event::Mouse(m))) => Action::Mouse(m),
-                Some(Ok(Event::Resize(width, height))) => Action::Resize { width, height },
-                Some(Ok(_)) => continue,
+                Some(Ok(ev)) => match terminal_action(ev) {
+                    Some(a) => a,
+                    None => continue,
+                },
                 Some(Err(e)) => {
                     tracing::error!("terminal input: {e}");
                     break 'outer;
@@ -110,7 +123,25 @@ async fn event_loop(
             }
         };
         let mut effects = app.update(action);
-        // Coalesce: everything already waiting is applied before the next frame is drawn.
+        // Coalesce: every key of a burst already read, and everything already waiting on the
+        // channel, is applied before the next frame is drawn (a frame per key would make a
+        // fast typist or an unbracketed paste wait for hundreds of frames).
+        // Polled with this task's own waker: a stream left pending wakes this loop.
+        for _ in 0..MAX_COALESCED {
+            match futures::poll!(events.next()) {
+                Poll::Ready(Some(Ok(ev))) => {
+                    if let Some(a) = terminal_action(ev) {
+                        effects.extend(app.update(a));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    tracing::error!("terminal input: {e}");
+                    break 'outer;
+                }
+                Poll::Ready(None) => break 'outer,
+                Poll::Pending => break,
+            }
+        }
         while let Ok(a) = rx.try_recv() {
             effects.extend(app.update(a));
         }
@@ -123,6 +154,20 @@ async fn event_loop(
     }
     cancel.cancel();
     Ok(())
+}
+
+/// Most terminal events applied between two frames.
+const MAX_COALESCED: usize = 4096;
+
+/// What a terminal event means to the app; `None` for events it has no use for.
+fn terminal_action(ev: Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind == KeyEventKind::Press => Some(Action::Key(k)),
+        Event::Mouse(m) => Some(Action::Mouse(m)),
+        Event::Resize(width, height) => Some(Action::Resize { width, height }),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        _ => None,
+    }
 }
 
 #[cfg(unix)]
@@ -244,6 +289,33 @@ fn perform(
                 let _ = tx.send(match r {
                     Ok(d) => Action::DetailLoaded(Box::new(d)),
                     Err(error) => Action::DetailFailed { case_id, error },
+                });
+            });
+        }
+        Effect::LookupSoon { generation } => {
+            tokio::spawn(async move {
+                tokio::time::sleep(super::app::LOOKUP_DEBOUNCE).await;
+                let _ = tx.send(Action::LookupDue(generation));
+            });
+        }
+        Effect::LookupCaller {
+            generation,
+            phone,
+            requester,
+        } => {
+            tokio::spawn(async move {
+                let q = ListQuery {
+                    phone,
+                    requester,
+                    limit: Some(20),
+                    ..ListQuery::default()
+                };
+                let _ = tx.send(match client.list(&q).await {
+                    Ok(list) => Action::CallerCasesLoaded { generation, list },
+                    Err(error) => {
+                        tracing::warn!("caller lookup failed: {error}");
+                        Action::CallerLookupFailed { generation, error }
+                    }
                 });
             });
         }

@@ -142,6 +142,7 @@ fn a_department_console_drops_a_case_taken_away_from_it() {
             me,
             policy: crate::wire::Policy::default(),
             departments: fixtures::departments(),
+            catalog: crate::catalog::Catalog::kaihua(),
         },
     )));
     let mut mine = app.cases[&57].clone();
@@ -256,7 +257,7 @@ fn the_servers_field_errors_land_on_the_form_fields() {
     let mut app = app();
     app.update(key('n'));
     typed(&mut app, "t");
-    for s in ["", "n", "123", "town"] {
+    for s in ["jy", "n", "123", "mj"] {
         app.update(code(KeyCode::Tab));
         typed(&mut app, s);
     }
@@ -557,7 +558,7 @@ fn dispatch_takes_triage_tier_assign_a_few_letters_and_enter() {
     let Mode::Picker(p) = &app.mode else {
         panic!("picker open")
     };
-    assert_eq!(app.picker_items(&p.query)[0].department_id, 3);
+    assert_eq!(app.picker_items(p.query.as_str())[0].department_id, 3);
     // The triage has not answered yet: the dispatch waits for it rather than race it.
     assert!(app.update(code(KeyCode::Enter)).is_empty());
     let mut triaged = case.clone();
@@ -739,8 +740,9 @@ fn new_case_form_validates_then_creates_into_untriaged() {
     app.update(code(KeyCode::Right));
     app.update(code(KeyCode::Tab));
     typed(&mut app, "独居老人断药");
-    app.update(code(KeyCode::Tab)); // category keeps its default
     app.update(code(KeyCode::Tab));
+    typed(&mut app, "yp"); // 药品需求, by its pinyin initials
+    app.update(code(KeyCode::Enter));
     typed(&mut app, "刘奶奶");
     app.update(code(KeyCode::Enter));
     typed(&mut app, "12x");
@@ -763,7 +765,7 @@ fn new_case_form_validates_then_creates_into_untriaged() {
     };
     assert_eq!(case.channel, Channel::Web);
     assert_eq!(case.title, "独居老人断药");
-    assert_eq!(case.category, "general");
+    assert_eq!(case.category, "medicine");
     assert_eq!(case.requester.phone, "123456789");
     assert_eq!(case.location.town, "华埠镇");
     let mut created = fixtures::case(

@@ -104,6 +104,7 @@ pub struct Town {
 pub struct Category {
     pub code: String,
     pub label: String,
+    pub label_en: String,
     pub progress: Vec<String>,
     pub resolve: Vec<String>,
     pub answer: Vec<String>,

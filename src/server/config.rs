@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use super::limits::Limits;
+use crate::catalog::Catalog;
 use crate::wire::Policy;
 
 /// The longest deadline or escalation delay a policy may set: a year, in minutes. Far longer
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     pub policy: Policy,
     /// Timeouts and caps against slow and hostile clients, and the database's.
     pub limits: Limits,
+    /// The categories and towns a case may name (`[catalog]`); Kaihua's by default.
+    pub catalog: Catalog,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             idempotency_hours: 24,
             policy: Policy::default(),
             limits: Limits::default(),
+            catalog: Catalog::default(),
         }
     }
 }
@@ -98,6 +102,7 @@ impl ServerConfig {
             anyhow::bail!("idempotency_hours must be at least 1");
         }
         self.limits.validate()?;
+        self.catalog.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.policy
             .time_zone
             .parse::<chrono_tz::Tz>()
@@ -179,6 +184,7 @@ mod tests {
         let cfg = ServerConfig::load(Some(Path::new(path))).unwrap();
         assert_eq!(cfg.policy, Policy::default());
         assert_eq!(cfg.limits, Limits::default());
+        assert_eq!(cfg.catalog, Catalog::kaihua());
         assert_eq!(cfg.listen, "0.0.0.0:8080");
         assert_eq!(
             cfg.database_path(),
@@ -196,6 +202,20 @@ mod tests {
         assert_eq!(cfg.policy.red.dispatch_minutes, Some(60));
         assert_eq!(cfg.policy.orange, Policy::default().orange);
         std::fs::write(&f, "[policy.red]\nfeedback_minutes = 0\n").unwrap();
+        assert!(ServerConfig::load(Some(&f)).is_err());
+        std::fs::write(
+            &f,
+            "[[catalog.towns]]\ncode = \"城关镇\"\nlabel = \"城关镇\"\n",
+        )
+        .unwrap();
+        let cfg = ServerConfig::load(Some(&f)).unwrap();
+        assert_eq!(
+            cfg.catalog.towns.len(),
+            1,
+            "a desk's own towns replace Kaihua's"
+        );
+        assert_eq!(cfg.catalog.categories, Catalog::kaihua().categories);
+        std::fs::write(&f, "[catalog]\ntowns = []\n").unwrap();
         assert!(ServerConfig::load(Some(&f)).is_err());
         std::fs::write(&f, "colour = 1\n").unwrap();
         assert!(ServerConfig::load(Some(&f)).is_err());

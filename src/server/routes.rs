@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/me", get(me))
         .route("/api/v1/policy", get(policy))
+        .route("/api/v1/categories", get(categories))
+        .route("/api/v1/towns", get(towns))
         .route(
             "/api/v1/departments",
             get(departments).post(create_department),
@@ -65,7 +67,7 @@ pub fn router(state: AppState) -> Router {
 #[openapi(
     info(title = "Jieyou central request API", version = "1"),
     paths(
-        healthz, readyz, me, policy, departments, create_department, get_department,
+        healthz, readyz, me, policy, categories, towns, departments, create_department, get_department,
         patch_department, changes, list_cases, create_case, get_case, case_events, act,
         stats_hourly, report_daily
     ),
@@ -74,7 +76,8 @@ pub fn router(state: AppState) -> Router {
         DepartmentPatch, Me, Policy, Problem, FieldError, Event, wire::TierBody,
         wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::ReasonBody,
         wire::ExtensionRequestBody, wire::ExtensionDecisionBody, wire::FollowUpBody,
-        wire::MergeBody, wire::Escalation, report::DailyReport, report::HourlyStats
+        wire::MergeBody, wire::Escalation, report::DailyReport, report::HourlyStats,
+        crate::catalog::CategoryInfo, crate::catalog::TownInfo
     )),
     modifiers(&BearerAuth)
 )]
@@ -169,6 +172,9 @@ pub fn openapi_document() -> serde_json::Value {
                     match p["name"].as_str() {
                         Some("q") => {
                             p["schema"]["maxLength"] = wire::MAX_SEARCH_CHARS.into();
+                        }
+                        Some("phone") => {
+                            p["schema"]["pattern"] = "^[0-9]{3,20}$".into();
                         }
                         Some("cursor") => {
                             p["schema"]["pattern"] = "^[0-9]+$".into();
@@ -495,6 +501,26 @@ async fn policy(State(state): State<AppState>, Auth(_): Auth) -> Json<Policy> {
     Json(state.config.policy.clone())
 }
 
+/// The request categories a new case may name, with their Chinese and English labels.
+#[utoipa::path(get, path = "/api/v1/categories",
+    responses((status = 200, body = [crate::catalog::CategoryInfo])))]
+async fn categories(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+) -> Json<Vec<crate::catalog::CategoryInfo>> {
+    Json(state.config.catalog.categories.clone())
+}
+
+/// The towns a new case may name in `location.town`.
+#[utoipa::path(get, path = "/api/v1/towns",
+    responses((status = 200, body = [crate::catalog::TownInfo])))]
+async fn towns(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+) -> Json<Vec<crate::catalog::TownInfo>> {
+    Json(state.config.catalog.towns.clone())
+}
+
 #[utoipa::path(get, path = "/api/v1/departments", responses((status = 200, body = [Department])))]
 async fn departments(
     State(state): State<AppState>,
@@ -684,10 +710,12 @@ impl AppState {
         ("department" = Option<i64>, Query),
         ("overdue" = Option<bool>, Query),
         ("q" = Option<String>, Query, description = "text in ref, title, description, town, requester; matched literally (% and _ are not wildcards); at most 200 characters"),
+        ("phone" = Option<String>, Query, description = "the requester's phone, digits only, matched exactly (intake, operator, supervisor)"),
+        ("requester" = Option<String>, Query, description = "text in the requester's name (intake, operator, supervisor)"),
         ("cursor" = Option<String>, Query),
         ("limit" = Option<u32>, Query, description = "1 to 200, default 50")),
     responses((status = 200, body = CaseList), (status = 400, body = Problem),
-        (status = 422, body = Problem)))]
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn list_cases(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -701,10 +729,13 @@ async fn list_cases(
             "department",
             "overdue",
             "q",
+            "phone",
+            "requester",
             "cursor",
             "limit",
         ],
     )?;
+    let (phone, requester) = caller_params(&actor, &params)?;
     let mut statuses = vec![];
     if let Some(s) = params.get("status") {
         for part in s.split(',').filter(|p| !p.is_empty()) {
@@ -744,6 +775,8 @@ async fn list_cases(
         tier,
         department_id,
         q: params.get("q").cloned(),
+        phone,
+        requester,
         before_id: parse_param(&params, "cursor", "a cursor from a previous answer")?,
         limit,
         overdue_at: overdue.map(|o| (o, now)),
@@ -760,6 +793,61 @@ async fn list_cases(
         next_cursor,
         server_time: state.now_wire(),
     }))
+}
+
+/// `phone=` and `requester=`: a caller's earlier cases, for the desk staff who take calls and
+/// work cases. Departments and observers find cases by other means, not by who called.
+fn caller_params(
+    actor: &Actor,
+    params: &HashMap<String, String>,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let phone = params.get("phone");
+    let requester = params.get("requester");
+    if phone.is_none() && requester.is_none() {
+        return Ok((None, None));
+    }
+    require_role(
+        actor,
+        &[Role::Intake, Role::Operator, Role::Supervisor],
+        "look cases up by caller",
+    )?;
+    if let Some(p) = phone
+        && !((3..=20).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(ApiError::bad_request("phone", "must be 3 to 20 digits"));
+    }
+    let requester = match requester.map(|r| r.trim()) {
+        Some(r) if !(1..=50).contains(&r.chars().count()) => {
+            return Err(ApiError::bad_request(
+                "requester",
+                "must be 1 to 50 characters",
+            ));
+        }
+        r => r.map(str::to_string),
+    };
+    Ok((phone.cloned(), requester))
+}
+
+/// A new case names a category and a town of the desk's catalog, not free text.
+fn check_catalog(new: &NewCase, catalog: &crate::catalog::Catalog) -> Result<(), ApiError> {
+    let mut errors = vec![];
+    if catalog.category(&new.category).is_none() {
+        errors.push(FieldError {
+            field: "category".into(),
+            message: format!("no category {:?}: see GET /api/v1/categories", new.category),
+        });
+    }
+    if catalog.town(new.location.town.trim()).is_none() {
+        errors.push(FieldError {
+            field: "location.town".into(),
+            message: format!("no town {:?}: see GET /api/v1/towns", new.location.town),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 fn validate_new_case(new: &NewCase) -> Result<(), ApiError> {
@@ -853,6 +941,7 @@ async fn create_case(
     let key = idempotency_key(&headers, &method, "/api/v1/cases", &body)?;
     let new: NewCase = parse_json(&body)?;
     validate_new_case(&new)?;
+    check_catalog(&new, &state.config.catalog)?;
     let now = state.clock.now();
     let written = state
         .store

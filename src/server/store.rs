@@ -121,6 +121,10 @@ pub struct CaseFilter {
     pub tier: Option<Option<Tier>>,
     pub department_id: Option<i64>,
     pub q: Option<String>,
+    /// The requester's phone, digits only: matched against the stored phone's digits.
+    pub phone: Option<String>,
+    /// Text in the requester's name.
+    pub requester: Option<String>,
     /// Only ids below this (cursor pagination, newest first).
     pub before_id: Option<i64>,
     pub limit: i64,
@@ -1083,6 +1087,17 @@ impl Store {
                     .push(")");
             }
             None => {}
+        }
+        if let Some(p) = f.phone.as_deref() {
+            // Phones are stored as typed (`138-0000 0000`, `+86…`): compare their digits.
+            qb.push(
+                " AND REPLACE(REPLACE(REPLACE(requester_phone, ' ', ''), '-', ''), '+', '') = ",
+            )
+            .push_bind(p.to_string());
+        }
+        if let Some(r) = f.requester.as_deref() {
+            qb.push(" AND requester_name LIKE ")
+                .push_bind(format!("%{}%", r.replace(['%', '_'], "")));
         }
         if let Some(b) = f.before_id {
             qb.push(" AND id < ").push_bind(b);

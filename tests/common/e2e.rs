@@ -251,6 +251,22 @@ impl Tmux {
             .expect("send-keys");
     }
 
+    /// Pastes `s` as a terminal does when the application asked for bracketed paste
+    /// (`paste-buffer -p`): one `ESC [200~ … ESC [201~` write.
+    pub fn paste(&self, s: &str) {
+        for args in [
+            vec!["set-buffer", "-b", "e2e", "--", s],
+            vec!["paste-buffer", "-p", "-b", "e2e", "-t", "main"],
+        ] {
+            let status = Command::new("tmux")
+                .args(["-L", &self.socket])
+                .args(&args)
+                .status()
+                .expect("tmux paste");
+            assert!(status.success());
+        }
+    }
+
     /// Polls the screen until `pred` holds; panics with the last screen after `WAIT`.
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;

@@ -2,7 +2,6 @@
 
 use super::send::{set_form_base, set_form_sending};
 use super::*;
-use crate::console::input;
 
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -222,7 +221,7 @@ impl App {
                 vec![Effect::RefreshNow]
             }
             Command::NewCase => {
-                let form = self.case_draft.take().unwrap_or_else(NewCaseForm::new);
+                let form = self.case_draft.take().unwrap_or_default();
                 self.mode = Mode::NewCase(form);
                 vec![]
             }
@@ -246,7 +245,7 @@ impl App {
             | Command::Resolve
             | Command::Return
             | Command::RequestExtension => {
-                let Some(case) = self.selected_case().cloned() else {
+                let Some(case) = self.selected_case().map(|c| self.as_it_will_be(c)) else {
                     self.info(Level::Info, self.i18n.t("msg.no_selection").to_string());
                     return Some(vec![]);
                 };
@@ -305,7 +304,7 @@ impl App {
                 self.mode = Mode::Picker(Picker {
                     case_id: case.id,
                     seen: Box::new(case.clone()),
-                    query: String::new(),
+                    query: TextField::default(),
                     selected: 0,
                     key: new_idempotency_key(),
                     sending: false,
@@ -358,20 +357,19 @@ impl App {
                 self.move_by(if key.code == KeyCode::Down { 1 } else { -1 });
                 self.after_move()
             }
-            KeyCode::Backspace => {
-                self.filter.pop();
-                self.mode = Mode::Filter;
-                self.rebuild();
-                self.after_move()
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter.push(c);
-                self.mode = Mode::Filter;
-                self.rebuild();
-                self.after_move()
-            }
             _ => {
                 self.mode = Mode::Filter;
+                // Typing goes at the end of the filter; Backspace, Ctrl-U and Ctrl-W as in
+                // every other field.
+                let before = self.filter.len();
+                let mut end = self.filter.chars().count();
+                if matches!(key.code, KeyCode::Char(_) | KeyCode::Backspace)
+                    && crate::console::input::edit(&mut self.filter, &mut end, &key, false)
+                    && self.filter.len() != before
+                {
+                    self.rebuild();
+                    return self.after_move();
+                }
                 vec![]
             }
         }
@@ -428,7 +426,7 @@ impl App {
             }
             return vec![];
         }
-        let items = self.picker_items(&p.query);
+        let items = self.picker_items(p.query.as_str());
         match key.code {
             KeyCode::Esc => return vec![],
             KeyCode::Enter => {
@@ -463,15 +461,11 @@ impl App {
             KeyCode::Char('p') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 p.selected = p.selected.saturating_sub(1);
             }
-            KeyCode::Backspace => {
-                p.query.pop();
-                p.selected = 0;
+            _ => {
+                if p.query.edit(&key, false) {
+                    p.selected = 0;
+                }
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                p.query.push(c);
-                p.selected = 0;
-            }
-            _ => {}
         }
         self.mode = Mode::Picker(p);
         vec![]
@@ -479,8 +473,9 @@ impl App {
 
     pub(super) fn key_text(&mut self, key: KeyEvent, mut f: TextForm) -> Vec<Effect> {
         if self.keymap.is(&key, Command::Cancel) {
-            if !f.sending && !f.text.trim().is_empty() {
-                self.drafts.insert((f.case_id, f.kind), f.text);
+            if !f.sending && !f.text.is_blank() {
+                self.drafts
+                    .insert((f.case_id, f.kind), f.text.as_str().to_string());
                 self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
             }
             return vec![];
@@ -512,96 +507,16 @@ impl App {
         }
         if f.kind == TextKind::Extension && matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
             f.until_focus = !f.until_focus;
-            f.cursor = if f.until_focus {
-                f.until.chars().count()
-            } else {
-                f.text.chars().count()
-            };
         } else if f.until_focus {
             if key.code == KeyCode::Enter {
                 f.until_focus = false;
-                f.cursor = f.text.chars().count();
             } else {
-                input::edit(&mut f.until, &mut f.cursor, &key, false);
+                f.until.edit(&key, false);
             }
         } else {
-            input::edit(&mut f.text, &mut f.cursor, &key, true);
+            f.text.edit(&key, true);
         }
         self.mode = Mode::Text(f);
-        vec![]
-    }
-
-    pub(super) fn key_new_case(&mut self, key: KeyEvent, mut f: NewCaseForm) -> Vec<Effect> {
-        if self.keymap.is(&key, Command::Cancel) {
-            let typed = f
-                .fields
-                .iter()
-                .enumerate()
-                .any(|(i, v)| i != 2 && !v.trim().is_empty());
-            if !f.sending && typed {
-                f.error = None;
-                self.case_draft = Some(f);
-                self.info(Level::Info, self.i18n.t("msg.draft_kept").to_string());
-            }
-            return vec![];
-        }
-        if f.sending {
-            self.mode = Mode::NewCase(f);
-            return vec![];
-        }
-        if self.keymap.is(&key, Command::Submit) {
-            f.errors = validate_new_case(&f, &self.i18n);
-            if let Some(first) = f.errors.keys().min() {
-                f.focus = *first;
-                f.cursor = f.fields[f.focus].chars().count();
-                self.mode = Mode::NewCase(f);
-                return vec![];
-            }
-            let new = new_case_from(&f);
-            let out = Outgoing {
-                case_id: None,
-                version: 0,
-                op: Op::Create(new),
-                key: f.key.clone(),
-                seen: None,
-            };
-            f.sending = true;
-            f.error = None;
-            self.mode = Mode::NewCase(f);
-            return self.send(out, Origin::Form);
-        }
-        let last = NEW_CASE_FIELDS.len() - 1;
-        let before = f.focus;
-        match key.code {
-            KeyCode::Tab | KeyCode::Down => f.focus = (f.focus + 1).min(last),
-            KeyCode::BackTab | KeyCode::Up => f.focus = f.focus.saturating_sub(1),
-            KeyCode::Enter if f.focus < last => f.focus += 1,
-            KeyCode::Left | KeyCode::Right if f.focus == 0 => {
-                let i = Channel::ALL
-                    .iter()
-                    .position(|c| *c == f.channel)
-                    .unwrap_or(0);
-                let n = Channel::ALL.len();
-                let i = if key.code == KeyCode::Right {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                };
-                f.channel = Channel::ALL[i];
-            }
-            _ if f.focus > 0 => {
-                let focus = f.focus;
-                // Only the description takes line breaks.
-                if input::edit(&mut f.fields[focus], &mut f.cursor, &key, focus == last) {
-                    f.errors.remove(&focus);
-                }
-            }
-            _ => {}
-        }
-        if f.focus != before {
-            f.cursor = f.fields[f.focus].chars().count();
-        }
-        self.mode = Mode::NewCase(f);
         vec![]
     }
 
@@ -659,63 +574,5 @@ impl App {
             }
             _ => vec![],
         }
-    }
-}
-
-pub(super) fn validate_new_case(f: &NewCaseForm, i18n: &I18n) -> HashMap<usize, String> {
-    let mut errors = HashMap::new();
-    let required = [1usize, 2, 3, 4, 5];
-    for i in required {
-        if f.fields[i].trim().is_empty() {
-            errors.insert(i, i18n.t("form.error.required").to_string());
-        }
-    }
-    if f.fields[1].chars().count() > crate::wire::MAX_TITLE_CHARS {
-        errors.insert(
-            1,
-            i18n.f(
-                "form.error.too_long",
-                &[("max", &crate::wire::MAX_TITLE_CHARS.to_string())],
-            ),
-        );
-    }
-    if f.fields[7].chars().count() > crate::wire::MAX_DESCRIPTION_CHARS {
-        errors.insert(
-            7,
-            i18n.f(
-                "form.error.too_long",
-                &[("max", &crate::wire::MAX_DESCRIPTION_CHARS.to_string())],
-            ),
-        );
-    }
-    let phone = f.fields[4].trim();
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if !phone.is_empty()
-        && (!(3..=20).contains(&digits)
-            || !phone
-                .chars()
-                .all(|c| c.is_ascii_digit() || "+- ".contains(c)))
-    {
-        errors.insert(4, i18n.t("form.error.phone").to_string());
-    }
-    errors
-}
-
-pub(super) fn new_case_from(f: &NewCaseForm) -> NewCase {
-    NewCase {
-        channel: f.channel,
-        category: f.fields[2].trim().to_string(),
-        title: f.fields[1].trim().to_string(),
-        description: f.fields[7].trim().to_string(),
-        requester: Requester {
-            name: f.fields[3].trim().to_string(),
-            phone: f.fields[4].trim().to_string(),
-        },
-        location: Location {
-            town: f.fields[5].trim().to_string(),
-            address: f.fields[6].trim().to_string(),
-            lat: None,
-            long: None,
-        },
     }
 }

@@ -2,6 +2,7 @@
 //! before it opens anything; the department's actions and their forms; refusals and
 //! durations in the operator's language.
 
+use crate::console::textfield::TextField;
 use super::*;
 use crate::console::permissions::{self, NotOffered, UntilError};
 use crate::wire::{ExtensionRequestBody, ReasonBody, Role};
@@ -87,13 +88,13 @@ impl App {
             kind,
             case_id: case.id,
             seen: Box::new(case.clone()),
-            text: draft.clone(),
-            cursor: draft.chars().count(),
-            until: String::new(),
+            text: TextField::new(&draft),
+            until: TextField::new(""),
             until_focus: kind == TextKind::Extension,
             key: new_idempotency_key(),
             sending: false,
             error: None,
+            repeat_call: false,
         });
     }
 
@@ -145,7 +146,7 @@ impl App {
             }),
             TextKind::Extension => {
                 let now = self.server_now(self.now);
-                let until = permissions::parse_until(&f.until, now, self.server_zone, &f.seen)
+                let until = permissions::parse_until(f.until.as_str(), now, self.server_zone, &f.seen)
                     .map_err(|e| {
                         self.i18n
                             .t(match e {

@@ -92,8 +92,12 @@ impl App {
         if self.selected_id == Some(case.id) {
             fetch = self.take_answer_into_detail(detail, is_create);
         }
+        let repeat_call = matches!(&self.mode, Mode::Text(t) if t.repeat_call && t.sending);
         if done.origin == Origin::Form && self.mode.is_form() {
             self.mode = Mode::Normal;
+        }
+        if is_create || repeat_call {
+            self.intake_call_done(repeat_call);
         }
         self.info(
             Level::Success,
@@ -200,7 +204,7 @@ impl App {
                     if let Some(i) = new_case_field(&fe.field) {
                         f.errors.insert(i, fe.message.clone());
                         f.focus = i;
-                        f.cursor = f.fields[i].chars().count();
+                        f.fields[i].to_end();
                     }
                 }
             }

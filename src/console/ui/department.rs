@@ -42,9 +42,9 @@ pub fn form_fields(
     let mut y = y;
     if f.kind == TextKind::Extension {
         let until = if f.until_focus {
-            with_cursor(&f.until, f.cursor)
+            f.until.with_cursor()
         } else {
-            f.until.clone()
+            f.until.as_str().to_string()
         };
         let style = if f.until_focus {
             theme.key()

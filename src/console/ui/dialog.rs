@@ -9,14 +9,14 @@ use ratatui::widgets::{Block, Borders, Widget};
 
 use super::help::centered;
 use super::put;
-use crate::console::app::{App, Mode, NEW_CASE_FIELDS, Op, Outgoing, TextKind};
+use crate::console::app::{App, Mode, Op, Outgoing, TextKind};
 use crate::console::command::Command;
 use crate::console::layout;
 use crate::console::text::{self, fit, truncate};
 use crate::console::theme::Theme;
 use crate::wire::{CaseAction, DepartmentKind};
 
-fn boxed(frame: &mut Frame, r: Rect, title: &str, theme: &Theme) -> Rect {
+pub(super) fn boxed(frame: &mut Frame, r: Rect, title: &str, theme: &Theme) -> Rect {
     let buf = frame.buffer_mut();
     super::popup::clear(buf, r);
     Block::new()
@@ -52,7 +52,7 @@ fn lines_at(
     y
 }
 
-fn hint(app: &App, pairs: &[(Command, &str)]) -> String {
+pub(super) fn hint(app: &App, pairs: &[(Command, &str)]) -> String {
     pairs
         .iter()
         .map(|(c, k)| format!("{} {}", app.keymap.first(*c), app.i18n.t(k)))
@@ -166,11 +166,17 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 y,
                 &Line::from(vec![
                     Span::styled(format!(" {} ", i.t("picker.filter")), theme.key()),
-                    Span::styled(format!("{}▏", p.query), theme.bold()),
+                    Span::styled(
+                        p.query.view(
+                            (inner.width as usize)
+                                .saturating_sub(text::width(i.t("picker.filter")) + 3),
+                        ),
+                        theme.bold(),
+                    ),
                 ]),
             );
             y += 1;
-            let items = app.picker_items(&p.query);
+            let items = app.picker_items(p.query.as_str());
             let returned_by = app.returned_by(p.case_id);
             let footer_rows = 2;
             let room = (inner.y + inner.height).saturating_sub(y + footer_rows) as usize;
@@ -250,9 +256,9 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             );
             y = super::department::form_fields(frame.buffer_mut(), inner, y, app, f, theme);
             let typed = if f.until_focus {
-                f.text.clone()
+                f.text.as_str().to_string()
             } else {
-                crate::console::input::with_cursor(&f.text, f.cursor)
+                f.text.with_cursor()
             };
             let mut text_lines: Vec<String> =
                 text::wrap(&typed, inner.width.saturating_sub(2) as usize);
@@ -281,69 +287,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ],
             );
         }
-        Mode::NewCase(f) => {
-            let h = area.height.saturating_sub(2).clamp(10, 22);
-            let r = centered(area, area.width.min(90), h);
-            let inner = boxed(frame, r, i.t("dialog.new_case"), theme);
-            let label_w = 12;
-            let value_w = (inner.width as usize).saturating_sub(label_w + 3);
-            for (y, (n, key)) in (inner.y..).zip(NEW_CASE_FIELDS.iter().enumerate()) {
-                if y + 3 > inner.y + inner.height {
-                    break;
-                }
-                let focused = f.focus == n;
-                let value = if n == 0 {
-                    format!("◀ {} ▶", i.t(&format!("channel.{}", f.channel.as_str())))
-                } else {
-                    let v = if focused {
-                        crate::console::input::with_cursor(&f.fields[n], f.cursor)
-                    } else {
-                        f.fields[n].clone()
-                    };
-                    // Show the end of a long value: that is where the typing usually happens.
-                    let v = v.replace('\n', " ⏎ ");
-                    let w = text::width(&v);
-                    if w > value_w {
-                        let chars: Vec<char> = v.chars().collect();
-                        let mut acc = 0;
-                        let mut start = chars.len();
-                        while start > 0
-                            && acc + text::width(&chars[start - 1].to_string()) < value_w
-                        {
-                            start -= 1;
-                            acc += text::width(&chars[start].to_string());
-                        }
-                        format!("…{}", chars[start..].iter().collect::<String>())
-                    } else {
-                        v
-                    }
-                };
-                let label_style = if focused { theme.key() } else { theme.base() };
-                let mut spans = vec![
-                    Span::styled(format!(" {} ", fit(i.t(key), label_w)), label_style),
-                    Span::styled(
-                        truncate(&value, value_w),
-                        if focused { theme.bold() } else { theme.base() },
-                    ),
-                ];
-                if let Some(e) = f.errors.get(&n) {
-                    spans.push(Span::styled(format!("  ✗ {e}"), theme.error()));
-                }
-                put(frame.buffer_mut(), inner, y, &Line::from(spans));
-            }
-            form_footer(
-                frame,
-                inner,
-                app,
-                theme,
-                f.sending,
-                f.error.as_deref(),
-                &[
-                    (Command::Submit, "hint.submit"),
-                    (Command::Cancel, "hint.cancel"),
-                ],
-            );
-        }
+        Mode::NewCase(f) => super::intake::new_case(frame, area, app, theme, f),
         Mode::Unsent { out, reason, .. } => {
             let r = centered(area, wide, 10);
             let inner = boxed(frame, r, i.t("dialog.unsent"), theme);
@@ -404,7 +348,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-fn form_footer(
+pub(super) fn form_footer(
     frame: &mut Frame,
     inner: Rect,
     app: &App,

@@ -6,6 +6,7 @@ mod departments;
 mod detail;
 mod dialog;
 mod help;
+mod intake;
 mod list;
 mod overdue;
 mod popup;
@@ -112,3 +113,5 @@ mod sup_tests;
 
 #[cfg(test)]
 mod screen_tests;
+#[cfg(test)]
+mod intake_tests;
