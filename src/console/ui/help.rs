@@ -65,7 +65,12 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             inner.y + row,
             &Line::from(vec![
                 Span::styled(format!(" {keys} "), theme.key()),
-                Span::raw(desc),
+                // Dim: the role may, but not on the selected case as it is now.
+                if app.offered(*cmd) {
+                    Span::raw(desc)
+                } else {
+                    Span::styled(desc, theme.dim())
+                },
             ]),
         );
     }
