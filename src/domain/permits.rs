@@ -299,3 +299,118 @@ pub fn permitted(
         Err(conflict(kind, from))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::wire::{Channel, Location, NewCase, Policy, Requester, Tier};
+
+    fn record(status: Status) -> CaseRecord {
+        let at = Utc.with_ymd_and_hms(2022, 5, 8, 13, 0, 0).single().unwrap();
+        let new = NewCase {
+            channel: Channel::Hotline12345,
+            category: "general".into(),
+            title: "t".into(),
+            description: String::new(),
+            requester: Requester {
+                name: "n".into(),
+                phone: "13800000000".into(),
+            },
+            location: Location {
+                town: "马金镇".into(),
+                address: String::new(),
+                lat: None,
+                long: None,
+            },
+        };
+        let mut rec = CaseRecord::received("KH-1".into(), &new, at);
+        rec.status = status;
+        if status != Status::New {
+            rec.tier = Some(Tier::Red);
+            rec.triaged_at = Some(at);
+        }
+        if matches!(status, Status::Dispatched | Status::InProgress) {
+            rec.department_id = Some(3);
+            rec.dispatched_at = Some(at);
+        }
+        if status == Status::Resolved {
+            rec.resolved_at = Some(at);
+        }
+        rec
+    }
+
+    /// The console reads the table against the case on the wire: for every role, action and
+    /// state (claimed or not, awaiting a ruling, with an extension pending, marked for a
+    /// follow-up) it must answer as the server does against the stored record.
+    #[test]
+    fn the_wire_case_answers_as_the_record_does() {
+        let policy = Policy::default();
+        let now = Utc.with_ymd_and_hms(2022, 5, 8, 14, 0, 0).single().unwrap();
+        let statuses = [
+            Status::New,
+            Status::Triaged,
+            Status::Dispatched,
+            Status::InProgress,
+            Status::Resolved,
+            Status::Closed,
+        ];
+        let mut checked = 0;
+        for status in statuses {
+            for variant in 0..5 {
+                let mut rec = record(status);
+                match variant {
+                    1 => rec.claimed_by = Some("op-wang".into()),
+                    2 => {
+                        rec.awaiting_ruling = true;
+                        rec.return_count = 3;
+                    }
+                    3 => {
+                        rec.pending_extension = Some(crate::domain::PendingExtensionRecord {
+                            until: now,
+                            reason: "r".into(),
+                            requested_by: "d".into(),
+                            requested_at: now,
+                        })
+                    }
+                    4 => rec.follow_up_required = true,
+                    _ => {}
+                }
+                let wire = rec.to_wire(&policy, chrono_tz::Asia::Shanghai, now, false);
+                for role in Role::ALL {
+                    for kind in ActionKind::ALL {
+                        let server = permitted(role, "op-li", kind, &CaseState::of_record(&rec));
+                        let console = permitted(role, "op-li", kind, &CaseState::of_case(&wire));
+                        assert_eq!(
+                            server.is_ok(),
+                            console.is_ok(),
+                            "{role:?} {kind:?} on {status:?} (variant {variant})"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 6 * 5 * 6 * 19);
+    }
+
+    #[test]
+    fn the_role_comes_before_the_state() {
+        let rec = record(Status::New);
+        let st = CaseState::of_record(&rec);
+        assert!(matches!(
+            permitted(Role::Intake, "in", ActionKind::Triage, &st),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert!(matches!(
+            permitted(Role::Operator, "op", ActionKind::SignFor, &st),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert!(matches!(
+            permitted(Role::Department, "d", ActionKind::SignFor, &st),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(permitted(Role::Operator, "op", ActionKind::Triage, &st).is_ok());
+    }
+}

@@ -12,7 +12,9 @@ use crate::console::text;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelpRow {
     /// (keys, description) per column; keys are empty on a description's later lines.
-    Cols(Vec<(String, String)>),
+    /// Per column: the keys, a line of the description, and whether the selected case offers
+    /// it now (else it is dimmed: the role may, but not on this case as it is).
+    Cols(Vec<(String, String, bool)>),
     /// A note across the whole width.
     Note(String),
 }
@@ -73,7 +75,7 @@ impl App {
                         } else {
                             " ".repeat(key_w)
                         };
-                        rows.push((k, l));
+                        rows.push((k, l, self.offered(*cmd)));
                     }
                 }
                 rows
@@ -88,7 +90,7 @@ impl App {
                         .map(|c| {
                             c.get(r)
                                 .cloned()
-                                .unwrap_or_else(|| (" ".repeat(key_w), String::new()))
+                                .unwrap_or_else(|| (" ".repeat(key_w), String::new(), true))
                         })
                         .collect(),
                 )

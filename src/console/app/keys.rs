@@ -401,7 +401,7 @@ impl App {
             self.mode = Mode::Picker(Picker {
                 case_id,
                 seen: Box::new(case),
-                query: String::new(),
+                query: TextField::new(""),
                 selected: 0,
                 key: new_idempotency_key(),
                 sending: false,

@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 
 use super::put;
 use crate::console::app::{App, TextForm, TextKind, clock};
-use crate::console::input::with_cursor;
 use crate::console::theme::Theme;
 use crate::wire::ClockKind;
 

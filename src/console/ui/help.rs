@@ -58,7 +58,7 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let y = inner.y + n as u16;
         match row {
             HelpRow::Cols(cols) => {
-                for (k, (keys, desc)) in cols.iter().enumerate() {
+                for (k, (keys, desc, offered)) in cols.iter().enumerate() {
                     let cell = Rect::new(inner.x + k as u16 * col_w, inner.y, col_w, inner.height)
                         .intersection(inner);
                     put(
@@ -67,7 +67,11 @@ pub fn help(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                         y,
                         &Line::from(vec![
                             Span::styled(format!(" {keys} "), theme.key()),
-                            Span::raw(desc.clone()),
+                            if *offered {
+                                Span::raw(desc.clone())
+                            } else {
+                                Span::styled(desc.clone(), theme.dim())
+                            },
                         ]),
                     );
                 }

@@ -98,19 +98,25 @@ fn escalation(app: &App, c: &Case, now: DateTime<Utc>, wide: bool) -> String {
             ));
         } else {
             s.push('›');
-            s.push_str(&short_left(secs));
+            s.push_str(&short_left(app, secs));
         }
     }
     s
 }
 
-/// Minutes (rounded up) or hours and minutes: `12m`, `1h05m`.
-fn short_left(secs: i64) -> String {
+/// Minutes (rounded up) or hours and minutes, in the UI's units: `12m`, `1h05m`; `12分`.
+fn short_left(app: &App, secs: i64) -> String {
     let m = (secs + 59) / 60;
     if m < 60 {
-        format!("{m}m")
+        app.i18n.f("duration.short_m", &[("m", &m.to_string())])
     } else {
-        format!("{}h{:02}m", m / 60, m % 60)
+        app.i18n.f(
+            "duration.short_hm",
+            &[
+                ("h", &(m / 60).to_string()),
+                ("m", &format!("{:02}", m % 60)),
+            ],
+        )
     }
 }
 
