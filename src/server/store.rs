@@ -440,6 +440,16 @@ impl Store {
         expected_version: Option<i64>,
         patch: &DepartmentPatch,
     ) -> Result<Department, StoreError> {
+        // A bad field is refused whatever the version.
+        if let Some(name) = patch.name.as_deref().map(str::trim)
+            && (name.is_empty() || name.chars().count() > 100)
+        {
+            return Err(Refusal::Invalid {
+                field: "name".into(),
+                message: "must be 1 to 100 characters".into(),
+            }
+            .into());
+        }
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT * FROM departments WHERE id = ?")
             .bind(id)
@@ -452,16 +462,8 @@ impl Store {
         if expected_version != Some(d.version) {
             return Err(StoreError::StaleDepartment(Box::new(d)));
         }
-        if let Some(name) = &patch.name {
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 100 {
-                return Err(Refusal::Invalid {
-                    field: "name".into(),
-                    message: "must be 1 to 100 characters".into(),
-                }
-                .into());
-            }
-            d.name = name.to_string();
+        if let Some(name) = patch.name.as_deref() {
+            d.name = name.trim().to_string();
         }
         if let Some(kind) = patch.kind {
             d.kind = kind;
