@@ -49,7 +49,7 @@ async fn seed(db: &str) -> (String, String, i64) {
         role: Role::Operator,
         department_id: None,
     };
-    let answer = |_: &_, _: &[_]| StoredAnswer {
+    let answer = |_: &_, _: &[_], _| StoredAnswer {
         status: 200,
         body: Vec::new(),
     };
