@@ -906,7 +906,14 @@ impl Store {
 
     /// Newest first, cursor-paginated by id.
     pub async fn search(&self, f: &CaseFilter) -> Result<Vec<CaseRecord>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM cases WHERE 1 = 1");
+        // Overdue cases are few: read them off the index and sort them, rather than walk every
+        // case newest first (which the planner prefers for `ORDER BY id DESC LIMIT`).
+        let from = if matches!(f.overdue_at, Some((true, _))) {
+            "SELECT * FROM cases INDEXED BY cases_next_due WHERE 1 = 1"
+        } else {
+            "SELECT * FROM cases WHERE 1 = 1"
+        };
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(from);
         if !f.statuses.is_empty() {
             qb.push(" AND status IN (");
             let mut sep = qb.separated(", ");
