@@ -164,8 +164,9 @@ pub fn openapi_document() -> serde_json::Value {
                         p["schema"]["maximum"] = max.into();
                     }
                     match p["name"].as_str() {
+                        // Numbers that fit the server's 64-bit integers.
                         Some("since" | "cursor") => {
-                            p["schema"]["pattern"] = "^[0-9]+$".into();
+                            p["schema"]["pattern"] = "^[0-9]{1,18}$".into();
                         }
                         Some("tier") => {
                             p["schema"] = serde_json::json!({
