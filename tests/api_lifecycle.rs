@@ -82,11 +82,18 @@ async fn step(
         .unwrap_or_else(|e| panic!("{actor} {} on a {from:?} case: {e}", action.name()));
     let stored = fetch(app, case.case.id).await;
     assert_eq!(
-        answer,
-        stored,
+        answer.case,
+        stored.case,
         "the answer to {} is the stored case",
         action.name()
     );
+    assert_eq!(
+        answer.events[..],
+        stored.events[before.events.len()..],
+        "the answer to {} carries the event it recorded",
+        action.name()
+    );
+    assert_eq!(answer.event_count, stored.event_count);
     assert_eq!(stored.case.status, to, "status after {}", action.name());
     assert_eq!(stored.case.version, before.case.version + 1, "version bump");
     assert_eq!(rfc(&stored.case.updated_at), now_s(app), "updated_at");

@@ -1130,3 +1130,59 @@ fn f_records_a_follow_up_of_a_resolved_case() {
         "the digit went into the note, it did not switch views"
     );
 }
+
+#[test]
+fn an_action_answer_extends_the_timeline_held_for_the_case() {
+    let mut app = app();
+    let id = app.selected_id.unwrap();
+    let held = fixtures::detail(&app.cases[&id].clone());
+    let n = held.events.len();
+    app.update(Action::DetailLoaded(Box::new(held.clone())));
+    let (request, ..) = the_act(&app.update(key('c')));
+    // The server answers the case and the one event the claim recorded.
+    let mut case = app.cases[&id].clone();
+    case.version += 1;
+    case.claimed_by = Some("op-li".into());
+    let mut claim = held.events[n - 1].clone();
+    claim.id += 100;
+    claim.action = "claim".into();
+    let fx = app.update(Action::ActionDone {
+        request,
+        case: Box::new(crate::wire::CaseDetail {
+            case: case.clone(),
+            events: vec![claim.clone()],
+            event_count: n as i64 + 1,
+        }),
+    });
+    let d = app.detail.as_ref().unwrap();
+    assert_eq!(d.case, case);
+    assert_eq!(d.events[..n], held.events[..], "the timeline is kept");
+    assert_eq!(d.events[n], claim);
+    assert_eq!(d.event_count, n as i64 + 1);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::FetchDetail { .. })),
+        "nothing to fetch: {fx:?}"
+    );
+}
+
+#[test]
+fn an_action_answer_for_a_case_whose_timeline_is_not_held_fetches_it() {
+    let mut app = app();
+    let id = app.selected_id.unwrap();
+    let (request, ..) = the_act(&app.update(key('c')));
+    let mut case = app.cases[&id].clone();
+    case.version += 1;
+    let answer = fixtures::detail(&case);
+    let fx = app.update(Action::ActionDone {
+        request,
+        case: Box::new(crate::wire::CaseDetail {
+            events: answer.events[answer.events.len() - 1..].to_vec(),
+            ..answer
+        }),
+    });
+    assert!(app.detail.is_none(), "one event is not the timeline");
+    assert!(fx.contains(&Effect::FetchDetail {
+        case_id: id,
+        reveal_phone: false
+    }));
+}

@@ -106,10 +106,12 @@ async fn openapi() -> Response {
 }
 
 /// The generated document, with what the derive cannot say: problems are
-/// `application/problem+json`, every API operation may answer 401, and the bounds of the
-/// query parameters.
+/// `application/problem+json`, every API operation may answer 401, the probes need no token,
+/// and the bounds of parameters and request fields (what the handlers check, so that a
+/// request the document allows is one the server accepts).
 pub fn openapi_document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    constrain_request_schemas(&mut doc);
     let problem = serde_json::json!({ "$ref": "#/components/schemas/Problem" });
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
         return doc;
@@ -119,6 +121,9 @@ pub fn openapi_document() -> serde_json::Value {
             continue;
         };
         for op in ops.values_mut() {
+            if !path.starts_with("/api/") {
+                op["security"] = serde_json::json!([]);
+            }
             if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
                 for response in responses.values_mut() {
                     let Some(content) = response.get_mut("content").and_then(|c| c.as_object_mut())
@@ -176,21 +181,92 @@ pub fn openapi_document() -> serde_json::Value {
                         Some("phone") => {
                             p["schema"]["pattern"] = "^[0-9]{3,20}$".into();
                         }
+                        // Numbers that fit the server's 64-bit integers.
                         Some("cursor") => {
-                            p["schema"]["pattern"] = "^[0-9]+$".into();
+                            p["schema"]["pattern"] = "^[0-9]{1,18}$".into();
                         }
                         Some("tier") => {
                             p["schema"] = serde_json::json!({
                                 "type": "string", "enum": ["blue", "orange", "red", "none"]
                             });
                         }
+                        Some("status") => {
+                            let all = [
+                                Status::New,
+                                Status::Triaged,
+                                Status::Dispatched,
+                                Status::InProgress,
+                                Status::Resolved,
+                                Status::Closed,
+                            ];
+                            let one = format!("({})", all.map(Status::as_str).join("|"));
+                            p["schema"]["pattern"] = format!("^{one}(,{one})*$").into();
+                        }
+                        Some("reveal") => {
+                            p["schema"] =
+                                serde_json::json!({ "type": "string", "enum": ["phone"] });
+                        }
+                        Some("date") => p["schema"]["format"] = "date".into(),
+                        Some("from" | "to") => p["schema"]["format"] = "date-time".into(),
+                        Some("If-Match") => {
+                            p["schema"]["pattern"] = "^(W/)?\"[0-9]{1,18}\"$".into();
+                        }
+                        Some("Idempotency-Key") => {
+                            p["schema"]["pattern"] = "^[!-~]([ -~]{0,198}[!-~])?$".into();
+                        }
                         _ => {}
+                    }
+                    // `?date=` is the same as leaving `date` out (see `query_params`).
+                    if p["in"] == "query" {
+                        let schema = p["schema"].take();
+                        p["schema"] = serde_json::json!({
+                            "anyOf": [schema, { "type": "string", "maxLength": 0 }]
+                        });
                     }
                 }
             }
         }
     }
     doc
+}
+
+/// Puts the handlers' field rules into the request schemas. Lengths count characters (code
+/// points, as JSON Schema does); `\\S` (some non-blank character) stands for "not blank
+/// once trimmed".
+fn constrain_request_schemas(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let text = |max: usize| json!({ "type": "string", "maxLength": max, "pattern": "\\S" });
+    let schemas = &mut doc["components"]["schemas"];
+    let new_case = &mut schemas["NewCase"]["properties"];
+    new_case["category"] = json!({ "type": "string", "pattern": "^[a-z0-9_]{1,64}$" });
+    new_case["title"] = text(wire::MAX_TITLE_CHARS);
+    new_case["description"] = json!({ "type": "string", "maxLength": wire::MAX_DESCRIPTION_CHARS });
+    let requester = json!({
+        "type": "object",
+        "required": ["name", "phone"],
+        "additionalProperties": false,
+        "properties": {
+            "name": text(50),
+            "phone": { "type": "string", "pattern": "^[0-9+-][0-9+ -]{1,18}[0-9+-]$" }
+        }
+    });
+    let location = json!({
+        "type": "object",
+        "required": ["town"],
+        "additionalProperties": false,
+        "properties": {
+            "town": text(50),
+            "address": { "type": "string", "maxLength": 200 },
+            "lat": { "type": ["number", "null"], "minimum": -90, "maximum": 90 },
+            "long": { "type": ["number", "null"], "minimum": -180, "maximum": 180 }
+        }
+    });
+    new_case["requester"] = requester;
+    new_case["location"] = location;
+    schemas["NewDepartment"]["properties"]["name"] = text(100);
+    schemas["DepartmentPatch"]["properties"]["name"] = json!({
+        "type": ["string", "null"], "maxLength": 100, "pattern": "\\S"
+    });
 }
 
 async fn not_found() -> ApiError {

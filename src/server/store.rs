@@ -539,6 +539,16 @@ impl Store {
         expected_version: Option<i64>,
         patch: &DepartmentPatch,
     ) -> Result<Department, StoreError> {
+        // A bad field is refused whatever the version.
+        if let Some(name) = patch.name.as_deref().map(str::trim)
+            && (name.is_empty() || name.chars().count() > 100)
+        {
+            return Err(Refusal::Invalid {
+                field: "name".into(),
+                message: "must be 1 to 100 characters".into(),
+            }
+            .into());
+        }
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT * FROM departments WHERE id = ?")
             .bind(id)
@@ -1037,7 +1047,14 @@ impl Store {
 
     /// Newest first, cursor-paginated by id.
     pub async fn search(&self, f: &CaseFilter) -> Result<Vec<CaseRecord>, StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM cases WHERE 1 = 1");
+        // Overdue cases are few: read them off the index and sort them, rather than walk every
+        // case newest first (which the planner prefers for `ORDER BY id DESC LIMIT`).
+        let from = if matches!(f.overdue_at, Some((true, _))) {
+            "SELECT * FROM cases INDEXED BY cases_next_due WHERE 1 = 1"
+        } else {
+            "SELECT * FROM cases WHERE 1 = 1"
+        };
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(from);
         if !f.statuses.is_empty() {
             qb.push(" AND status IN (");
             let mut sep = qb.separated(", ");

@@ -11,9 +11,9 @@ use crate::console::text;
 /// One row of the help screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelpRow {
-    /// (keys, description) per column; keys are empty on a description's later lines.
-    /// Per column: the keys, a line of the description, and whether the selected case offers
-    /// it now (else it is dimmed: the role may, but not on this case as it is).
+    /// Per column: the keys (empty on a description's later lines), a line of the description,
+    /// and whether the selected case offers it now (else it is dimmed: the role may, but not on
+    /// this case as it is).
     Cols(Vec<(String, String, bool)>),
     /// A note across the whole width.
     Note(String),
@@ -62,7 +62,7 @@ impl App {
             .min(col_w as usize / 2);
         let desc_w = (col_w as usize).saturating_sub(key_w + 3).max(1);
         let per_col = commands.len().div_ceil(cols as usize).max(1);
-        let columns: Vec<Vec<(String, String)>> = commands
+        let columns: Vec<Vec<(String, String, bool)>> = commands
             .chunks(per_col)
             .map(|chunk| {
                 let mut rows = Vec::new();
