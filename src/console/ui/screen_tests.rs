@@ -189,7 +189,8 @@ fn triage_and_dispatch_popups_over_the_queue_keep_their_borders() {
         for (w, h) in SIZES {
             for (name, k, title) in [
                 ("triage", "t", "dialog.retier"),
-                ("dispatch", "a", "dialog.dispatch"),
+                // From 42, which a department holds, to 57, triaged and not yet dispatched.
+                ("dispatch", "ja", "dialog.dispatch"),
             ] {
                 let mut a = on_42(lang, w, h);
                 if w < 120 {
