@@ -48,7 +48,7 @@ impl Desk {
     fn red_case(&self, title: &str) -> Case {
         let new = NewCase {
             channel: Channel::Hotline110,
-            category: "rescue".into(),
+            category: "medical_transport".into(),
             title: title.into(),
             description: "山体滑坡，道路中断，有村民被困".into(),
             requester: Requester {

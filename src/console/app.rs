@@ -536,6 +536,9 @@ impl App {
                 let snapshot = changes.snapshot;
                 if snapshot {
                     self.cases.clear();
+                    // A snapshot may reuse ids and versions with other content (a restored
+                    // database): the detail's wrapped text is made anew.
+                    self.detail_text = None;
                 }
                 for case in changes.cases {
                     self.upsert(case);
@@ -573,8 +576,9 @@ impl App {
                 self.now = at;
                 // The server answered: the connection is back, and the message below is the news.
                 self.failure = None;
-                // Search results came from the database that is gone.
+                // Search results and the detail came from the database that is gone.
                 self.archive.clear();
+                self.detail = None;
                 self.rebuild();
                 self.info(Level::Info, self.i18n.t("msg.resnapshot").to_string());
                 vec![Effect::Resnapshot]

@@ -26,11 +26,11 @@ pub mod ui;
 #[cfg(test)]
 mod feed_tests;
 #[cfg(test)]
+mod intake_tests;
+#[cfg(test)]
 mod roles_tests;
 #[cfg(test)]
 mod screen_tests;
-#[cfg(test)]
-mod intake_tests;
 #[cfg(test)]
 mod update_tests;
 

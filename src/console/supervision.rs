@@ -587,7 +587,8 @@ impl App {
             }
         } else if news
             .iter()
-            .any(|(_, ring)| matches!(ring, Ring::Breach(..))) {
+            .any(|(_, ring)| matches!(ring, Ring::Breach(..)))
+        {
             self.sup.due_soon_rang = Some(self.now);
         }
         // A desktop notification stays short: the first few, then how many more.

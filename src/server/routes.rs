@@ -17,9 +17,7 @@ use utoipa::OpenApi;
 use super::AppState;
 use super::cursor::{self, CursorRefusal};
 use super::error::ApiError;
-use super::store::{
-    CaseFilter, FeedPage, IdempotencyKey, StoredAnswer, TokenOwner, Written,
-};
+use super::store::{CaseFilter, FeedPage, IdempotencyKey, StoredAnswer, TokenOwner, Written};
 use crate::domain::{Actor, CaseRecord};
 use crate::report;
 use crate::text_rules::{self, TextRule};

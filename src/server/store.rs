@@ -903,9 +903,17 @@ impl Store {
             .into_iter()
             .collect();
         self.finish(
-            tx, &changed, &departed, actor, idem, now, &rec, first_event, render,
+            tx,
+            &changed,
+            &departed,
+            actor,
+            idem,
+            now,
+            &rec,
+            first_event,
+            render,
         )
-            .await
+        .await
     }
 
     /// Numbers the changed cases in the feed, records each departure (case, department) at its

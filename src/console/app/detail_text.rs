@@ -172,7 +172,6 @@ fn extension_lines(app: &App, c: &Case, now: DateTime<Utc>) -> Vec<(String, Tone
     vec![(i.f(key, &[("until", &until), ("who", &e.actor)]), tone)]
 }
 
-
 /// The case's escalation while the escalated clock is still unmet: once it is met the ladder
 /// has stopped, and showing it would only alarm.
 pub fn live_escalation(c: &Case) -> Option<&Escalation> {

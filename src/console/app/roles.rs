@@ -2,9 +2,9 @@
 //! before it opens anything; the department's actions and their forms; refusals and
 //! durations in the operator's language.
 
-use crate::console::textfield::TextField;
 use super::*;
 use crate::console::permissions::{self, NotOffered, UntilError};
+use crate::console::textfield::TextField;
 use crate::wire::{ExtensionRequestBody, ReasonBody, Role};
 
 impl App {
@@ -146,15 +146,16 @@ impl App {
             }),
             TextKind::Extension => {
                 let now = self.server_now(self.now);
-                let until = permissions::parse_until(f.until.as_str(), now, self.server_zone, &f.seen)
-                    .map_err(|e| {
-                        self.i18n
-                            .t(match e {
-                                UntilError::Unreadable => "form.error.until",
-                                UntilError::NotLater => "form.error.until_later",
-                            })
-                            .to_string()
-                    })?;
+                let until =
+                    permissions::parse_until(f.until.as_str(), now, self.server_zone, &f.seen)
+                        .map_err(|e| {
+                            self.i18n
+                                .t(match e {
+                                    UntilError::Unreadable => "form.error.until",
+                                    UntilError::NotLater => "form.error.until_later",
+                                })
+                                .to_string()
+                        })?;
                 CaseAction::RequestExtension(ExtensionRequestBody {
                     until,
                     reason: text,

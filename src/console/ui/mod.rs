@@ -112,6 +112,6 @@ mod roles_tests;
 mod sup_tests;
 
 #[cfg(test)]
-mod screen_tests;
-#[cfg(test)]
 mod intake_tests;
+#[cfg(test)]
+mod screen_tests;

@@ -43,10 +43,7 @@ pub fn conn_text(app: &App, now: DateTime<Utc>) -> (String, ConnState) {
         ConnState::Connecting => i.t("conn.connecting").to_string(),
         ConnState::Live => i.t("conn.live").to_string(),
         ConnState::Stale { age } => i.f("conn.stale", &[("age", &i.duration(age))]),
-        ConnState::Offline { retry_in } => i.f(
-            "conn.offline",
-            &[("retry", &i.duration(retry_in))],
-        ),
+        ConnState::Offline { retry_in } => i.f("conn.offline", &[("retry", &i.duration(retry_in))]),
         ConnState::SignedOut => i.t("conn.signed_out").to_string(),
     };
     (s, state)

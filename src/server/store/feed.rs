@@ -7,8 +7,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{Store, StoreError, migrator, record_from_row};
-use crate::server::writer::WriteTx;
 use crate::domain::CaseRecord;
+use crate::server::writer::WriteTx;
 
 /// One page of the feed after a cursor.
 #[derive(Debug, Clone, PartialEq)]
