@@ -86,6 +86,33 @@ pub fn is_invisible(c: char) -> bool {
         )
 }
 
+/// The characters a field may never hold, as a regular-expression class body: controls (but
+/// the line breaks and tabs of a multi-line field), line and paragraph separators, bidi
+/// overrides and isolates.
+fn forbidden_class(multi_line: bool) -> String {
+    let low = if multi_line {
+        "\\u0000-\\u0008\\u000b-\\u001f"
+    } else {
+        "\\u0000-\\u001f"
+    };
+    format!("{low}\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069")
+}
+
+/// Every character [`is_invisible`] names, as a regular-expression class body.
+const INVISIBLE_CLASS: &str = "\\u0000-\\u0020\\u007f-\\u00a0\\u00ad\\u034f\\u061c\\u115f\\u1160\\u1680\\u17b4\\u17b5\\u180b-\\u180f\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u2064\\u2066-\\u206f\\u2800\\u3000\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0";
+
+/// The rule as a JSON Schema for the API document, so a client (or a schema-driven fuzzer)
+/// knows field by field what the server accepts.
+pub fn json_schema(rule: TextRule) -> serde_json::Value {
+    let mut patterns = vec![serde_json::json!({
+        "pattern": format!("^[^{}]*$", forbidden_class(rule.multi_line))
+    })];
+    if rule.required {
+        patterns.push(serde_json::json!({ "pattern": format!("[^{INVISIBLE_CLASS}]") }));
+    }
+    serde_json::json!({ "type": "string", "maxLength": rule.max_chars, "allOf": patterns })
+}
+
 /// Checks `text` against `rule`; the error is a message for the field, meant for the person
 /// who typed it.
 pub fn check(text: &str, rule: TextRule) -> Result<(), String> {
@@ -118,6 +145,25 @@ pub fn check(text: &str, rule: TextRule) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_json_schema_names_every_invisible_character() {
+        // Each range end of the class, read back, is invisible; its neighbours outside are not.
+        for c in [
+            '\u{0}', '\u{20}', '\u{7f}', '\u{a0}', '\u{2000}', '\u{200f}', '\u{2028}', '\u{202f}',
+            '\u{205f}', '\u{206f}', '\u{3000}', '\u{feff}', '\u{ffa0}',
+        ] {
+            assert!(is_invisible(c), "U+{:04X}", c as u32);
+        }
+        let schema = json_schema(TextRule::name(50)).to_string();
+        assert!(schema.contains("maxLength\":50"), "{schema}");
+        assert_eq!(
+            json_schema(TextRule::line(9))["allOf"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
+    }
 
     const NAME: TextRule = TextRule::name(50);
     const NOTE: TextRule = TextRule::statement(100);

@@ -204,8 +204,20 @@ pub fn openapi_document() -> serde_json::Value {
                             p["schema"] =
                                 serde_json::json!({ "type": "string", "enum": ["phone"] });
                         }
-                        Some("date") => p["schema"]["format"] = "date".into(),
-                        Some("from" | "to") => p["schema"]["format"] = "date-time".into(),
+                        // Dates and times the server reads: years 2000 to 2099.
+                        Some("date") => {
+                            p["schema"]["format"] = "date".into();
+                            p["schema"]["pattern"] = "^20[0-9]{2}-".into();
+                        }
+                        Some("from" | "to") => {
+                            p["schema"]["format"] = "date-time".into();
+                            p["schema"]["pattern"] = "^20[0-9]{2}-".into();
+                        }
+                        // A name, trimmed as the server trims it (Unicode White_Space).
+                        Some("requester") => {
+                            p["schema"]["maxLength"] = 50.into();
+                            p["schema"]["pattern"] = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]".into();
+                        }
                         Some("If-Match") => {
                             p["schema"]["pattern"] = "^(W/)?\"[0-9]{1,18}\"$".into();
                         }
@@ -233,12 +245,13 @@ pub fn openapi_document() -> serde_json::Value {
 /// once trimmed".
 fn constrain_request_schemas(doc: &mut serde_json::Value) {
     use serde_json::json;
-    let text = |max: usize| json!({ "type": "string", "maxLength": max, "pattern": "\\S" });
+    let text = |max: usize| text_rules::json_schema(TextRule::name(max));
     let schemas = &mut doc["components"]["schemas"];
     let new_case = &mut schemas["NewCase"]["properties"];
     new_case["category"] = json!({ "type": "string", "pattern": "^[a-z0-9_]{1,64}$" });
     new_case["title"] = text(wire::MAX_TITLE_CHARS);
-    new_case["description"] = json!({ "type": "string", "maxLength": wire::MAX_DESCRIPTION_CHARS });
+    new_case["description"] =
+        text_rules::json_schema(TextRule::paragraph(wire::MAX_DESCRIPTION_CHARS));
     let requester = json!({
         "type": "object",
         "required": ["name", "phone"],
@@ -254,7 +267,7 @@ fn constrain_request_schemas(doc: &mut serde_json::Value) {
         "additionalProperties": false,
         "properties": {
             "town": text(50),
-            "address": { "type": "string", "maxLength": 200 },
+            "address": text_rules::json_schema(TextRule::line(200)),
             "lat": { "type": ["number", "null"], "minimum": -90, "maximum": 90 },
             "long": { "type": ["number", "null"], "minimum": -180, "maximum": 180 }
         }
@@ -262,9 +275,9 @@ fn constrain_request_schemas(doc: &mut serde_json::Value) {
     new_case["requester"] = requester;
     new_case["location"] = location;
     schemas["NewDepartment"]["properties"]["name"] = text(100);
-    schemas["DepartmentPatch"]["properties"]["name"] = json!({
-        "type": ["string", "null"], "maxLength": 100, "pattern": "\\S"
-    });
+    let mut patch_name = text(100);
+    patch_name["type"] = json!(["string", "null"]);
+    schemas["DepartmentPatch"]["properties"]["name"] = patch_name;
 }
 
 async fn not_found() -> ApiError {
