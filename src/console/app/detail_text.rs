@@ -39,6 +39,8 @@ struct TextKey {
     width: u16,
     revealed: bool,
     departments: usize,
+    /// The catalog's categories, which name the case's category.
+    categories: usize,
     /// Times of other days carry their date.
     day: NaiveDate,
 }
@@ -219,6 +221,7 @@ impl App {
             width,
             revealed: self.phone_revealed,
             departments: self.departments.len(),
+            categories: self.intake.categories.len(),
             day: server_day(self, now),
         }
     }
@@ -312,7 +315,7 @@ impl App {
             &format!(
                 "{} · {} · {} {} · {} {} · {} {}",
                 i.t(&format!("channel.{}", c.channel.as_str())),
-                c.category,
+                self.category_name(&c.category),
                 i.t("detail.received"),
                 clock(self, &c.received_at, now),
                 i.t("field.department"),
@@ -413,6 +416,15 @@ mod tests {
     use super::event_summary;
     use crate::console::fixtures;
     use crate::console::i18n::Lang;
+
+    #[test]
+    fn the_category_reads_as_the_catalogs_label_in_each_language() {
+        for (lang, label) in [(Lang::En, "Medical transport"), (Lang::ZhCn, "就医转运")] {
+            let app = fixtures::app(lang);
+            assert_eq!(app.category_name("medical_transport"), label);
+            assert_eq!(app.category_name("no_such_code"), "no_such_code");
+        }
+    }
 
     #[test]
     fn reveals_and_the_systems_entries_read_in_each_language() {

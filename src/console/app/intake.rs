@@ -213,6 +213,16 @@ impl App {
         }
     }
 
+    /// A case's category as people read it: the catalog's label in the UI's language, or the
+    /// code itself when the catalog does not know it.
+    pub fn category_name<'a>(&'a self, code: &'a str) -> &'a str {
+        match self.intake.categories.iter().find(|c| c.code == code) {
+            Some(c) if self.i18n.lang == Lang::En && !c.label_en.is_empty() => &c.label_en,
+            Some(c) => &c.label,
+            None => code,
+        }
+    }
+
     fn category_label(&self, c: &CategoryInfo) -> String {
         if self.i18n.lang == Lang::En && !c.label_en.is_empty() {
             format!("{} · {}", c.label, c.label_en)

@@ -112,3 +112,28 @@ fn a_refusal_in_the_ui_language() {
         insta::assert_snapshot!(format!("refusal_{code}_80x24"), render(&a, 80, 24));
     }
 }
+
+/// An observer's console: the desk read-only, its hint bar without one action key.
+fn observer(lang: Lang, w: u16, h: u16) -> App {
+    let me = crate::wire::Me {
+        name: "obs-sun".into(),
+        role: crate::wire::Role::Observer,
+        department_id: None,
+        ..fixtures::me()
+    };
+    sized(fixtures::app_as(lang, me, fixtures::sample_cases()), w, h)
+}
+
+#[test]
+fn observer_main_screen() {
+    let shots = screens("observer_queue", observer, |_| {});
+    for (name, screen) in &shots {
+        let hints = screen.lines().last().unwrap_or_default();
+        for action in [
+            "triage", "assign", "claim", "answer", "new", "分类", "派单", "认领", "新建",
+        ] {
+            assert!(!hints.contains(action), "{name}: {hints}");
+        }
+    }
+    assert_all(shots);
+}
