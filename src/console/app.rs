@@ -883,5 +883,4 @@ pub use intake::{
     NEW_CASE_FIELDS, NewCaseForm, PHONE, TITLE, TOWN, is_picker,
 };
 
-#[path = "supervision.rs"]
 pub mod supervision;

@@ -881,5 +881,4 @@ impl App {
 }
 
 #[cfg(test)]
-#[path = "supervision_tests.rs"]
 mod tests;
