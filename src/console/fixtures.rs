@@ -383,7 +383,7 @@ pub fn many_cases(n: usize) -> Vec<Case> {
         .collect()
 }
 
-// ---- supervision (issue 5) -------------------------------------------------------------------
+// ---- supervision -------------------------------------------------------------------------------
 
 /// The sample cases with supervision history, plus two resolved cases waiting for their
 /// follow-up call (one red and past its follow-up clock, one marked without a clock).

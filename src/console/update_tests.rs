@@ -656,7 +656,7 @@ fn urge_is_a_one_key_action() {
     let mut app = fixtures::app_as(Lang::En, fixtures::supervisor(), fixtures::sample_cases());
     app.update(key('1'));
     select(&mut app, 42);
-    // Urging asks to confirm (with an optional note) since issue 5.
+    // Urging asks to confirm, with an optional note.
     assert!(app.update(key('u')).is_empty());
     let (_, id, _, a, _) = the_act(&app.update(code(KeyCode::Enter)));
     assert_eq!(id, 42);

@@ -1,4 +1,4 @@
-//! Supervision (issue 5): the overdue board and the follow-up (回访) queue of the Overdue view,
+//! Supervision: the overdue board and the follow-up (回访) queue of the Overdue view,
 //! the Departments and Stats views' data (today's report), the urge / extension / follow-up
 //! dialogs, reassigning a held case, and alarms. A child module of `app`, so it extends `App`
 //! with the same private helpers the rest of `update` uses; still no I/O and no clock reads.
