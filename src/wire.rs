@@ -65,6 +65,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Status; 6] = [
+        Status::New,
+        Status::Triaged,
+        Status::Dispatched,
+        Status::InProgress,
+        Status::Resolved,
+        Status::Closed,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Status::New => "new",

@@ -3,31 +3,14 @@
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::client::ClientError;
 use crate::console::action::{Action, Effect};
 use crate::console::app::*;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
+use crate::console::test_keys::select;
 use crate::wire::LeftCase;
-
-fn select(app: &mut App, id: i64) {
-    app.update(Action::Key(KeyEvent::new(
-        KeyCode::Char('g'),
-        KeyModifiers::NONE,
-    )));
-    for _ in 0..50 {
-        if app.selected_id == Some(id) {
-            return;
-        }
-        app.update(Action::Key(KeyEvent::new(
-            KeyCode::Char('j'),
-            KeyModifiers::NONE,
-        )));
-    }
-    panic!("case {id} not listed");
-}
 
 #[test]
 fn a_tombstone_drops_the_case_and_the_selection_moves_on() {

@@ -1,56 +1,20 @@
 //! `App::update` for hotline intake: text fields, paste, pickers, the caller lookup, and keys
 //! typed faster than the server answers. No terminal, no network: answers are simulated.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 
 use crate::console::action::{Action, Effect, RequestId};
 use crate::console::app::*;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
+use crate::console::test_keys::{acts, code, ctrl, key, select, typed};
 use crate::wire::{Case, CaseAction, CaseList, Role, Status, TextBody, Tier, TierBody};
 
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-fn ctrl(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-fn typed(app: &mut App, s: &str) -> Vec<Effect> {
-    s.chars().flat_map(|c| app.update(key(c))).collect()
-}
 fn form(app: &App) -> &NewCaseForm {
     match &app.mode {
         Mode::NewCase(f) => f,
         other => panic!("not on the new-case form: {other:?}"),
     }
-}
-fn select(app: &mut App, id: i64) {
-    app.update(key('g'));
-    for _ in 0..50 {
-        if app.selected_id == Some(id) {
-            return;
-        }
-        app.update(key('j'));
-    }
-    panic!("case {id} not listed");
-}
-fn acts(effects: &[Effect]) -> Vec<(RequestId, i64, i64, CaseAction)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Act {
-                request,
-                case_id,
-                version,
-                action,
-                ..
-            } => Some((*request, *case_id, *version, action.clone())),
-            _ => None,
-        })
-        .collect()
 }
 fn answered(app: &mut App, request: RequestId, case: Case) -> Vec<Effect> {
     app.update(Action::ActionDone {

@@ -32,6 +32,8 @@ mod roles_tests;
 #[cfg(test)]
 mod screen_tests;
 #[cfg(test)]
+mod test_keys;
+#[cfg(test)]
 mod update_tests;
 
 use std::path::PathBuf;

@@ -5,51 +5,15 @@ use chrono::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::client::ClientError;
-use crate::console::action::{Action, Effect, RequestId};
+use crate::console::action::{Action, Effect};
 use crate::console::app::supervision::SupPane;
 use crate::console::app::*;
 use crate::console::command::Command;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::{I18n, Lang};
+use crate::console::test_keys::{acts, code, ctrl, key, select, typed as keys};
 use crate::wire::{Case, CaseAction, Me, Problem, Role, Status, Tier};
 
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-fn ctrl(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-fn keys(app: &mut App, s: &str) -> Vec<Effect> {
-    s.chars().flat_map(|c| app.update(key(c))).collect()
-}
-fn select(app: &mut App, id: i64) {
-    app.update(key('g'));
-    for _ in 0..50 {
-        if app.selected_id == Some(id) {
-            return;
-        }
-        app.update(key('j'));
-    }
-    panic!("case {id} not listed");
-}
-fn acts(effects: &[Effect]) -> Vec<(RequestId, i64, i64, CaseAction)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Act {
-                request,
-                case_id,
-                version,
-                action,
-                ..
-            } => Some((*request, *case_id, *version, action.clone())),
-            _ => None,
-        })
-        .collect()
-}
 fn user(name: &str, role: Role, department_id: Option<i64>) -> Me {
     Me {
         name: name.into(),

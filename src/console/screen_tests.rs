@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use serde_json::json;
 
 use crate::client::ClientError;
@@ -16,14 +16,9 @@ use crate::console::app::{App, ConnState, Mode};
 use crate::console::config::Alarms;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::{I18n, Lang};
+use crate::console::test_keys::{code, key, select};
 use crate::wire::{Case, CaseDetail, ClockKind, Event, Problem, Role, Status, Tier};
 
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
 fn alarms(effects: &[Effect]) -> Vec<Alarm> {
     effects
         .iter()
@@ -44,16 +39,6 @@ fn feed_at(app: &mut App, cases: Vec<Case>, secs: i64) -> Vec<Effect> {
 }
 fn resize(app: &mut App, width: u16, height: u16) {
     app.update(Action::Resize { width, height });
-}
-fn select(app: &mut App, id: i64) {
-    app.update(key('g'));
-    for _ in 0..20 {
-        if app.selected_id == Some(id) {
-            return;
-        }
-        app.update(key('j'));
-    }
-    panic!("case {id} not listed");
 }
 
 /// Case 42's timeline after the escalation ladder climbed all three rungs, with notes long

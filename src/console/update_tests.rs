@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use crate::client::ClientError;
 use crate::console::action::{Action, Effect, RequestId};
@@ -11,23 +11,12 @@ use crate::console::app::supervision::SupKind;
 use crate::console::app::*;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
+use crate::console::test_keys::{code, ctrl, key, select, typed};
 use crate::wire::{
     Case, CaseAction, CaseList, Channel, DepartmentKind, DispatchBody, FieldError, Problem, Status,
     TextBody, Tier, TierBody,
 };
 
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-fn ctrl(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-fn typed(app: &mut App, s: &str) -> Vec<Effect> {
-    s.chars().flat_map(|c| app.update(key(c))).collect()
-}
 fn app() -> App {
     fixtures::app(Lang::En)
 }
@@ -36,16 +25,6 @@ fn refs(app: &App, pane: usize) -> Vec<String> {
         .iter()
         .map(|id| app.cases[id].reference[12..].to_string())
         .collect()
-}
-fn select(app: &mut App, id: i64) {
-    app.update(key('g'));
-    for _ in 0..50 {
-        if app.selected_id == Some(id) {
-            return;
-        }
-        app.update(key('j'));
-    }
-    panic!("case {id} not listed");
 }
 fn the_act(effects: &[Effect]) -> (RequestId, i64, i64, CaseAction, String) {
     effects

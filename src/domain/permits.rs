@@ -348,16 +348,8 @@ mod tests {
     fn the_wire_case_answers_as_the_record_does() {
         let policy = Policy::default();
         let now = Utc.with_ymd_and_hms(2022, 5, 8, 14, 0, 0).single().unwrap();
-        let statuses = [
-            Status::New,
-            Status::Triaged,
-            Status::Dispatched,
-            Status::InProgress,
-            Status::Resolved,
-            Status::Closed,
-        ];
         let mut checked = 0;
-        for status in statuses {
+        for status in Status::ALL {
             for variant in 0..5 {
                 let mut rec = record(status);
                 match variant {

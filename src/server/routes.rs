@@ -189,15 +189,7 @@ pub fn openapi_document() -> serde_json::Value {
                             });
                         }
                         Some("status") => {
-                            let all = [
-                                Status::New,
-                                Status::Triaged,
-                                Status::Dispatched,
-                                Status::InProgress,
-                                Status::Resolved,
-                                Status::Closed,
-                            ];
-                            let one = format!("({})", all.map(Status::as_str).join("|"));
+                            let one = format!("({})", Status::ALL.map(Status::as_str).join("|"));
                             p["schema"]["pattern"] = format!("^{one}(,{one})*$").into();
                         }
                         Some("reveal") => {

@@ -64,15 +64,6 @@ impl Columns {
     }
 }
 
-const STATUSES: [Status; 6] = [
-    Status::New,
-    Status::Triaged,
-    Status::Dispatched,
-    Status::InProgress,
-    Status::Resolved,
-    Status::Closed,
-];
-
 fn status_text(app: &App, status: Status, returned: bool) -> String {
     let s = app
         .i18n
@@ -92,7 +83,7 @@ fn status_label(app: &App, c: &Case) -> String {
 /// The status column's width: its widest word in this language, a returned case's mark
 /// included.
 pub fn status_width(app: &App) -> usize {
-    STATUSES
+    Status::ALL
         .iter()
         .map(|s| text::width(&status_text(app, *s, true)))
         .max()

@@ -10,17 +10,9 @@ use crate::console::action::RequestId;
 use crate::console::config::Alarms;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::{I18n, Lang};
+use crate::console::test_keys::{code, key, typed};
 use crate::wire::Problem;
 
-fn key(c: char) -> Action {
-    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-fn code(c: KeyCode) -> Action {
-    Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
-}
-fn typed(app: &mut App, s: &str) -> Vec<Effect> {
-    s.chars().flat_map(|c| app.update(key(c))).collect()
-}
 fn sup() -> App {
     fixtures::supervisor_app(Lang::En)
 }
