@@ -17,10 +17,9 @@ use e2e::{Server, Tmux, WAIT, require_tmux, runtime};
 use jieyou::client::Client;
 use jieyou::domain::Actor;
 use jieyou::server::Store;
-use jieyou::server::store::{StoredAnswer, Written};
 use jieyou::wire::{
-    CaseAction, CaseDetail, Channel, DepartmentKind, DispatchBody, Location, NewCase, Policy,
-    ReasonBody, Requester, Role, Status, Tier, TierBody,
+    CaseAction, CaseDetail, DepartmentKind, DispatchBody, Policy, ReasonBody, Role, Status, Tier,
+    TierBody,
 };
 
 struct Seeded {
@@ -71,35 +70,8 @@ async fn seed(db: &str, returns: usize) -> Seeded {
         .add_user("op-li", Role::Operator, None)
         .await
         .expect("operator");
-    let answer = |_: &_, _: &[_], _| StoredAnswer {
-        status: 200,
-        body: Vec::new(),
-    };
-    let new = NewCase {
-        channel: Channel::Hotline12345,
-        category: "medical_transport".into(),
-        title: "透析病人需要转运".into(),
-        description: "78岁尿毒症患者需定期血透，小区封控无法出行。".into(),
-        requester: Requester {
-            name: "葛先生".into(),
-            phone: "13800000000".into(),
-        },
-        location: Location {
-            town: "马金镇".into(),
-            address: "下庄村".into(),
-            lat: None,
-            long: None,
-        },
-    };
     let t0 = Utc::now() - chrono::Duration::minutes(10);
-    let intake = actor("intake-wang", Role::Intake, None);
-    let Written::Fresh(rec, _) = store
-        .create_case(&new, &intake, t0, None, answer)
-        .await
-        .expect("case")
-    else {
-        panic!("replayed")
-    };
+    let rec = e2e::seed_dialysis_case(&store, t0).await;
     let operator = actor("op-li", Role::Operator, None);
     let wj = actor("wj-zhang", Role::Department, Some(health.id));
     let dispatch = CaseAction::Dispatch(DispatchBody {
@@ -138,7 +110,7 @@ async fn seed(db: &str, returns: usize) -> Seeded {
                 who,
                 t0 + chrono::Duration::seconds(10 * (n as i64 + 1)),
                 None,
-                answer,
+                e2e::no_answer,
             )
             .await
             .expect("act");

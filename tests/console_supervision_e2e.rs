@@ -15,11 +15,7 @@ use e2e::{Server, Tmux, WAIT, require_tmux, runtime};
 use jieyou::client::Client;
 use jieyou::domain::Actor;
 use jieyou::server::Store;
-use jieyou::server::store::{StoredAnswer, Written};
-use jieyou::wire::{
-    CaseAction, Channel, DepartmentKind, DispatchBody, Location, NewCase, Policy, Requester, Role,
-    Tier, TierBody,
-};
+use jieyou::wire::{CaseAction, DepartmentKind, DispatchBody, Policy, Role, Tier, TierBody};
 
 /// Seeds `db`: a bureau, a supervisor (whose token is returned), and a red case received,
 /// triaged and dispatched about two hours ago; returns (token, case reference, case id).
@@ -39,44 +35,13 @@ async fn seed(db: &str) -> (String, String, i64) {
         .add_user("op-li", Role::Operator, None)
         .await
         .expect("operator");
-    let intake = Actor {
-        name: "intake-wang".into(),
-        role: Role::Intake,
-        department_id: None,
-    };
     let operator = Actor {
         name: "op-li".into(),
         role: Role::Operator,
         department_id: None,
     };
-    let answer = |_: &_, _: &[_], _| StoredAnswer {
-        status: 200,
-        body: Vec::new(),
-    };
-    let new = NewCase {
-        channel: Channel::Hotline12345,
-        category: "medical_transport".into(),
-        title: "透析病人需要转运".into(),
-        description: "78岁尿毒症患者需定期血透，小区封控无法出行。".into(),
-        requester: Requester {
-            name: "葛先生".into(),
-            phone: "13800000000".into(),
-        },
-        location: Location {
-            town: "马金镇".into(),
-            address: "下庄村".into(),
-            lat: None,
-            long: None,
-        },
-    };
     let t0 = Utc::now() - chrono::Duration::minutes(125);
-    let Written::Fresh(rec, _) = store
-        .create_case(&new, &intake, t0, None, answer)
-        .await
-        .expect("case")
-    else {
-        panic!("replayed")
-    };
+    let rec = e2e::seed_dialysis_case(&store, t0).await;
     for (minutes, action) in [
         (
             3,
@@ -101,7 +66,7 @@ async fn seed(db: &str) -> (String, String, i64) {
                 &operator,
                 t0 + chrono::Duration::minutes(minutes),
                 None,
-                answer,
+                e2e::no_answer,
             )
             .await
             .expect("act");

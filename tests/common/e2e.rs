@@ -310,3 +310,53 @@ impl Drop for Tmux {
         }
     }
 }
+
+/// The answer a test that writes straight into the store does not read.
+pub fn no_answer(
+    _: &jieyou::domain::CaseRecord,
+    _: &[jieyou::wire::Event],
+    _: i64,
+) -> jieyou::server::store::StoredAnswer {
+    jieyou::server::store::StoredAnswer {
+        status: 200,
+        body: Vec::new(),
+    }
+}
+
+/// A dialysis patient's transport request, received by intake at `at` (in the past, for a
+/// desk seeded with history), written straight into the store.
+pub async fn seed_dialysis_case(
+    store: &jieyou::server::Store,
+    at: chrono::DateTime<chrono::Utc>,
+) -> jieyou::domain::CaseRecord {
+    use jieyou::wire::{Channel, Location, NewCase, Requester, Role};
+    let new = NewCase {
+        channel: Channel::Hotline12345,
+        category: "medical_transport".into(),
+        title: "透析病人需要转运".into(),
+        description: "78岁尿毒症患者需定期血透，小区封控无法出行。".into(),
+        requester: Requester {
+            name: "葛先生".into(),
+            phone: "13800000000".into(),
+        },
+        location: Location {
+            town: "马金镇".into(),
+            address: "下庄村".into(),
+            lat: None,
+            long: None,
+        },
+    };
+    let intake = jieyou::domain::Actor {
+        name: "intake-wang".into(),
+        role: Role::Intake,
+        department_id: None,
+    };
+    match store
+        .create_case(&new, &intake, at, None, no_answer)
+        .await
+        .expect("case")
+    {
+        jieyou::server::store::Written::Fresh(rec, _) => rec,
+        jieyou::server::store::Written::Replayed(_) => panic!("replayed"),
+    }
+}
