@@ -2,6 +2,7 @@
 //! `client`, and the terminal dispatcher `console`, sharing the `wire` types and the `domain`
 //! rules.
 
+pub mod answers;
 pub mod catalog;
 pub mod client;
 pub mod commands;

@@ -619,6 +619,24 @@ pub struct TextBody {
     pub text: String,
 }
 
+/// Which version of a library answer a reply was written from; a case keeps it so that the
+/// desk can find every requester told something that a later version corrects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRef {
+    pub id: i64,
+    pub version: i64,
+}
+
+/// An online answer: the text the requester receives, and the library answer it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerRef>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
@@ -667,7 +685,7 @@ pub enum CaseAction {
     SignFor(NoteBody),
     Progress(TextBody),
     Resolve(TextBody),
-    AnswerOnline(TextBody),
+    AnswerOnline(AnswerBody),
     Return(ReasonBody),
     RequestExtension(ExtensionRequestBody),
     DecideExtension(ExtensionDecisionBody),
@@ -739,10 +757,10 @@ impl CaseAction {
             | CaseAction::Close(b)
             | CaseAction::MarkFollowUp(b) => serde_json::to_value(b),
             CaseAction::Dispatch(b) => serde_json::to_value(b),
-            CaseAction::Progress(b)
-            | CaseAction::Resolve(b)
-            | CaseAction::AnswerOnline(b)
-            | CaseAction::Note(b) => serde_json::to_value(b),
+            CaseAction::Progress(b) | CaseAction::Resolve(b) | CaseAction::Note(b) => {
+                serde_json::to_value(b)
+            }
+            CaseAction::AnswerOnline(b) => serde_json::to_value(b),
             CaseAction::Return(b) | CaseAction::Reopen(b) => serde_json::to_value(b),
             CaseAction::RequestExtension(b) => serde_json::to_value(b),
             CaseAction::DecideExtension(b) => serde_json::to_value(b),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::actions::triage;
 use common::{new_case, spawn_app};
 use jieyou::client::{ClientError, new_idempotency_key};
-use jieyou::wire::{CaseAction, DispatchBody, NoteBody, Problem, TextBody, Tier};
+use jieyou::wire::{AnswerBody, CaseAction, DispatchBody, NoteBody, Problem, TextBody, Tier};
 use reqwest::{Method, StatusCode};
 
 fn problem(e: ClientError) -> Problem {
@@ -265,8 +265,9 @@ async fn snapshot_holds_open_cases_and_recently_closed_ones() {
         .act(
             &app.operator,
             &old,
-            CaseAction::AnswerOnline(TextBody {
+            CaseAction::AnswerOnline(AnswerBody {
                 text: "已电话答复".into(),
+                answer: None,
             }),
         )
         .await
@@ -280,8 +281,9 @@ async fn snapshot_holds_open_cases_and_recently_closed_ones() {
         .act(
             &app.operator,
             &recent,
-            CaseAction::AnswerOnline(TextBody {
+            CaseAction::AnswerOnline(AnswerBody {
                 text: "已答复".into(),
+                answer: None,
             }),
         )
         .await

@@ -9,7 +9,7 @@ use std::process::Command;
 use common::spawn_app;
 use e2e::{BIN, succeeded};
 use jieyou::report::DailyReport;
-use jieyou::wire::{CaseAction, DispatchBody, Role, TextBody, Tier, TierBody};
+use jieyou::wire::{AnswerBody, CaseAction, DispatchBody, Role, Tier, TierBody};
 
 fn run(url: &str, token: &str, format: &str) -> String {
     let out = Command::new(BIN)
@@ -63,8 +63,9 @@ async fn report_daily_prints_every_format() {
     app.act(
         &app.operator,
         &b,
-        CaseAction::AnswerOnline(TextBody {
+        CaseAction::AnswerOnline(AnswerBody {
             text: "已答复".into(),
+            answer: None,
         }),
     )
     .await

@@ -13,8 +13,8 @@ use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
 use crate::console::test_keys::{code, ctrl, key, select, typed};
 use crate::wire::{
-    Case, CaseAction, CaseList, Channel, DepartmentKind, DispatchBody, FieldError, Problem, Status,
-    TextBody, Tier, TierBody,
+    AnswerBody, Case, CaseAction, CaseList, Channel, DepartmentKind, DispatchBody, FieldError,
+    Problem, Status, TextBody, Tier, TierBody,
 };
 
 fn app() -> App {
@@ -657,8 +657,9 @@ fn answer_online_takes_multiline_text() {
     assert_eq!(id, 134);
     assert_eq!(
         a,
-        CaseAction::AnswerOnline(TextBody {
-            text: "已联系\no".into()
+        CaseAction::AnswerOnline(AnswerBody {
+            text: "已联系\no".into(),
+            answer: None,
         })
     );
     let c = app.cases[&134].clone();

@@ -21,9 +21,9 @@ use serde::Deserialize;
 
 use crate::domain::{Actor, CaseRecord, Refusal};
 use crate::wire::{
-    CaseAction, Channel, Department, DepartmentKind, DispatchBody, ExtensionDecisionBody,
-    ExtensionRequestBody, FollowUpBody, Location, NewCase, NewDepartment, NoteBody, Policy,
-    ReasonBody, Requester, Role, Satisfaction, TextBody, Tier, TierBody,
+    AnswerBody, CaseAction, Channel, Department, DepartmentKind, DispatchBody,
+    ExtensionDecisionBody, ExtensionRequestBody, FollowUpBody, Location, NewCase, NewDepartment,
+    NoteBody, Policy, ReasonBody, Requester, Role, Satisfaction, TextBody, Tier, TierBody,
 };
 
 /// The embedded demo data, as written.
@@ -735,14 +735,20 @@ impl<R: Rng> Planner<'_, R> {
                 self.push(
                     at,
                     operator.clone(),
-                    CaseAction::AnswerOnline(TextBody { text: answer }),
+                    CaseAction::AnswerOnline(AnswerBody {
+                        text: answer,
+                        answer: None,
+                    }),
                 );
             } else {
                 self.after(
                     3,
                     40,
                     operator.clone(),
-                    CaseAction::AnswerOnline(TextBody { text: answer }),
+                    CaseAction::AnswerOnline(AnswerBody {
+                        text: answer,
+                        answer: None,
+                    }),
                 );
             }
             if self.chance(0.7) {

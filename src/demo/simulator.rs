@@ -22,8 +22,8 @@ use tokio_util::sync::CancellationToken;
 use super::data::{DemoData, Route};
 use crate::client::{Client, ClientError, new_idempotency_key};
 use crate::wire::{
-    Case, CaseAction, ClockKind, DispatchBody, ExtensionRequestBody, NoteBody, ReasonBody, Status,
-    TextBody, Tier, TierBody,
+    AnswerBody, Case, CaseAction, ClockKind, DispatchBody, ExtensionRequestBody, NoteBody,
+    ReasonBody, Status, TextBody, Tier, TierBody,
 };
 
 /// How the simulated desk behaves.
@@ -782,11 +782,12 @@ impl Desk {
             let mut rng = case_rng(self.cfg.seed, id, case.version as u64 ^ 0x0FE2);
             let action = match pick {
                 OperatorMove::Triage(tier) => CaseAction::Triage(TierBody { tier, note: None }),
-                OperatorMove::AnswerOnline => CaseAction::AnswerOnline(TextBody {
+                OperatorMove::AnswerOnline => CaseAction::AnswerOnline(AnswerBody {
                     text: self
                         .data
                         .department_texts(&case.category, &case.title, &mut rng)
                         .answer,
+                    answer: None,
                 }),
                 OperatorMove::Close => CaseAction::Close(NoteBody::default()),
                 OperatorMove::Dispatch(name) => {

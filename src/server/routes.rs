@@ -72,7 +72,7 @@ pub fn router(state: AppState) -> Router {
     components(schemas(
         wire::Case, CaseDetail, EventPage, Changes, LeftCase, CaseList, NewCase, Department, NewDepartment,
         DepartmentPatch, Me, Policy, Problem, FieldError, Event, wire::TierBody,
-        wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::ReasonBody,
+        wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::AnswerBody, wire::AnswerRef, wire::ReasonBody,
         wire::ExtensionRequestBody, wire::ExtensionDecisionBody, wire::FollowUpBody,
         wire::MergeBody, wire::Escalation, report::DailyReport, report::HourlyStats,
         crate::catalog::CategoryInfo, crate::catalog::TownInfo

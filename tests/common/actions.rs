@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, FixedOffset};
 use jieyou::wire::{
-    CaseAction, DispatchBody, ExtensionDecisionBody, ExtensionRequestBody, FollowUpBody, MergeBody,
-    NoteBody, ReasonBody, Satisfaction, TextBody, Tier, TierBody,
+    AnswerBody, CaseAction, DispatchBody, ExtensionDecisionBody, ExtensionRequestBody,
+    FollowUpBody, MergeBody, NoteBody, ReasonBody, Satisfaction, TextBody, Tier, TierBody,
 };
 
 pub fn triage(t: Tier) -> CaseAction {
@@ -40,7 +40,10 @@ pub fn resolve(text: &str) -> CaseAction {
     CaseAction::Resolve(TextBody { text: text.into() })
 }
 pub fn answer_online(text: &str) -> CaseAction {
-    CaseAction::AnswerOnline(TextBody { text: text.into() })
+    CaseAction::AnswerOnline(AnswerBody {
+        text: text.into(),
+        answer: None,
+    })
 }
 pub fn return_case(reason: &str) -> CaseAction {
     CaseAction::Return(ReasonBody {

@@ -5,7 +5,7 @@
 use super::*;
 use crate::console::permissions::{self, NotOffered, UntilError};
 use crate::console::textfield::TextField;
-use crate::wire::{ExtensionRequestBody, ReasonBody, Role};
+use crate::wire::{AnswerBody, ExtensionRequestBody, ReasonBody, Role};
 
 impl App {
     /// Whether `command` is offered now (for the hint bar): on the selected case, by the role.
@@ -135,7 +135,7 @@ impl App {
             return Err(self.i18n.t(empty_key).to_string());
         }
         Ok(match f.kind {
-            TextKind::Answer => CaseAction::AnswerOnline(TextBody { text }),
+            TextKind::Answer => CaseAction::AnswerOnline(AnswerBody { text, answer: None }),
             TextKind::Note => CaseAction::Note(TextBody { text }),
             TextKind::Progress => CaseAction::Progress(TextBody { text }),
             TextKind::Resolve => CaseAction::Resolve(TextBody { text }),

@@ -84,12 +84,11 @@ fn describe(app: &App, out: &Outgoing) -> String {
             s.push_str(" → ");
             s.push_str(app.department_name(b.department_id).unwrap_or("?"));
         }
-        Op::Act(
-            CaseAction::AnswerOnline(b)
-            | CaseAction::Note(b)
-            | CaseAction::Progress(b)
-            | CaseAction::Resolve(b),
-        ) => {
+        Op::Act(CaseAction::Note(b) | CaseAction::Progress(b) | CaseAction::Resolve(b)) => {
+            s.push_str(": ");
+            s.push_str(&b.text);
+        }
+        Op::Act(CaseAction::AnswerOnline(b)) => {
             s.push_str(": ");
             s.push_str(&b.text);
         }
