@@ -9,6 +9,7 @@ pub mod commands;
 pub mod console;
 pub mod demo;
 pub mod domain;
+pub mod loadgen;
 pub mod report;
 pub mod server;
 pub mod text_rules;

@@ -39,6 +39,8 @@ enum Command {
     Report(jieyou::commands::ReportArgs),
     /// The whole desk on one machine: server, seeded Kaihua data, simulated citizens and departments
     Demo(jieyou::demo::DemoArgs),
+    /// Simulated consoles and operators against a server, to size a deployment
+    Loadgen(jieyou::loadgen::LoadgenArgs),
     /// Print shell completions
     #[command(
         after_help = "Example:\n  jieyou completions bash > ~/.local/share/bash-completion/completions/jieyou"
@@ -65,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             }
             runtime()?.block_on(jieyou::demo::run(args))
         }
+        Some(Command::Loadgen(args)) => runtime()?.block_on(jieyou::loadgen::command(args)),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "jieyou", &mut std::io::stdout());
             Ok(())

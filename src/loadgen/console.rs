@@ -1,0 +1,111 @@
+//! A simulated console: the session requests, a snapshot, then long polls from the cursor,
+//! following `more` at once, as the dispatcher console's feed task does.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::stats::{Seen, Stats};
+use crate::client::{Client, ClientError};
+use crate::wire::Problem;
+
+/// The session requests and the first snapshot. Returns the cursor to poll from.
+pub async fn connect(client: &Client, stats: &Stats) -> Result<String, ClientError> {
+    let t = Instant::now();
+    let session = tokio::try_join!(
+        client.me(),
+        client.policy(),
+        client.departments(),
+        client.categories(),
+        client.towns()
+    );
+    if let Err(e) = session {
+        stats.error("session", &e);
+        return Err(e);
+    }
+    stats.request("session", t.elapsed());
+    snapshot(client, stats).await
+}
+
+async fn snapshot(client: &Client, stats: &Stats) -> Result<String, ClientError> {
+    let mut cursor: Option<String> = None;
+    loop {
+        let t = Instant::now();
+        let changes = match client.changes(cursor.as_deref(), None).await {
+            Ok(c) => c,
+            Err(e) => {
+                stats.error("snapshot", &e);
+                return Err(e);
+            }
+        };
+        stats.request("snapshot", t.elapsed());
+        cursor = Some(changes.cursor);
+        if !changes.more {
+            return Ok(cursor.unwrap_or_default());
+        }
+    }
+}
+
+/// Polls until `stop`, recording every case version each delta carries.
+pub async fn poll(
+    client: Client,
+    mut cursor: String,
+    wait: u64,
+    stats: Arc<Stats>,
+    stop: CancellationToken,
+) -> Seen {
+    let mut seen = Seen::default();
+    let mut immediate = false;
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let w = if immediate { None } else { Some(wait) };
+        let t = Instant::now();
+        let answer = tokio::select! {
+            r = client.changes(Some(&cursor), w) => r,
+            () = stop.cancelled() => return seen,
+        };
+        let kind = if immediate { "delta (more)" } else { "long poll" };
+        match answer {
+            Ok(changes) => {
+                let at = stats.start.elapsed();
+                stats.request(kind, t.elapsed());
+                for case in &changes.cases {
+                    seen.saw(case.id, case.version, at);
+                }
+                cursor = changes.cursor;
+                immediate = changes.more;
+                backoff = Duration::from_millis(500);
+            }
+            Err(e) if e.problem().is_some_and(Problem::is_cursor_reset) => {
+                stats.error(kind, &e);
+                match snapshot(&client, &stats).await {
+                    Ok(c) => cursor = c,
+                    Err(_) => {
+                        if pause(backoff, &stop).await {
+                            return seen;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                stats.error(kind, &e);
+                // The console's first poll after a failure does not wait: it shows the server
+                // is back.
+                immediate = true;
+                if pause(backoff, &stop).await {
+                    return seen;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(8));
+            }
+        }
+    }
+}
+
+/// Sleeps `d`; true when stopped meanwhile.
+async fn pause(d: Duration, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => false,
+        () = stop.cancelled() => true,
+    }
+}
