@@ -205,7 +205,10 @@ pub fn parse_token_file(text: &str) -> Vec<String> {
 /// The pid of the server when its URL names this machine.
 fn local_server_pid(server: &str) -> Option<u32> {
     let url = reqwest::Url::parse(server).ok()?;
-    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']');
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let local = host == "localhost"
         || host
             .parse::<std::net::IpAddr>()
@@ -225,7 +228,9 @@ struct Signed {
 /// Runs `plan` until its duration is over or `stop` is cancelled, and reports.
 pub async fn run(plan: &Plan, stop: CancellationToken) -> anyhow::Result<Report> {
     if plan.tokens.is_empty() {
-        bail!("no tokens: give --tokens FILE or --token (one per user; `jieyou user add` prints one)");
+        bail!(
+            "no tokens: give --tokens FILE or --token (one per user; `jieyou user add` prints one)"
+        );
     }
     if plan.wait > 30 {
         bail!("--wait is at most 30 seconds (the server's longest long poll)");
@@ -234,7 +239,10 @@ pub async fn run(plan: &Plan, stop: CancellationToken) -> anyhow::Result<Report>
         bail!("--write-rate must be above 0 when there are writers");
     }
     let users = sign_in(plan).await?;
-    let readers: Vec<&Signed> = users.iter().filter(|u| u.role != Role::Department).collect();
+    let readers: Vec<&Signed> = users
+        .iter()
+        .filter(|u| u.role != Role::Department)
+        .collect();
     let operators: Vec<&Signed> = users
         .iter()
         .filter(|u| matches!(u.role, Role::Operator | Role::Supervisor))
@@ -318,7 +326,9 @@ pub async fn run(plan: &Plan, stop: CancellationToken) -> anyhow::Result<Report>
         .collect();
 
     let desk = if plan.writers > 0 && !stop.is_cancelled() {
-        Some(Arc::new(desk_of(&Client::new(&plan.server, &operators[0].client_token)?).await?))
+        Some(Arc::new(
+            desk_of(&Client::new(&plan.server, &operators[0].client_token)?).await?,
+        ))
     } else {
         None
     };
@@ -479,14 +489,18 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     let n = s.trim().trim_end_matches("/s").trim();
     match n.parse::<f64>() {
         Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
-        _ => Err(format!("{s:?} is not a rate: give writes per second, e.g. 20 or 20/s")),
+        _ => Err(format!(
+            "{s:?} is not a rate: give writes per second, e.g. 20 or 20/s"
+        )),
     }
 }
 
 /// `60s`, `2m`, `1500ms`, `1h`; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
     let bad = || format!("{s:?} is not a duration: e.g. 60s, 2m, 1500ms");
     let n: f64 = n.parse().map_err(|_| bad())?;
@@ -514,7 +528,11 @@ impl Report {
             self.writers,
             self.write_rate,
             self.seconds,
-            if self.interrupted { " (stopped early)" } else { "" }
+            if self.interrupted {
+                " (stopped early)"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             out,

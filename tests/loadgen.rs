@@ -68,8 +68,15 @@ async fn every_write_is_counted_and_reaches_every_console() {
         .requests
         .iter()
         .filter(|k| {
-            ["create", "triage", "claim", "dispatch", "answer-online", "note"]
-                .contains(&k.kind.as_str())
+            [
+                "create",
+                "triage",
+                "claim",
+                "dispatch",
+                "answer-online",
+                "note",
+            ]
+            .contains(&k.kind.as_str())
         })
         .map(|k| k.count)
         .sum();

@@ -65,7 +65,11 @@ pub async fn poll(
             r = client.changes(Some(&cursor), w) => r,
             () = stop.cancelled() => return seen,
         };
-        let kind = if immediate { "delta (more)" } else { "long poll" };
+        let kind = if immediate {
+            "delta (more)"
+        } else {
+            "long poll"
+        };
         match answer {
             Ok(changes) => {
                 let at = stats.start.elapsed();

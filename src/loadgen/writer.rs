@@ -173,7 +173,11 @@ fn next_step(case: &Held, desk: &Desk, rng: &mut impl Rng) -> (&'static str, Cas
             }),
         ),
         _ => {
-            let text = ANSWERS.choose(rng).copied().unwrap_or(ANSWERS[0]).to_string();
+            let text = ANSWERS
+                .choose(rng)
+                .copied()
+                .unwrap_or(ANSWERS[0])
+                .to_string();
             (
                 "answer-online",
                 CaseAction::AnswerOnline(AnswerBody { text, answer: None }),
