@@ -66,7 +66,7 @@ pub async fn poll(
             () = stop.cancelled() => return seen,
         };
         let kind = if immediate {
-            "delta (more)"
+            "poll (no wait)"
         } else {
             "long poll"
         };
