@@ -28,6 +28,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::watch;
 
+pub use super::writer::WriteStats;
+
 use super::writer::{
     GroupWriter, PageLimit, Step, StoreFault, WriteHealth, WriteTx, WriterSettings, apply_max_pages,
 };
@@ -305,6 +307,11 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+
+    /// How many writes of cases were committed, in how many group commits.
+    pub fn write_stats(&self) -> WriteStats {
+        self.writer.stats()
     }
 
     /// Receives the feed sequence after every committed write.
@@ -1387,10 +1394,7 @@ fn answered(wrote: Result<Wrote, StoreError>) -> Result<Written<CaseRecord>, Sto
     })
 }
 
-async fn load_for_update(
-    conn: &mut SqliteConnection,
-    id: i64,
-) -> Result<CaseRecord, StoreError> {
+async fn load_for_update(conn: &mut SqliteConnection, id: i64) -> Result<CaseRecord, StoreError> {
     let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)

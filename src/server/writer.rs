@@ -328,13 +328,36 @@ where
 #[derive(Clone)]
 pub(super) struct GroupWriter {
     jobs: mpsc::UnboundedSender<Box<dyn Job>>,
+    stats: Arc<Counters>,
+}
+
+/// How many writes were committed, in how many groups (each one COMMIT, one fsync).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub writes: u64,
+    pub groups: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    writes: AtomicU64,
+    groups: AtomicU64,
 }
 
 impl GroupWriter {
     pub(super) fn start(pool: SqlitePool, feed: watch::Sender<i64>) -> GroupWriter {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(drain(pool, feed, queue));
-        GroupWriter { jobs }
+        let stats = Arc::new(Counters::default());
+        tokio::spawn(drain(pool, feed, queue, stats.clone()));
+        GroupWriter { jobs, stats }
+    }
+
+    /// The writes committed so far and the groups they were committed in.
+    pub(super) fn stats(&self) -> WriteStats {
+        WriteStats {
+            writes: self.stats.writes.load(Ordering::Relaxed),
+            groups: self.stats.groups.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `work` in the next group and returns its value once the group is committed.
@@ -346,9 +369,8 @@ impl GroupWriter {
             + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let stopped = || {
-            StoreError::Unavailable(StoreFault::Io, "the database writer has stopped".into())
-        };
+        let stopped =
+            || StoreError::Unavailable(StoreFault::Io, "the database writer has stopped".into());
         self.jobs
             .send(Box::new(Typed { work, reply }))
             .map_err(|_| stopped())?;
@@ -370,6 +392,7 @@ async fn drain(
     pool: SqlitePool,
     feed: watch::Sender<i64>,
     mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
+    stats: Arc<Counters>,
 ) {
     while let Some(first) = queue.recv().await {
         let mut tx = match WriteTx::begin(&pool).await {
@@ -434,6 +457,10 @@ async fn drain(
         };
         match committed {
             Ok(()) => {
+                stats.groups.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .writes
+                    .fetch_add(applied.len() as u64, Ordering::Relaxed);
                 if let Some(seq) = head {
                     feed.send_replace(seq);
                 }

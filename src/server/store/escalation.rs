@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    Store, StoreError, SYSTEM_ROLE, bind_update, insert_event_as, ms, name_department, next_seq,
+    SYSTEM_ROLE, Store, StoreError, bind_update, insert_event_as, ms, name_department, next_seq,
     record_from_row,
 };
 use crate::domain;
@@ -73,10 +73,11 @@ impl Store {
         for ids in due.chunks(batch) {
             let mut tx = self.begin_write().await?;
             // Re-read under the write lock: an action may have moved a case since.
-            let rows = sqlx::query("SELECT * FROM cases WHERE id IN (SELECT value FROM json_each(?))")
-                .bind(serde_json::to_string(ids).unwrap_or_default())
-                .fetch_all(&mut *tx)
-                .await?;
+            let rows =
+                sqlx::query("SELECT * FROM cases WHERE id IN (SELECT value FROM json_each(?))")
+                    .bind(serde_json::to_string(ids).unwrap_or_default())
+                    .fetch_all(&mut *tx)
+                    .await?;
             let (mut rungs, mut cases, mut head) = (0, 0, None);
             for row in &rows {
                 let mut rec = record_from_row(row)?;
