@@ -394,7 +394,16 @@ async fn drain(
     mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
     stats: Arc<Counters>,
 ) {
-    while let Some(first) = queue.recv().await {
+    // A write taken from the queue for a group that ended before it ran.
+    let mut carried: Option<Box<dyn Job>> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match queue.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
         let mut tx = match WriteTx::begin(&pool).await {
             Ok(tx) => tx,
             Err(e) => {
@@ -412,14 +421,18 @@ async fn drain(
         let mut next = Some(first);
         let mut broken = None;
         while let Some(job) = next.take() {
-            if let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *tx).await {
-                broken = Some(StoreError::from(e));
-                job.fail(group_error(broken.as_ref().expect("just set")));
+            // The group's first write needs no savepoint: if it fails, the whole transaction
+            // is rolled back, and the next write begins a fresh one.
+            let alone = applied.is_empty();
+            if !alone && let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *tx).await {
+                let e = StoreError::from(e);
+                job.fail(group_error(&e));
+                broken = Some(e);
                 break;
             }
             match job.run(&mut tx).await {
                 Ran::Applied { seq, deliver } => {
-                    if let Err(e) = sqlx::query("RELEASE w").execute(&mut *tx).await {
+                    if !alone && let Err(e) = sqlx::query("RELEASE w").execute(&mut *tx).await {
                         let e = StoreError::from(e);
                         deliver(Err(group_error(&e)));
                         broken = Some(e);
@@ -427,6 +440,10 @@ async fn drain(
                     }
                     head = seq.max(head);
                     applied.push(deliver);
+                }
+                Ran::Failed { error, deliver } if alone => {
+                    deliver(error);
+                    break;
                 }
                 Ran::Failed { error, deliver } => {
                     let undone = async {
@@ -451,6 +468,7 @@ async fn drain(
             Some(e) => Err(e),
             None if applied.is_empty() => {
                 tx.rollback().await;
+                carried = queue.try_recv().ok();
                 continue;
             }
             None => tx.commit().await.map_err(StoreError::from),
