@@ -2,12 +2,12 @@
 //! `next_due_at` index) whose ladder is not already at its top, and writes their rungs in
 //! batches, one transaction and one wake of the change feed per batch.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
-use super::{
-    SYSTEM_ROLE, Store, StoreError, bind_update, insert_event_as, ms, name_department, next_seq,
-    record_from_row,
-};
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{SYSTEM_ROLE, Store, StoreError, bind_update, ms, record_from_row};
 use crate::domain;
 use crate::wire::{EscalationStep, Tier};
 
@@ -78,45 +78,74 @@ impl Store {
                     .bind(serde_json::to_string(ids).unwrap_or_default())
                     .fetch_all(&mut *tx)
                     .await?;
-            let (mut rungs, mut cases, mut head) = (0, 0, None);
+            // Climb in memory first; then one range of feed numbers and one insert of the
+            // events for the whole batch.
+            let mut climbed = vec![];
             for row in &rows {
                 let mut rec = record_from_row(row)?;
                 let fired = domain::escalate(&mut rec, &self.policy, now);
-                if fired.is_empty() {
-                    continue;
-                }
-                let seq = next_seq(&mut tx).await?;
-                bind_update(&rec, &self.policy, seq)
-                    .execute(&mut *tx)
-                    .await?;
-                rungs += fired.len();
-                cases += 1;
-                head = Some(seq);
-                for mut payload in fired {
-                    name_department(&mut tx, &mut payload).await?;
-                    // The ladder acts with a supervisor's authority; its events are marked as
-                    // the system's own (see `event_from_row`).
-                    insert_event_as(
-                        &mut tx,
-                        rec.id,
-                        now,
-                        (domain::SYSTEM_ACTOR, SYSTEM_ROLE),
-                        "escalate",
-                        Some(rec.status),
-                        Some(rec.status),
-                        &payload,
-                    )
-                    .await?;
+                if !fired.is_empty() {
+                    climbed.push((rec, fired));
                 }
             }
-            let Some(seq) = head else {
+            if climbed.is_empty() {
                 tx.rollback().await;
                 continue;
-            };
+            }
+            let n = climbed.len() as i64;
+            let head: i64 = sqlx::query_scalar(
+                "UPDATE feed_counter SET seq = seq + ? WHERE id = 1 RETURNING seq",
+            )
+            .bind(n)
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut names: HashMap<i64, Option<String>> = HashMap::new();
+            let mut events = vec![];
+            for (seq, (rec, fired)) in (head - n + 1..).zip(&climbed) {
+                bind_update(rec, &self.policy, seq)
+                    .execute(&mut *tx)
+                    .await?;
+                for payload in fired {
+                    let mut payload = payload.clone();
+                    // The department's name of the day, as every event naming one keeps it.
+                    if let Some(d) = payload.get("department_id").and_then(|v| v.as_i64()) {
+                        if !names.contains_key(&d) {
+                            let name: Option<String> =
+                                sqlx::query_scalar("SELECT name FROM departments WHERE id = ?")
+                                    .bind(d)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                            names.insert(d, name);
+                        }
+                        payload["department_name"] = serde_json::json!(names[&d]);
+                    }
+                    events.push((rec.id, rec.status.as_str(), payload.to_string()));
+                }
+            }
+            // Well under SQLite's limit of bound values per statement.
+            for chunk in events.chunks(1000) {
+                let mut insert = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO events (case_id, at, actor, actor_role, action, from_status,
+                     to_status, payload) ",
+                );
+                // The ladder acts with a supervisor's authority; its events are marked as the
+                // system's own (see `event_from_row`).
+                insert.push_values(chunk, |mut row, (case_id, status, payload)| {
+                    row.push_bind(*case_id)
+                        .push_bind(ms(now))
+                        .push_bind(domain::SYSTEM_ACTOR)
+                        .push_bind(SYSTEM_ROLE)
+                        .push_bind("escalate")
+                        .push_bind(*status)
+                        .push_bind(*status)
+                        .push_bind(payload.as_str());
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            self.feed.send_replace(seq);
-            pass.rungs += rungs;
-            pass.cases += cases;
+            self.feed.send_replace(head);
+            pass.rungs += events.len();
+            pass.cases += climbed.len();
             pass.batches += 1;
         }
         Ok(pass)
