@@ -228,6 +228,9 @@ impl Store {
         let limit = page_limit.clone();
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            // A local file's connection does not go stale: a ping before every write would be
+            // one more round trip to SQLite's thread. One that failed is closed, not reused.
+            .test_before_acquire(false)
             // A replaced write connection keeps the limit.
             .after_connect(move |conn, _| {
                 let pages = limit.get();
