@@ -106,6 +106,12 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
             shutdown.clone(),
         ));
     }
+    tokio::spawn(purge_idempotency_periodically(
+        store.clone(),
+        clock.clone(),
+        IDEMPOTENCY_PURGE_EVERY,
+        shutdown.clone(),
+    ));
     let limits = config.limits.clone();
     let state = AppState {
         store: store.clone(),
@@ -145,6 +151,32 @@ async fn escalate_periodically(
             Ok(0) => {}
             Ok(n) => tracing::info!(rungs = n, "escalated overdue cases"),
             Err(e) => tracing::warn!(error = %e, "escalation pass failed; will retry"),
+        }
+    }
+}
+
+/// How often expired idempotency keys are purged. Writes ignore expired keys meanwhile, so
+/// this bounds only the table's size, never what a retried request gets.
+const IDEMPOTENCY_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Purges expired idempotency keys every `every` until shutdown, off the write path.
+async fn purge_idempotency_periodically(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    every: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match store.purge_idempotency(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "purged expired idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
         }
     }
 }

@@ -506,14 +506,16 @@ impl AppState {
         Ok(self.case_detail(rec, events, count, false))
     }
 
-    /// An action's answer: the case and the events the action recorded.
+    /// An action's answer: the case and the events the action recorded. It may run on the
+    /// store's writer task, so it owns what it needs.
     fn render(
         &self,
         status: StatusCode,
-    ) -> impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer {
+    ) -> impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer + Send + 'static {
+        let state = self.clone();
         move |rec, events, count| StoredAnswer {
             status: status.as_u16(),
-            body: serde_json::to_vec(&self.case_detail(rec, events.to_vec(), count, false))
+            body: serde_json::to_vec(&state.case_detail(rec, events.to_vec(), count, false))
                 .unwrap_or_default(),
         }
     }

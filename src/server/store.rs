@@ -2,12 +2,16 @@
 //! and the change feed's sequence.
 //!
 //! Writes go through one connection (`write` pool of size 1) inside `BEGIN IMMEDIATE`
-//! transactions, so they are serialized; each bumps the feed sequence as its last statement.
-//! Sequence order is therefore commit order, and a reader that sees sequence `s` sees every
+//! transactions, so they are serialized; each takes the feed's next sequence numbers inside its
+//! transaction (writes of cases share group commits, see `writer.rs`). Sequence order is
+//! therefore commit order, and a reader that sees sequence `s` sees every
 //! change numbered below `s`: the feed cannot skip a change, by construction.
 //! The feed's reads (deltas with tombstones, the database's identity) are in `store/feed.rs`.
 
+mod escalation;
 mod feed;
+
+pub use escalation::{ESCALATION_BATCH, EscalationPass};
 
 pub use feed::{FeedPage, adopt_restored_copy};
 
@@ -18,13 +22,17 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::watch;
 
-use super::writer::{PageLimit, StoreFault, WriteHealth, WriteTx, WriterSettings, apply_max_pages};
+pub use super::writer::WriteStats;
+
+use super::writer::{
+    GroupWriter, PageLimit, Step, StoreFault, WriteHealth, WriteTx, WriterSettings, apply_max_pages,
+};
 
 use crate::domain::{self, Actor, CaseRecord, PendingExtensionRecord, Refusal};
 use crate::wire::{
@@ -149,6 +157,8 @@ pub struct Store {
     idempotency_ttl: chrono::Duration,
     page_limit: PageLimit,
     health: WriteHealth,
+    /// Runs the writes of cases in group commits.
+    writer: GroupWriter,
 }
 
 fn new_token() -> String {
@@ -218,6 +228,9 @@ impl Store {
         let limit = page_limit.clone();
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            // A local file's connection does not go stale: a ping before every write would be
+            // one more round trip to SQLite's thread. One that failed is closed, not reused.
+            .test_before_acquire(false)
             // A replaced write connection keeps the limit.
             .after_connect(move |conn, _| {
                 let pages = limit.get();
@@ -238,6 +251,7 @@ impl Store {
                 .fetch_one(&write)
                 .await?;
         let (feed, _) = watch::channel(seq);
+        let writer = GroupWriter::start(write.clone(), feed.clone());
         Ok(Store {
             read,
             write,
@@ -249,6 +263,7 @@ impl Store {
             idempotency_ttl: chrono::Duration::hours(DEFAULT_IDEMPOTENCY_TTL_HOURS),
             page_limit,
             health: WriteHealth::default(),
+            writer,
         })
     }
 
@@ -295,6 +310,11 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+
+    /// How many writes of cases were committed, in how many group commits.
+    pub fn write_stats(&self) -> WriteStats {
+        self.writer.stats()
     }
 
     /// Receives the feed sequence after every committed write.
@@ -716,60 +736,122 @@ impl Store {
     }
 
     /// Creates a case received at `now`. With `idem`, a repeated key replays the first answer.
+    /// The write shares a group commit with whatever else is queued; it returns once durable.
     pub async fn create_case(
         &self,
         new: &NewCase,
         actor: &Actor,
         now: DateTime<Utc>,
         idem: Option<&IdempotencyKey>,
-        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
+        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer + Send + 'static,
     ) -> Result<Written<CaseRecord>, StoreError> {
-        let written = self.create_case_once(new, actor, now, idem, render).await;
+        let store = self.clone();
+        let (new, actor, idem) = (new.clone(), actor.clone(), idem.cloned());
+        let wrote = self
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    store
+                        .create_in(conn, &new, &actor, now, idem.as_ref(), Box::new(render))
+                        .await
+                })
+            })
+            .await;
+        let written = answered(wrote);
         self.observe(&written);
         written
     }
 
-    async fn create_case_once(
+    async fn create_in(
         &self,
+        conn: &mut SqliteConnection,
         new: &NewCase,
         actor: &Actor,
         now: DateTime<Utc>,
         idem: Option<&IdempotencyKey>,
-        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
-    ) -> Result<Written<CaseRecord>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        if let Some(answer) = self.replay(&mut tx, actor, idem, now).await? {
-            return Ok(Written::Replayed(answer));
+        render: Render,
+    ) -> Result<Step<Wrote>, StoreError> {
+        if let Some(answer) = self.replay(conn, actor, idem, now).await? {
+            return Ok(Step {
+                value: Wrote::Replayed(answer),
+                seq: None,
+            });
         }
-        let day = now.with_timezone(&self.tz).format("%Y%m%d").to_string();
-        let prefix = format!("{}-{day}-", self.ref_prefix);
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE reference LIKE ?")
-            .bind(format!("{prefix}%"))
-            .fetch_one(&mut *tx)
-            .await?;
-        let rec = CaseRecord::received(format!("{prefix}{:04}", count + 1), new, now);
+        let reference = self.next_reference(conn, now).await?;
+        let rec = CaseRecord::received(reference, new, now);
+        let seq = next_seq(conn).await?;
         let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec, &self.policy)
-            .fetch_one(&mut *tx)
+            .bind(seq)
+            .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
         let rec = CaseRecord { id, ..rec };
         let payload = serde_json::json!({ "channel": rec.channel });
-        let first_event = insert_event(
-            &mut tx,
-            id,
-            now,
-            actor,
-            "received",
-            None,
-            Some(Status::New),
-            &payload,
-        )
-        .await?;
-        self.finish(tx, &[id], &[], actor, idem, now, &rec, first_event, render)
+        let event = self
+            .record_event(
+                conn,
+                id,
+                now,
+                actor,
+                "received",
+                None,
+                Some(Status::New),
+                payload,
+            )
+            .await?;
+        let fresh = Fresh {
+            rec,
+            events: vec![event],
+            count: 1,
+        };
+        self.finish_in(conn, actor, idem, now, fresh, seq, render)
             .await
     }
 
-    /// Applies `action` to case `id`. `expected_version` is the `If-Match` version.
+    /// The next reference of the day of `now` in the desk's zone: `PREFIX-YYYYMMDD-NNNN`,
+    /// counted by a per-day counter row instead of by counting the day's cases.
+    async fn next_reference(
+        &self,
+        conn: &mut SqliteConnection,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let day = now.with_timezone(&self.tz).format("%Y%m%d").to_string();
+        let prefix = format!("{}-{day}-", self.ref_prefix);
+        let key = format!("reference:{prefix}");
+        let bumped: Option<i64> = sqlx::query_scalar(
+            "UPDATE store_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?
+             RETURNING CAST(value AS INTEGER)",
+        )
+        .bind(&key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let n = match bumped {
+            Some(n) => n,
+            None => {
+                // The day's first case since its counter exists: count what the day already has
+                // (cases numbered before the counter did), on the reference index. `.` sorts
+                // right after `-`, so the range holds exactly the day's references.
+                let upper = format!("{}-{day}.", self.ref_prefix);
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM cases WHERE reference >= ? AND reference < ?",
+                )
+                .bind(&prefix)
+                .bind(upper)
+                .fetch_one(&mut *conn)
+                .await?;
+                sqlx::query("INSERT INTO store_meta (key, value) VALUES (?, ?)")
+                    .bind(&key)
+                    .bind((count + 1).to_string())
+                    .execute(&mut *conn)
+                    .await?;
+                count + 1
+            }
+        };
+        Ok(format!("{prefix}{n:04}"))
+    }
+
+    /// Applies `action` to case `id`. `expected_version` is the `If-Match` version. The write
+    /// shares a group commit with whatever else is queued; it returns once durable.
     #[allow(clippy::too_many_arguments)]
     pub async fn act(
         &self,
@@ -779,31 +861,53 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
         idem: Option<&IdempotencyKey>,
-        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
+        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer + Send + 'static,
     ) -> Result<Written<CaseRecord>, StoreError> {
-        let written = self
-            .act_once(id, expected_version, action, actor, now, idem, render)
+        let store = self.clone();
+        let (action, actor, idem) = (action.clone(), actor.clone(), idem.cloned());
+        let wrote = self
+            .writer
+            .write(move |conn| {
+                Box::pin(async move {
+                    store
+                        .act_in(
+                            conn,
+                            id,
+                            expected_version,
+                            &action,
+                            &actor,
+                            now,
+                            idem.as_ref(),
+                            Box::new(render),
+                        )
+                        .await
+                })
+            })
             .await;
+        let written = answered(wrote);
         self.observe(&written);
         written
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn act_once(
+    async fn act_in(
         &self,
+        conn: &mut SqliteConnection,
         id: i64,
         expected_version: Option<i64>,
         action: &CaseAction,
         actor: &Actor,
         now: DateTime<Utc>,
         idem: Option<&IdempotencyKey>,
-        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
-    ) -> Result<Written<CaseRecord>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        if let Some(answer) = self.replay(&mut tx, actor, idem, now).await? {
-            return Ok(Written::Replayed(answer));
+        render: Render,
+    ) -> Result<Step<Wrote>, StoreError> {
+        if let Some(answer) = self.replay(conn, actor, idem, now).await? {
+            return Ok(Step {
+                value: Wrote::Replayed(answer),
+                seq: None,
+            });
         }
-        let mut rec = load_for_update(&mut tx, id).await?;
+        let mut rec = load_for_update(conn, id).await?;
         if !actor.can_see(&rec) {
             return Err(StoreError::NotFound(format!("case {id}")));
         }
@@ -815,12 +919,11 @@ impl Store {
         let held_by = rec.department_id;
         // Role, visibility, state and claim first; then what the action refers to.
         let mut outcome = domain::apply(&mut rec, action, actor, &self.policy, now)?;
-        let mut changed = vec![id];
         match action {
             CaseAction::Dispatch(b) => {
                 let dept = sqlx::query("SELECT name, active FROM departments WHERE id = ?")
                     .bind(b.department_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 let invalid = |message: String| -> StoreError {
                     Refusal::Invalid {
@@ -842,7 +945,7 @@ impl Store {
                 outcome.payload["department_name"] = serde_json::json!(name);
             }
             CaseAction::Merge(b) if b.into != id => {
-                let target = match load_for_update(&mut tx, b.into).await {
+                let target = match load_for_update(conn, b.into).await {
                     Ok(t) => t,
                     Err(StoreError::NotFound(_)) => {
                         return Err(Refusal::Invalid {
@@ -860,32 +963,39 @@ impl Store {
                     ))
                     .into());
                 }
-                changed.push(target.id);
             }
             _ => {}
         }
-        name_department(&mut tx, &mut outcome.payload).await?;
-        bind_update(&rec, &self.policy).execute(&mut *tx).await?;
-        let first_event = insert_event(
-            &mut tx,
-            id,
-            now,
-            actor,
-            action.name(),
-            Some(outcome.from_status),
-            Some(outcome.to_status),
-            &outcome.payload,
-        )
-        .await?;
+        name_department(conn, &mut outcome.payload).await?;
+        let seq = next_seq(conn).await?;
+        bind_update(&rec, &self.policy, seq)
+            .execute(&mut *conn)
+            .await?;
+        let event = self
+            .record_event(
+                conn,
+                id,
+                now,
+                actor,
+                action.name(),
+                Some(outcome.from_status),
+                Some(outcome.to_status),
+                outcome.payload,
+            )
+            .await?;
+        let mut head = seq;
         if let CaseAction::Merge(b) = action {
-            let mut target = load_for_update(&mut tx, b.into).await?;
+            let mut target = load_for_update(conn, b.into).await?;
             target.version += 1;
             target.updated_at = now;
-            bind_update(&target, &self.policy).execute(&mut *tx).await?;
+            head = next_seq(conn).await?;
+            bind_update(&target, &self.policy, head)
+                .execute(&mut *conn)
+                .await?;
             let payload =
                 serde_json::json!({ "duplicate": rec.id, "duplicate_ref": rec.reference });
             insert_event(
-                &mut tx,
+                conn,
                 target.id,
                 now,
                 actor,
@@ -897,135 +1007,120 @@ impl Store {
             .await?;
         }
         // A return, a reassignment or a reopen: the department that held the case hears of it.
-        let departed: Vec<(i64, i64)> = held_by
-            .filter(|d| rec.department_id != Some(*d))
-            .map(|d| (id, d))
-            .into_iter()
-            .collect();
-        self.finish(
-            tx,
-            &changed,
-            &departed,
-            actor,
-            idem,
-            now,
-            &rec,
-            first_event,
-            render,
-        )
-        .await
+        if let Some(d) = held_by.filter(|d| rec.department_id != Some(*d)) {
+            feed::record_departure(conn, id, d, seq).await?;
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let fresh = Fresh {
+            rec,
+            events: vec![event],
+            count,
+        };
+        self.finish_in(conn, actor, idem, now, fresh, head, render)
+            .await
     }
 
-    /// Numbers the changed cases in the feed, records each departure (case, department) at its
-    /// case's new sequence, records the answer under the idempotency key, commits, and wakes
-    /// long polls. The answer carries the case and the events this write recorded on it (from
-    /// `first_event` on), not its whole timeline.
+    /// Ends a write on its case: the answer is stored under the idempotency key (rendered
+    /// here, inside the transaction, only then); without a key it is rendered after COMMIT.
     #[allow(clippy::too_many_arguments)]
-    async fn finish(
+    async fn finish_in(
         &self,
-        mut tx: WriteTx,
-        changed: &[i64],
-        departed: &[(i64, i64)],
+        conn: &mut SqliteConnection,
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
-        rec: &CaseRecord,
-        first_event: i64,
-        render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer,
-    ) -> Result<Written<CaseRecord>, StoreError> {
-        let seq = number_changes(&mut tx, changed).await?;
-        for (case_id, department_id) in departed {
-            feed::record_departure(&mut tx, *case_id, *department_id).await?;
-        }
-        let rows = sqlx::query("SELECT * FROM events WHERE case_id = ? AND id >= ? ORDER BY id")
-            .bind(rec.id)
-            .bind(first_event)
-            .fetch_all(&mut *tx)
-            .await?;
-        let events = self.events_of(&rows)?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = ?")
-            .bind(rec.id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let answer = render(rec, &events, count);
-        if let Some(k) = idem {
-            sqlx::query(
-                "INSERT INTO idempotency (user_name, key, request, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&actor.name)
-            .bind(&k.key)
-            .bind(&k.request)
-            .bind(answer.status as i64)
-            .bind(&answer.body)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        self.feed.send_replace(seq);
-        Ok(Written::Fresh(rec.clone(), answer))
-    }
-
-    /// Fires every escalation rung that is due at `now`, each once; returns how many fired.
-    pub async fn escalate_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let fired = self.escalate_due_once(now).await;
-        match &fired {
-            Ok(0) => {}
-            Ok(_) => self.health.committed(),
-            Err(e) => self.health.failed(e),
-        }
-        fired
-    }
-
-    async fn escalate_due_once(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let rows = sqlx::query("SELECT * FROM cases WHERE status != 'closed'")
-            .fetch_all(&self.read)
-            .await?;
-        let mut due = vec![];
-        for r in &rows {
-            let mut rec = record_from_row(r)?;
-            if !domain::escalate(&mut rec, &self.policy, now).is_empty() {
-                due.push(rec.id);
-            }
-        }
-        // The ladder acts with a supervisor's authority; its events are marked as the
-        // system's own (see `event_from_row`).
-        let system = Actor {
-            name: domain::SYSTEM_ACTOR.into(),
-            role: Role::Supervisor,
-            department_id: None,
-        };
-        let mut fired = 0;
-        for id in due {
-            let mut tx = self.begin_write().await?;
-            // Re-read under the write lock: another instance or action may have moved it.
-            let mut rec = load_for_update(&mut tx, id).await?;
-            let events = domain::escalate(&mut rec, &self.policy, now);
-            if events.is_empty() {
-                continue;
-            }
-            bind_update(&rec, &self.policy).execute(&mut *tx).await?;
-            let fired_now = events.len();
-            for mut payload in events {
-                name_department(&mut tx, &mut payload).await?;
-                insert_event_as(
-                    &mut tx,
-                    id,
-                    now,
-                    (&system.name, SYSTEM_ROLE),
-                    "escalate",
-                    Some(rec.status),
-                    Some(rec.status),
-                    &payload,
+        fresh: Fresh,
+        seq: i64,
+        render: Render,
+    ) -> Result<Step<Wrote>, StoreError> {
+        let answer = match idem {
+            Some(k) => {
+                let answer = render(&fresh.rec, &fresh.events, fresh.count);
+                // An expired key not purged yet is replaced: it acts anew.
+                sqlx::query(
+                    "INSERT INTO idempotency (user_name, key, request, status, body, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (user_name, key) DO UPDATE SET request = excluded.request,
+                       status = excluded.status, body = excluded.body,
+                       created_at = excluded.created_at",
                 )
+                .bind(&actor.name)
+                .bind(&k.key)
+                .bind(&k.request)
+                .bind(answer.status as i64)
+                .bind(&answer.body)
+                .bind(ms(now))
+                .execute(&mut *conn)
                 .await?;
+                Answer::Rendered(answer)
             }
-            let seq = number_changes(&mut tx, &[id]).await?;
+            None => Answer::Later(render),
+        };
+        Ok(Step {
+            value: Wrote::Fresh(fresh, answer),
+            seq: Some(seq),
+        })
+    }
+
+    /// Inserts an event by `actor` and returns it as a read would, without reading it back.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_event(
+        &self,
+        conn: &mut SqliteConnection,
+        case_id: i64,
+        at: DateTime<Utc>,
+        actor: &Actor,
+        action: &str,
+        from: Option<Status>,
+        to: Option<Status>,
+        payload: serde_json::Value,
+    ) -> Result<Event, StoreError> {
+        let id = insert_event(conn, case_id, at, actor, action, from, to, &payload).await?;
+        Ok(Event {
+            id,
+            case_id,
+            // As stored: to the millisecond.
+            at: from_ms(ms(at)).with_timezone(&self.tz).fixed_offset(),
+            actor: actor.name.clone(),
+            actor_role: actor.role,
+            system: false,
+            action: action.to_string(),
+            from_status: from,
+            to_status: to,
+            payload,
+        })
+    }
+
+    /// Forgets the idempotency keys expired at `now`, a thousand rows per short transaction
+    /// so writes waiting meanwhile are not held up; returns how many. Run periodically, off
+    /// the write path (an expired key is ignored by the replay until it is purged).
+    pub async fn purge_idempotency(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        const BATCH: u64 = 1000;
+        let expired = ms(now - self.idempotency_ttl);
+        let mut purged = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let n = sqlx::query(
+                "DELETE FROM idempotency WHERE rowid IN
+                   (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT 1000)",
+            )
+            .bind(expired)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                tx.rollback().await;
+                return Ok(purged);
+            }
             tx.commit().await?;
-            self.feed.send_replace(seq);
-            fired += fired_now;
+            purged += n;
+            if n < BATCH {
+                return Ok(purged);
+            }
         }
-        Ok(fired)
     }
 
     /// Every case not closed plus those closed since `closed_after`, and the feed cursor they
@@ -1159,7 +1254,7 @@ fn escape_like(q: &str) -> String {
 /// Writes the department's current name beside its id, so reports of the day keep it after a
 /// rename.
 async fn name_department(
-    tx: &mut WriteTx,
+    conn: &mut SqliteConnection,
     payload: &mut serde_json::Value,
 ) -> Result<(), StoreError> {
     let Some(id) = payload.get("department_id").and_then(|v| v.as_i64()) else {
@@ -1170,28 +1265,20 @@ async fn name_department(
     }
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM departments WHERE id = ?")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?;
     payload["department_name"] = serde_json::json!(name);
     Ok(())
 }
 
-/// Gives each changed case the next feed sequence number; the last statement of every write
-/// transaction, so sequence order is commit order.
-async fn number_changes(tx: &mut WriteTx, changed: &[i64]) -> Result<i64, StoreError> {
-    let mut seq = 0;
-    for id in changed {
-        seq =
-            sqlx::query_scalar("UPDATE feed_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
-                .fetch_one(&mut **tx)
-                .await?;
-        sqlx::query("UPDATE cases SET change_seq = ? WHERE id = ?")
-            .bind(seq)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(seq)
+/// The next feed sequence number, for one changed case. Taken on the one write connection
+/// inside the write's transaction, so sequence order is commit order.
+async fn next_seq(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("UPDATE feed_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// The schema's migrations, embedded in the binary.
@@ -1236,56 +1323,84 @@ fn migrator() -> sqlx::migrate::Migrator {
 }
 
 impl Store {
-    /// The first answer given to this user's key, if it has not expired. Expired keys (of
-    /// every user) are purged here, so a key reused after expiry acts anew.
+    /// The first answer given to this user's key, if it has not expired; an expired key acts
+    /// anew.
     async fn replay(
         &self,
-        tx: &mut WriteTx,
+        conn: &mut SqliteConnection,
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
     ) -> Result<Option<StoredAnswer>, StoreError> {
         let Some(k) = idem else { return Ok(None) };
-        sqlx::query("DELETE FROM idempotency WHERE created_at <= ?")
-            .bind(ms(now - self.idempotency_ttl))
-            .execute(&mut **tx)
-            .await?;
-        replay(tx, actor, k).await
-    }
-}
-
-async fn replay(
-    tx: &mut WriteTx,
-    actor: &Actor,
-    k: &IdempotencyKey,
-) -> Result<Option<StoredAnswer>, StoreError> {
-    let row = sqlx::query(
-        "SELECT request, status, body FROM idempotency WHERE user_name = ? AND key = ?",
-    )
-    .bind(&actor.name)
-    .bind(&k.key)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let request: String = row.try_get("request")?;
-    if request != k.request {
-        return Err(Refusal::Invalid {
-            field: "Idempotency-Key".into(),
-            message: "this key was already used for a different request".into(),
+        let row = sqlx::query(
+            "SELECT request, status, body FROM idempotency
+             WHERE user_name = ? AND key = ? AND created_at > ?",
+        )
+        .bind(&actor.name)
+        .bind(&k.key)
+        .bind(ms(now - self.idempotency_ttl))
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let request: String = row.try_get("request")?;
+        if request != k.request {
+            return Err(Refusal::Invalid {
+                field: "Idempotency-Key".into(),
+                message: "this key was already used for a different request".into(),
+            }
+            .into());
         }
-        .into());
+        let status: i64 = row.try_get("status")?;
+        Ok(Some(StoredAnswer {
+            status: status as u16,
+            body: row.try_get("body")?,
+        }))
     }
-    let status: i64 = row.try_get("status")?;
-    Ok(Some(StoredAnswer {
-        status: status as u16,
-        body: row.try_get("body")?,
-    }))
 }
 
-async fn load_for_update(tx: &mut WriteTx, id: i64) -> Result<CaseRecord, StoreError> {
+/// An answer renderer that may run on the writer task.
+type Render = Box<dyn FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer + Send>;
+
+/// A write's answer: rendered inside its transaction (to be stored under its idempotency
+/// key), or to be rendered after COMMIT.
+enum Answer {
+    Rendered(StoredAnswer),
+    Later(Render),
+}
+
+/// What a write recorded on its case: the case, the events it added to it, and how many the
+/// case has now.
+struct Fresh {
+    rec: CaseRecord,
+    events: Vec<Event>,
+    count: i64,
+}
+
+/// What a write on a case did, before its answer is rendered.
+enum Wrote {
+    Replayed(StoredAnswer),
+    Fresh(Fresh, Answer),
+}
+
+/// The caller's side of a committed write: renders the answer unless the write did.
+fn answered(wrote: Result<Wrote, StoreError>) -> Result<Written<CaseRecord>, StoreError> {
+    Ok(match wrote? {
+        Wrote::Replayed(answer) => Written::Replayed(answer),
+        Wrote::Fresh(fresh, answer) => {
+            let answer = match answer {
+                Answer::Rendered(answer) => answer,
+                Answer::Later(render) => render(&fresh.rec, &fresh.events, fresh.count),
+            };
+            Written::Fresh(fresh.rec, answer)
+        }
+    })
+}
+
+async fn load_for_update(conn: &mut SqliteConnection, id: i64) -> Result<CaseRecord, StoreError> {
     let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?;
     match row {
         Some(r) => Ok(record_from_row(&r)?),
@@ -1295,7 +1410,7 @@ async fn load_for_update(tx: &mut WriteTx, id: i64) -> Result<CaseRecord, StoreE
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(
-    tx: &mut WriteTx,
+    conn: &mut SqliteConnection,
     case_id: i64,
     at: DateTime<Utc>,
     actor: &Actor,
@@ -1305,7 +1420,7 @@ async fn insert_event(
     payload: &serde_json::Value,
 ) -> Result<i64, StoreError> {
     let who = (actor.name.as_str(), actor.role.as_str());
-    insert_event_as(tx, case_id, at, who, action, from, to, payload).await
+    insert_event_as(conn, case_id, at, who, action, from, to, payload).await
 }
 
 /// The action name of the audit entry a phone reveal leaves.
@@ -1318,7 +1433,7 @@ const SYSTEM_ROLE: &str = "system";
 /// Inserts an event by `(name, role)` as stored.
 #[allow(clippy::too_many_arguments)]
 async fn insert_event_as(
-    tx: &mut WriteTx,
+    conn: &mut SqliteConnection,
     case_id: i64,
     at: DateTime<Utc>,
     (name, role): (&str, &str),
@@ -1339,7 +1454,7 @@ async fn insert_event_as(
     .bind(from.map(Status::as_str))
     .bind(to.map(Status::as_str))
     .bind(payload.to_string())
-    .fetch_one(&mut **tx)
+    .fetch_one(conn)
     .await?;
     Ok(id)
 }
@@ -1353,7 +1468,7 @@ const INSERT_CASE: &str = "INSERT INTO cases (
     escalation_clock, escalation_due_at, escalation_level, escalated_at, clocks_from, next_due_at,
     change_seq)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
@@ -1365,7 +1480,7 @@ const UPDATE_CASE: &str = "UPDATE cases SET
     return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
     ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?, follow_up_required = ?,
     awaiting_ruling = ?, escalation_clock = ?, escalation_due_at = ?, escalation_level = ?,
-    escalated_at = ?, clocks_from = ?, next_due_at = ?
+    escalated_at = ?, clocks_from = ?, next_due_at = ?, change_seq = ?
     WHERE id = ?";
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
@@ -1375,7 +1490,8 @@ fn next_due_ms(r: &CaseRecord, policy: &Policy) -> Option<i64> {
     domain::next_due(&domain::deadlines(r, policy, r.updated_at)).map(|d| ms(d.due_at))
 }
 
-/// Binds every column of a record, in the order of [`INSERT_CASE`] and [`UPDATE_CASE`].
+/// Binds every column of a record but `change_seq`, in the order of [`INSERT_CASE`] and
+/// [`UPDATE_CASE`].
 fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord, policy: &Policy) -> SqliteQuery<'q> {
     let ext = r.pending_extension.as_ref();
     q.bind(&r.reference)
@@ -1423,8 +1539,11 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord, policy: &Policy) -> Sq
         .bind(next_due_ms(r, policy))
 }
 
-fn bind_update<'q>(r: &'q CaseRecord, policy: &Policy) -> SqliteQuery<'q> {
-    bind_record(sqlx::query(UPDATE_CASE), r, policy).bind(r.id)
+/// Writes the record, at feed sequence `seq`.
+fn bind_update<'q>(r: &'q CaseRecord, policy: &Policy, seq: i64) -> SqliteQuery<'q> {
+    bind_record(sqlx::query(UPDATE_CASE), r, policy)
+        .bind(seq)
+        .bind(r.id)
 }
 
 fn department_from_row(r: &SqliteRow) -> Result<Department, StoreError> {

@@ -10,14 +10,18 @@
 //! state is the only state: a `ROLLBACK` with nothing to undo is harmless, and a connection
 //! whose `ROLLBACK` fails for another reason is closed, so the pool opens a fresh one.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::store::StoreError;
 
@@ -235,5 +239,258 @@ impl std::ops::DerefMut for WriteTx {
         self.conn
             .as_mut()
             .expect("a WriteTx holds its connection until it ends")
+    }
+}
+
+/// What one write of a group gives back once it ran: its value (handed to the caller only after
+/// the group's COMMIT) and the feed sequence it took, if it changed a case.
+pub(super) struct Step<T> {
+    pub value: T,
+    pub seq: Option<i64>,
+}
+
+/// How many writes share one transaction at most: bounds how long the write lock is held and
+/// how much one failed COMMIT takes with it.
+const GROUP_LIMIT: usize = 128;
+
+/// The result of running one queued write on the group's connection.
+enum Ran {
+    /// Its statements are in the open transaction; `deliver` hands over the result once the
+    /// group is committed, or the group's error.
+    Applied {
+        seq: Option<i64>,
+        deliver: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    },
+    /// It failed: nothing of it may stay in the transaction.
+    Failed {
+        error: StoreError,
+        deliver: Box<dyn FnOnce(StoreError) + Send>,
+    },
+}
+
+/// A queued write, its result type erased.
+trait Job: Send {
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran>;
+    /// Refused without running (the group could not begin).
+    fn fail(self: Box<Self>, error: StoreError);
+}
+
+struct Typed<T, F> {
+    work: F,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<Step<T>, StoreError>>
+        + Send
+        + 'static,
+{
+    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran> {
+        let Typed { work, reply } = *self;
+        Box::pin(async move {
+            // A panicking write fails alone; the writer task and the other writes go on.
+            match AssertUnwindSafe(work(conn)).catch_unwind().await {
+                Ok(Ok(step)) => Ran::Applied {
+                    seq: step.seq,
+                    deliver: Box::new(move |committed: Result<(), StoreError>| {
+                        let _ = reply.send(committed.map(|()| step.value));
+                    }),
+                },
+                Ok(Err(error)) => Ran::Failed {
+                    error,
+                    deliver: Box::new(move |e| {
+                        let _ = reply.send(Err(e));
+                    }),
+                },
+                Err(_) => Ran::Failed {
+                    error: StoreError::Db(sqlx::Error::Protocol("a write panicked".into())),
+                    deliver: Box::new(move |e| {
+                        let _ = reply.send(Err(e));
+                    }),
+                },
+            }
+        })
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
+
+/// Group commit: writes queue here and one task runs them on the write connection, as many as
+/// are waiting in one transaction, each inside its own savepoint, and commits them together
+/// with one fsync. A write is answered only after the COMMIT that made it durable; a write
+/// that fails is rolled back to its savepoint alone and the others commit. Feed sequence
+/// numbers are taken inside the transaction, on the one connection, so their order is commit
+/// order; long polls are woken once per group.
+#[derive(Clone)]
+pub(super) struct GroupWriter {
+    jobs: mpsc::UnboundedSender<Box<dyn Job>>,
+    stats: Arc<Counters>,
+}
+
+/// How many writes were committed, in how many groups (each one COMMIT, one fsync).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub writes: u64,
+    pub groups: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    writes: AtomicU64,
+    groups: AtomicU64,
+}
+
+impl GroupWriter {
+    pub(super) fn start(pool: SqlitePool, feed: watch::Sender<i64>) -> GroupWriter {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let stats = Arc::new(Counters::default());
+        tokio::spawn(drain(pool, feed, queue, stats.clone()));
+        GroupWriter { jobs, stats }
+    }
+
+    /// The writes committed so far and the groups they were committed in.
+    pub(super) fn stats(&self) -> WriteStats {
+        WriteStats {
+            writes: self.stats.writes.load(Ordering::Relaxed),
+            groups: self.stats.groups.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `work` in the next group and returns its value once the group is committed.
+    pub(super) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<Step<T>, StoreError>>
+            + Send
+            + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let stopped =
+            || StoreError::Unavailable(StoreFault::Io, "the database writer has stopped".into());
+        self.jobs
+            .send(Box::new(Typed { work, reply }))
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// The same failure for every write of a group that could not commit.
+fn group_error(e: &StoreError) -> StoreError {
+    match e.fault() {
+        Some(fault) => StoreError::Unavailable(fault, e.to_string()),
+        None => StoreError::Db(sqlx::Error::Protocol(format!(
+            "the write's transaction failed: {e}"
+        ))),
+    }
+}
+
+async fn drain(
+    pool: SqlitePool,
+    feed: watch::Sender<i64>,
+    mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
+    stats: Arc<Counters>,
+) {
+    // A write taken from the queue for a group that ended before it ran.
+    let mut carried: Option<Box<dyn Job>> = None;
+    loop {
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match queue.recv().await {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let mut tx = match WriteTx::begin(&pool).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                // Whoever waits now would wait as long again: they are all told.
+                let e = StoreError::from(e);
+                first.fail(group_error(&e));
+                while let Ok(job) = queue.try_recv() {
+                    job.fail(group_error(&e));
+                }
+                continue;
+            }
+        };
+        let mut applied: Vec<Box<dyn FnOnce(Result<(), StoreError>) + Send>> = vec![];
+        let mut head = None;
+        let mut next = Some(first);
+        let mut broken = None;
+        while let Some(job) = next.take() {
+            // The group's first write needs no savepoint: if it fails, the whole transaction
+            // is rolled back, and the next write begins a fresh one.
+            let alone = applied.is_empty();
+            if !alone && let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *tx).await {
+                let e = StoreError::from(e);
+                job.fail(group_error(&e));
+                broken = Some(e);
+                break;
+            }
+            match job.run(&mut tx).await {
+                Ran::Applied { seq, deliver } => {
+                    if !alone && let Err(e) = sqlx::query("RELEASE w").execute(&mut *tx).await {
+                        let e = StoreError::from(e);
+                        deliver(Err(group_error(&e)));
+                        broken = Some(e);
+                        break;
+                    }
+                    head = seq.max(head);
+                    applied.push(deliver);
+                }
+                Ran::Failed { error, deliver } if alone => {
+                    deliver(error);
+                    break;
+                }
+                Ran::Failed { error, deliver } => {
+                    let undone = async {
+                        sqlx::query("ROLLBACK TO w").execute(&mut *tx).await?;
+                        sqlx::query("RELEASE w").execute(&mut *tx).await
+                    };
+                    if undone.await.is_err() {
+                        // SQLite ended the whole transaction (a full disk, an I/O error): the
+                        // writes before this one are gone with it.
+                        broken = Some(group_error(&error));
+                        deliver(error);
+                        break;
+                    }
+                    deliver(error);
+                }
+            }
+            if applied.len() < GROUP_LIMIT {
+                next = queue.try_recv().ok();
+            }
+        }
+        let committed = match broken {
+            Some(e) => Err(e),
+            None if applied.is_empty() => {
+                tx.rollback().await;
+                carried = queue.try_recv().ok();
+                continue;
+            }
+            None => tx.commit().await.map_err(StoreError::from),
+        };
+        match committed {
+            Ok(()) => {
+                stats.groups.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .writes
+                    .fetch_add(applied.len() as u64, Ordering::Relaxed);
+                if let Some(seq) = head {
+                    feed.send_replace(seq);
+                }
+                for deliver in applied {
+                    deliver(Ok(()));
+                }
+            }
+            Err(e) => {
+                for deliver in applied {
+                    deliver(Err(group_error(&e)));
+                }
+            }
+        }
     }
 }

@@ -3,12 +3,11 @@
 
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{Store, StoreError, migrator, record_from_row};
 use crate::domain::CaseRecord;
-use crate::server::writer::WriteTx;
 
 /// One page of the feed after a cursor.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,21 +22,19 @@ pub struct FeedPage {
     pub more: bool,
 }
 
-/// Records that `case_id` left `department_id`, at the sequence `number_changes` just gave the
-/// case.
+/// Records that `case_id` left `department_id`, at the sequence `seq` the write gave the case.
 pub(super) async fn record_departure(
-    tx: &mut WriteTx,
+    conn: &mut SqliteConnection,
     case_id: i64,
     department_id: i64,
+    seq: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO departures (case_id, department_id, seq)
-         SELECT id, ?, change_seq FROM cases WHERE id = ?",
-    )
-    .bind(department_id)
-    .bind(case_id)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO departures (case_id, department_id, seq) VALUES (?, ?, ?)")
+        .bind(case_id)
+        .bind(department_id)
+        .bind(seq)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -1,0 +1,153 @@
+//! The escalation ladder's pass: it reads only the cases past a deadline (on the
+//! `next_due_at` index) whose ladder is not already at its top, and writes their rungs in
+//! batches, one transaction and one wake of the change feed per batch.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{SYSTEM_ROLE, Store, StoreError, bind_update, ms, record_from_row};
+use crate::domain;
+use crate::wire::{EscalationStep, Tier};
+
+/// What one escalation pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EscalationPass {
+    /// Rungs fired (one `escalate` event each).
+    pub rungs: usize,
+    /// Cases that climbed.
+    pub cases: usize,
+    /// Write transactions committed.
+    pub batches: usize,
+}
+
+/// Cases escalated per write transaction by [`Store::escalate_due`].
+pub const ESCALATION_BATCH: usize = 256;
+
+impl Store {
+    /// Fires every escalation rung that is due at `now`, each once; returns how many fired.
+    pub async fn escalate_due(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        Ok(self.escalate_in_batches(now, ESCALATION_BATCH).await?.rungs)
+    }
+
+    /// [`Store::escalate_due`], `batch` cases per write transaction.
+    pub async fn escalate_in_batches(
+        &self,
+        now: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<EscalationPass, StoreError> {
+        let pass = self.escalation_pass(now, batch.max(1)).await;
+        match &pass {
+            Ok(p) if p.batches == 0 => {}
+            Ok(_) => self.health.committed(),
+            Err(e) => self.health.failed(e),
+        }
+        pass
+    }
+
+    async fn escalation_pass(
+        &self,
+        now: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<EscalationPass, StoreError> {
+        // A case whose ladder fired its last rung for the deadline it is past has nothing left
+        // to fire until that deadline changes.
+        let top = Tier::ALL
+            .iter()
+            .map(|t| self.policy.tier(*t).escalation_minutes.len())
+            .max()
+            .unwrap_or(0)
+            .min(EscalationStep::ALL.len()) as i64;
+        let due: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM cases INDEXED BY cases_next_due
+              WHERE next_due_at < ? AND status != 'closed'
+                AND NOT (escalation_due_at IS next_due_at AND escalation_level >= ?)
+              ORDER BY id",
+        )
+        .bind(ms(now))
+        .bind(top)
+        .fetch_all(&self.read)
+        .await?;
+        let mut pass = EscalationPass::default();
+        for ids in due.chunks(batch) {
+            let mut tx = self.begin_write().await?;
+            // Re-read under the write lock: an action may have moved a case since.
+            let rows =
+                sqlx::query("SELECT * FROM cases WHERE id IN (SELECT value FROM json_each(?))")
+                    .bind(serde_json::to_string(ids).unwrap_or_default())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            // Climb in memory first; then one range of feed numbers and one insert of the
+            // events for the whole batch.
+            let mut climbed = vec![];
+            for row in &rows {
+                let mut rec = record_from_row(row)?;
+                let fired = domain::escalate(&mut rec, &self.policy, now);
+                if !fired.is_empty() {
+                    climbed.push((rec, fired));
+                }
+            }
+            if climbed.is_empty() {
+                tx.rollback().await;
+                continue;
+            }
+            let n = climbed.len() as i64;
+            let head: i64 = sqlx::query_scalar(
+                "UPDATE feed_counter SET seq = seq + ? WHERE id = 1 RETURNING seq",
+            )
+            .bind(n)
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut names: HashMap<i64, Option<String>> = HashMap::new();
+            let mut events = vec![];
+            for (seq, (rec, fired)) in (head - n + 1..).zip(&climbed) {
+                bind_update(rec, &self.policy, seq)
+                    .execute(&mut *tx)
+                    .await?;
+                for payload in fired {
+                    let mut payload = payload.clone();
+                    // The department's name of the day, as every event naming one keeps it.
+                    if let Some(d) = payload.get("department_id").and_then(|v| v.as_i64()) {
+                        if !names.contains_key(&d) {
+                            let name: Option<String> =
+                                sqlx::query_scalar("SELECT name FROM departments WHERE id = ?")
+                                    .bind(d)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                            names.insert(d, name);
+                        }
+                        payload["department_name"] = serde_json::json!(names[&d]);
+                    }
+                    events.push((rec.id, rec.status.as_str(), payload.to_string()));
+                }
+            }
+            // Well under SQLite's limit of bound values per statement.
+            for chunk in events.chunks(1000) {
+                let mut insert = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO events (case_id, at, actor, actor_role, action, from_status,
+                     to_status, payload) ",
+                );
+                // The ladder acts with a supervisor's authority; its events are marked as the
+                // system's own (see `event_from_row`).
+                insert.push_values(chunk, |mut row, (case_id, status, payload)| {
+                    row.push_bind(*case_id)
+                        .push_bind(ms(now))
+                        .push_bind(domain::SYSTEM_ACTOR)
+                        .push_bind(SYSTEM_ROLE)
+                        .push_bind("escalate")
+                        .push_bind(*status)
+                        .push_bind(*status)
+                        .push_bind(payload.as_str());
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            self.feed.send_replace(head);
+            pass.rungs += events.len();
+            pass.cases += climbed.len();
+            pass.batches += 1;
+        }
+        Ok(pass)
+    }
+}
