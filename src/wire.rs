@@ -382,7 +382,8 @@ pub struct Changes {
     /// Opaque; pass back as `since`.
     pub cursor: String,
     pub server_time: DateTime<FixedOffset>,
-    /// True when this answer is a full snapshot (no `since`): replace everything held.
+    /// True when this answer starts a snapshot (no `since`): replace everything held. A large
+    /// snapshot comes in pages: those after the first (`more` on the one before) add to it.
     pub snapshot: bool,
     pub cases: Vec<Case>,
     /// Tombstones, in a department's deltas: cases that left the department after the cursor

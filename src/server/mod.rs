@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod feed_hub;
 pub mod limits;
 pub mod listener;
 pub mod routes;
@@ -38,12 +39,15 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Long polls held per user, against `limits.max_long_polls_per_user`.
     pub long_polls: Arc<limits::LongPolls>,
+    /// The feed's heads and shared delta answers.
+    pub feed: Arc<feed_hub::FeedHub>,
 }
 
 /// A server running in this process.
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub store: Store,
+    pub feed: Arc<feed_hub::FeedHub>,
     pub shutdown: CancellationToken,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -113,6 +117,9 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         shutdown.clone(),
     ));
     let limits = config.limits.clone();
+    let feed = feed_hub::FeedHub::start(store.clone(), shutdown.clone())
+        .await
+        .context("reading the change feed's heads")?;
     let state = AppState {
         store: store.clone(),
         clock,
@@ -120,6 +127,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         tz,
         shutdown: shutdown.clone(),
         long_polls: Arc::default(),
+        feed: feed.clone(),
     };
     let app = routes::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     let app = limits::harden(app, &limits);
@@ -128,6 +136,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     Ok(RunningServer {
         addr,
         store,
+        feed,
         shutdown,
         task,
     })

@@ -15,9 +15,11 @@ use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 
 use super::AppState;
-use super::cursor::{self, CursorRefusal};
+use super::cursor::{self, CursorRefusal, Position};
 use super::error::ApiError;
-use super::store::{CaseFilter, FeedPage, IdempotencyKey, StoredAnswer, TokenOwner, Written};
+use super::store::{
+    CaseFilter, FeedPage, IdempotencyKey, SnapshotPage, StoredAnswer, TokenOwner, Written,
+};
 use crate::domain::{Actor, CaseRecord};
 use crate::report;
 use crate::text_rules::{self, TextRule};
@@ -58,8 +60,26 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(compression())
         .with_state(state)
 }
+
+/// Gzip for answers worth it (snapshots and deltas compress about 40-fold), when the client
+/// asks for it.
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::Predicate;
+    use tower_http::compression::predicate::{NotForContentType, SizeAbove};
+    tower_http::compression::CompressionLayer::new().compress_when(
+        SizeAbove::new(COMPRESS_ABOVE_BYTES)
+            .and(NotForContentType::GRPC)
+            .and(NotForContentType::IMAGES)
+            .and(NotForContentType::SSE),
+    )
+}
+
+/// Smaller answers are sent as they are: gzip would save little and cost a round of CPU.
+pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -685,9 +705,12 @@ async fn patch_department(
 }
 
 /// The change feed: a snapshot without `since`; with it, every case changed after the cursor,
-/// and for a department a tombstone (`left`) for each case that left it. A cursor this database
-/// did not issue (another database, a restore, an old format) or one ahead of its latest change
-/// is answered 410 `cursor-reset` at once: take a new snapshot.
+/// and for a department a tombstone (`left`) for each case that left it. A snapshot comes in
+/// pages of `feed_page` cases by id: the first has `snapshot: true`, the following ones (asked
+/// for at once with the cursor of a page with `more: true`) `snapshot: false`, and the last
+/// page's cursor continues as an ordinary delta, which brings every change made while paging.
+/// A cursor this database did not issue (another database, a restore, an old format) or one
+/// ahead of its latest change is answered 410 `cursor-reset` at once: take a new snapshot.
 #[utoipa::path(get, path = "/api/v1/changes",
     params(
         ("since" = Option<String>, Query, description = "opaque cursor of the previous answer"),
@@ -703,7 +726,7 @@ async fn changes(
     State(state): State<AppState>,
     Auth(actor): Auth,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Changes>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = query_params(raw, &["since", "wait"])?;
     let wait: u64 = parse_param(&params, "wait", "a number of seconds")?.unwrap_or(0);
     if wait > MAX_WAIT_SECONDS {
@@ -713,23 +736,35 @@ async fn changes(
         ));
     }
     let dept = (actor.role == Role::Department).then_some(actor.department_id.unwrap_or(-1));
+    let closed_after = || state.clock.now() - ChronoDuration::hours(24);
+    let page_size = state.config.feed_page;
     let Some(since) = params.get("since") else {
-        let closed_after = state.clock.now() - ChronoDuration::hours(24);
-        let (recs, cursor) = state.store.snapshot(closed_after, dept).await?;
-        let page = FeedPage {
-            cases: recs,
-            left: vec![],
-            cursor,
-            more: false,
-        };
-        return Ok(Json(state.changes_answer(page, true)));
+        let page = state
+            .store
+            .snapshot_page(None, 0, closed_after(), dept, page_size)
+            .await?;
+        return Ok(state.snapshot_answer(page, true));
     };
     let refused = |r: CursorRefusal| ApiError::CursorReset(r.to_string());
-    let since = cursor::decode(state.store.database_id(), since).map_err(refused)?;
-    let head = state.store.feed_head().await?;
-    if since > head {
-        return Err(refused(CursorRefusal::Ahead { seq: since, head }));
+    let position = cursor::decode(state.store.database_id(), since).map_err(refused)?;
+    let head = state.feed.head_at_least(position.seq()).await?;
+    if position.seq() > head {
+        return Err(refused(CursorRefusal::Ahead {
+            seq: position.seq(),
+            head,
+        }));
     }
+    let since = match position {
+        // The rest of a snapshot: answered at once, whatever `wait`.
+        Position::Snapshot { head, after } => {
+            let page = state
+                .store
+                .snapshot_page(Some(head), after, closed_after(), dept, page_size)
+                .await?;
+            return Ok(state.snapshot_answer(page, false));
+        }
+        Position::Feed(since) => since,
+    };
     let _long_poll = (wait > 0)
         .then(|| {
             state
@@ -737,21 +772,35 @@ async fn changes(
                 .enter(&actor.name, state.config.limits.max_long_polls_per_user)
         })
         .transpose()?;
-    let mut feed = state.store.subscribe();
+    // The head of this reader's own feed: a department's moves only with its cases.
+    let mut feed = state.feed.subscribe(dept);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
-        // Read the feed's sequence before querying: the query then sees every change up to
-        // it, and any later commit moves the sequence past it and wakes us.
+        // Read the head before querying: the query then sees every change up to it, and any
+        // later change moves the head past it and wakes us.
         let observed = *feed.borrow_and_update();
-        let page = state
-            .store
-            .changes_since(since, state.config.feed_page, dept)
-            .await?;
-        if !page.cases.is_empty() || !page.left.is_empty() || wait == 0 {
-            return Ok(Json(state.changes_answer(page, false)));
+        if observed > since {
+            let second = state.clock.now().timestamp();
+            let answer = state
+                .feed
+                .answer(dept, since, observed, second, || async {
+                    let page = state.store.changes_since(since, page_size, dept).await?;
+                    Ok((!page.cases.is_empty() || !page.left.is_empty())
+                        .then(|| json_bytes(&state.changes_answer(page, false))))
+                })
+                .await?;
+            if let Some(body) = answer {
+                return Ok(json_response(body));
+            }
+        }
+        if wait == 0 {
+            break;
         }
         tokio::select! {
-            r = feed.wait_for(|s| *s > observed) => { if r.is_err() { break; } }
+            r = feed.changed() => {
+                if r.is_err() { break; }
+                state.feed.woke();
+            }
             () = tokio::time::sleep_until(deadline) => break,
             () = state.shutdown.cancelled() => break,
         }
@@ -762,7 +811,24 @@ async fn changes(
         cursor: since,
         more: false,
     };
-    Ok(Json(state.changes_answer(empty, false)))
+    Ok(json_response(json_bytes(
+        &state.changes_answer(empty, false),
+    )))
+}
+
+fn json_bytes<T: serde::Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn json_response(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 impl AppState {
@@ -780,6 +846,28 @@ impl AppState {
             left: page.left.into_iter().map(|id| LeftCase { id }).collect(),
             more: page.more,
         }
+    }
+
+    /// A page of a snapshot: while more follow, its cursor names the snapshot's head and the
+    /// last case sent; the last page's is a plain feed cursor at the head, so every change made
+    /// while the client paged comes next as an ordinary delta.
+    fn snapshot_answer(&self, page: SnapshotPage, first: bool) -> Response {
+        let db = self.store.database_id();
+        let cursor = match page.cases.last() {
+            Some(last) if page.more => cursor::encode_snapshot(db, page.head, last.id),
+            _ => cursor::encode(db, page.head),
+        };
+        let mut answer = self.changes_answer(
+            FeedPage {
+                cases: page.cases,
+                left: vec![],
+                cursor: page.head,
+                more: page.more,
+            },
+            first,
+        );
+        answer.cursor = cursor;
+        json_response(json_bytes(&answer))
     }
 }
 

@@ -10,12 +10,14 @@
 
 mod escalation;
 mod feed;
+mod tokens;
 
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
-
-pub use feed::{FeedPage, adopt_restored_copy};
+pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
+pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -159,6 +161,7 @@ pub struct Store {
     health: WriteHealth,
     /// Runs the writes of cases in group commits.
     writer: GroupWriter,
+    tokens: Arc<tokens::TokenCache>,
 }
 
 fn new_token() -> String {
@@ -217,6 +220,7 @@ impl Store {
         policy: Policy,
         writer: WriterSettings,
     ) -> Result<Store, StoreError> {
+        feed::quiet_memory_statistics();
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -264,6 +268,7 @@ impl Store {
             page_limit,
             health: WriteHealth::default(),
             writer,
+            tokens: Arc::default(),
         })
     }
 
@@ -421,38 +426,9 @@ impl Store {
         }
     }
 
+    /// What the token names; remembered for later requests (see `store/tokens.rs`).
     pub async fn user_by_token(&self, token: &str) -> Result<TokenOwner, StoreError> {
-        let hash = hash_token(token);
-        let row = sqlx::query(
-            "SELECT id, name, role, department_id, revoked_at FROM users WHERE token_hash = ?",
-        )
-        .bind(&hash)
-        .fetch_optional(&self.read)
-        .await?;
-        let Some(r) = row else {
-            let retired: Option<i64> =
-                sqlx::query_scalar("SELECT user_id FROM retired_tokens WHERE token_hash = ?")
-                    .bind(&hash)
-                    .fetch_optional(&self.read)
-                    .await?;
-            return Ok(match retired {
-                Some(_) => TokenOwner::Revoked,
-                None => TokenOwner::Unknown,
-            });
-        };
-        if r.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
-            return Ok(TokenOwner::Revoked);
-        }
-        let role: String = r.try_get("role")?;
-        Ok(TokenOwner::User(User {
-            id: r.try_get("id")?,
-            actor: Actor {
-                name: r.try_get("name")?,
-                role: Role::parse(&role)
-                    .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
-                department_id: r.try_get("department_id")?,
-            },
-        }))
+        self.tokens.owner(&self.read, &hash_token(token)).await
     }
 
     /// Every user, by name.
@@ -480,15 +456,19 @@ impl Store {
 
     /// Revokes the user's token: it answers 401 from now on. Revoking twice is harmless.
     pub async fn revoke_user(&self, name: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE users SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?")
                 .bind(ms(Utc::now()))
                 .bind(name)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {name}")));
         }
+        tokens::bump_epoch(&mut tx).await?;
+        tx.commit().await?;
+        self.tokens.forget();
         Ok(())
     }
 
@@ -520,7 +500,9 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        tokens::bump_epoch(&mut tx).await?;
         tx.commit().await?;
+        self.tokens.forget();
         Ok(token)
     }
 
@@ -1123,31 +1105,6 @@ impl Store {
         }
     }
 
-    /// Every case not closed plus those closed since `closed_after`, and the feed cursor they
-    /// are current to (read in one snapshot).
-    pub async fn snapshot(
-        &self,
-        closed_after: DateTime<Utc>,
-        department_id: Option<i64>,
-    ) -> Result<(Vec<CaseRecord>, i64), StoreError> {
-        let mut tx = self.read.begin().await?;
-        let seq: i64 = sqlx::query_scalar("SELECT seq FROM feed_counter WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        let rows = sqlx::query(
-            "SELECT * FROM cases WHERE (status != 'closed' OR closed_at > ?)
-               AND (? IS NULL OR department_id = ?) ORDER BY id",
-        )
-        .bind(ms(closed_after))
-        .bind(department_id)
-        .bind(department_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let cases = rows.iter().map(record_from_row).collect::<Result<_, _>>()?;
-        Ok((cases, seq))
-    }
-
     /// Newest first, cursor-paginated by id.
     pub async fn search(&self, f: &CaseFilter) -> Result<Vec<CaseRecord>, StoreError> {
         // Overdue cases are few: read them off the index and sort them, rather than walk every
@@ -1554,6 +1511,19 @@ fn department_from_row(r: &SqliteRow) -> Result<Department, StoreError> {
         kind: parse_enum(&kind)?,
         active: r.try_get("active")?,
         version: r.try_get("version")?,
+    })
+}
+
+fn user_from_row(r: &SqliteRow) -> Result<User, sqlx::Error> {
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        actor: Actor {
+            name: r.try_get("name")?,
+            role: Role::parse(&role)
+                .ok_or_else(|| sqlx::Error::Decode(format!("role {role}").into()))?,
+            department_id: r.try_get("department_id")?,
+        },
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row};
 
@@ -65,8 +66,13 @@ impl Store {
         &self.database_id
     }
 
-    /// The sequence of the last committed change.
-    pub async fn feed_head(&self) -> Result<i64, StoreError> {
+    /// The sequence of the last change this process committed (or found at opening).
+    pub fn feed_head(&self) -> i64 {
+        *self.feed.borrow()
+    }
+
+    /// The sequence of the last committed change, by any process, as the database has it.
+    pub async fn stored_feed_head(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT seq FROM feed_counter WHERE id = 1")
                 .fetch_one(&self.read)
@@ -89,19 +95,23 @@ impl Store {
         department_id: Option<i64>,
     ) -> Result<FeedPage, StoreError> {
         // One statement: the list and the cases' content come from one snapshot of the database.
+        // The page size is written into the SQL, not bound: SQLite keeps one prepared statement
+        // per page size instead of planning the query again on every poll.
         let rows = match department_id {
             None => {
-                sqlx::query(
-                    "SELECT change_seq AS pos, 0 AS gone, * FROM cases WHERE change_seq > ?
-                     ORDER BY change_seq LIMIT ?",
-                )
-                .bind(since)
-                .bind(limit + 1)
-                .fetch_all(&self.read)
-                .await?
+                let sql = format!(
+                    "SELECT change_seq AS pos, 0 AS gone, {} FROM cases WHERE change_seq > ?
+                     ORDER BY change_seq LIMIT {}",
+                    case_columns(""),
+                    limit + 1
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(since)
+                    .fetch_all(&self.read)
+                    .await?
             }
             Some(d) => {
-                sqlx::query(
+                let sql = format!(
                     "WITH entries (case_id, pos, gone) AS (
                          SELECT id, change_seq, 0 FROM cases
                           WHERE change_seq > ?1 AND department_id = ?2
@@ -112,14 +122,16 @@ impl Store {
                             AND c.department_id IS NOT ?2
                           GROUP BY p.case_id
                      )
-                     SELECT e.pos, e.gone, c.* FROM entries e JOIN cases c ON c.id = e.case_id
-                     ORDER BY e.pos LIMIT ?3",
-                )
-                .bind(since)
-                .bind(d)
-                .bind(limit + 1)
-                .fetch_all(&self.read)
-                .await?
+                     SELECT e.pos, e.gone, {} FROM entries e JOIN cases c ON c.id = e.case_id
+                     ORDER BY e.pos LIMIT {}",
+                    case_columns("c."),
+                    limit + 1
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(since)
+                    .bind(d)
+                    .fetch_all(&self.read)
+                    .await?
             }
         };
         let more = rows.len() as i64 > limit;
@@ -139,6 +151,147 @@ impl Store {
         }
         Ok(page)
     }
+
+    /// One page of a snapshot: every case not closed plus those closed after `closed_after`,
+    /// with an id above `after`, at most `limit` of them by id, as they are now. `head` is the
+    /// feed sequence the snapshot was taken at; without it, this is the first page, and the
+    /// sequence is read with the page (one snapshot of the database). Returns the cases, the
+    /// head, and whether more cases follow.
+    pub async fn snapshot_page(
+        &self,
+        head: Option<i64>,
+        after: i64,
+        closed_after: DateTime<Utc>,
+        department_id: Option<i64>,
+        limit: i64,
+    ) -> Result<SnapshotPage, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM cases WHERE id > ? AND (status != 'closed' OR closed_at > ?)
+               AND (? IS NULL OR department_id = ?) ORDER BY id LIMIT {}",
+            case_columns(""),
+            limit + 1
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(closed_after.timestamp_millis())
+            .bind(department_id)
+            .bind(department_id);
+        let (rows, head) = match head {
+            Some(head) => (query.fetch_all(&self.read).await?, head),
+            None => {
+                let mut tx = self.read.begin().await?;
+                let head: i64 = sqlx::query_scalar("SELECT seq FROM feed_counter WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let rows = query.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                (rows, head)
+            }
+        };
+        let more = rows.len() as i64 > limit;
+        let cases = rows
+            .iter()
+            .take(limit as usize)
+            .map(record_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(SnapshotPage { cases, head, more })
+    }
+
+    /// The latest feed sequence of each department's feed (its cases' changes and departures
+    /// from it) above `after`; departments whose feed has not moved since are left out.
+    pub async fn department_heads(&self, after: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        // Both halves walk an index: cases by sequence, departures per department.
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT department_id, MAX(change_seq) FROM cases
+              WHERE change_seq > ?1 AND department_id IS NOT NULL GROUP BY department_id
+             UNION ALL
+             SELECT d.id, (SELECT MAX(p.seq) FROM departures p
+                            WHERE p.department_id = d.id AND p.seq > ?1) AS seq
+               FROM departments d WHERE seq IS NOT NULL",
+        )
+        .bind(after)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows)
+    }
+}
+
+/// A page of a snapshot, from [`Store::snapshot_page`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotPage {
+    pub cases: Vec<CaseRecord>,
+    /// The feed sequence the snapshot was taken at.
+    pub head: i64,
+    pub more: bool,
+}
+
+/// The columns `record_from_row` reads, each prefixed (e.g. `c.`).
+fn case_columns(prefix: &str) -> String {
+    const COLUMNS: &[&str] = &[
+        "id",
+        "reference",
+        "version",
+        "channel",
+        "category",
+        "title",
+        "description",
+        "requester_name",
+        "requester_phone",
+        "town",
+        "address",
+        "lat",
+        "long",
+        "tier",
+        "status",
+        "department_id",
+        "claimed_by",
+        "received_at",
+        "clocks_from",
+        "triaged_at",
+        "first_dispatched_at",
+        "dispatched_at",
+        "signed_at",
+        "resolved_at",
+        "followed_up_at",
+        "closed_at",
+        "updated_at",
+        "feedback_due_override",
+        "return_count",
+        "extension_count",
+        "urge_count",
+        "ext_until",
+        "ext_reason",
+        "ext_by",
+        "ext_at",
+        "satisfaction",
+        "merged_into",
+        "follow_up_required",
+        "awaiting_ruling",
+        "escalation_clock",
+        "escalation_due_at",
+        "escalation_level",
+        "escalated_at",
+    ];
+    COLUMNS
+        .iter()
+        .map(|c| format!("{prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Turns SQLite's memory statistics off for this process, before its first connection. With
+/// them on (the bundled build's default), every allocation SQLite makes takes one global lock,
+/// which readers copying rows contend on. Too late once SQLite is initialized (another
+/// connection came first): then SQLite refuses and keeps them on, which is only slower.
+pub(super) fn quiet_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int; sqlite3_config is called before
+        // sqlite3_initialize (or answers SQLITE_MISUSE and changes nothing), from one thread
+        // (the Once).
+        let _ =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0) };
+    });
 }
 
 #[cfg(test)]
