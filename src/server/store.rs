@@ -1042,7 +1042,7 @@ impl Store {
             None => Answer::Later(render),
         };
         Ok(Step {
-            value: Wrote::Fresh(fresh, answer),
+            value: Wrote::Fresh(Box::new(fresh), answer),
             seq: Some(seq),
         })
     }
@@ -1337,7 +1337,7 @@ struct Fresh {
 /// What a write on a case did, before its answer is rendered.
 enum Wrote {
     Replayed(StoredAnswer),
-    Fresh(Fresh, Answer),
+    Fresh(Box<Fresh>, Answer),
 }
 
 /// The caller's side of a committed write: renders the answer unless the write did.

@@ -253,14 +253,14 @@ pub(super) struct Step<T> {
 /// how much one failed COMMIT takes with it.
 const GROUP_LIMIT: usize = 128;
 
+/// Hands a write's result to its caller once its group is committed, or the group's error.
+type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
 /// The result of running one queued write on the group's connection.
 enum Ran {
     /// Its statements are in the open transaction; `deliver` hands over the result once the
     /// group is committed, or the group's error.
-    Applied {
-        seq: Option<i64>,
-        deliver: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
-    },
+    Applied { seq: Option<i64>, deliver: Deliver },
     /// It failed: nothing of it may stay in the transaction.
     Failed {
         error: StoreError,
@@ -416,7 +416,7 @@ async fn drain(
                 continue;
             }
         };
-        let mut applied: Vec<Box<dyn FnOnce(Result<(), StoreError>) + Send>> = vec![];
+        let mut applied: Vec<Deliver> = vec![];
         let mut head = None;
         let mut next = Some(first);
         let mut broken = None;

@@ -3,6 +3,7 @@
 //! batches, one transaction and one wake of the change feed per batch.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
@@ -109,13 +110,13 @@ impl Store {
                     let mut payload = payload.clone();
                     // The department's name of the day, as every event naming one keeps it.
                     if let Some(d) = payload.get("department_id").and_then(|v| v.as_i64()) {
-                        if !names.contains_key(&d) {
+                        if let Entry::Vacant(slot) = names.entry(d) {
                             let name: Option<String> =
                                 sqlx::query_scalar("SELECT name FROM departments WHERE id = ?")
                                     .bind(d)
                                     .fetch_optional(&mut *tx)
                                     .await?;
-                            names.insert(d, name);
+                            slot.insert(name);
                         }
                         payload["department_name"] = serde_json::json!(names[&d]);
                     }
