@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ pub struct FeedHub {
     store: Store,
     all: watch::Sender<i64>,
     departments: Mutex<HashMap<i64, watch::Sender<i64>>>,
+    /// The feed sequence up to which the departments' heads are read.
+    settled: AtomicI64,
     answers: Mutex<Answers>,
     /// Long polls woken by their feed moving.
     wakeups: AtomicU64,
@@ -84,6 +86,7 @@ impl FeedHub {
         let hub = Arc::new(FeedHub {
             all: watch::Sender::new(seen),
             departments: Mutex::default(),
+            settled: AtomicI64::new(seen),
             answers: Mutex::default(),
             wakeups: AtomicU64::new(0),
             answers_made: AtomicU64::new(0),
@@ -128,6 +131,7 @@ impl FeedHub {
                         raise(&self.department(d), seq);
                     }
                     seen = head;
+                    self.settled.store(seen, Ordering::Release);
                 }
                 // Left at `seen`: the next commit or tick reads these departments again.
                 Err(e) => tracing::warn!(error = %e, "reading the departments' feed heads failed"),
@@ -157,6 +161,19 @@ impl FeedHub {
         let stored = self.store.stored_feed_head().await?;
         raise(&self.all, stored);
         Ok(self.head())
+    }
+
+    /// The head a poll of a scope should go by, given the head its subscription shows. Between
+    /// a commit of this process (acknowledged to its writer at once) and the moment the heads
+    /// are read after it, a scope's own head may lag: the whole desk's head then, so that the
+    /// feed is read rather than a change missed.
+    pub fn head_for(&self, subscribed: i64) -> i64 {
+        let committed = self.store.feed_head();
+        if self.settled.load(Ordering::Acquire) >= committed {
+            subscribed
+        } else {
+            subscribed.max(committed)
+        }
     }
 
     /// The head of a scope's feed, which moves when (and only when) that feed has news.

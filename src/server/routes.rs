@@ -778,7 +778,7 @@ async fn changes(
     loop {
         // Read the head before querying: the query then sees every change up to it, and any
         // later change moves the head past it and wakes us.
-        let observed = *feed.borrow_and_update();
+        let observed = state.feed.head_for(*feed.borrow_and_update());
         if observed > since {
             let second = state.clock.now().timestamp();
             let answer = state
