@@ -7,8 +7,10 @@
 //! change numbered below `s`: the feed cannot skip a change, by construction.
 //! The feed's reads (deltas with tombstones, the database's identity) are in `store/feed.rs`.
 
+mod answers;
 mod feed;
 
+pub use answers::{AnswerFilter, StaleAnswer};
 pub use feed::{FeedPage, adopt_restored_copy};
 
 use std::str::FromStr;
@@ -862,6 +864,11 @@ impl Store {
                 }
                 changed.push(target.id);
             }
+            CaseAction::AnswerOnline(b) => {
+                if let Some(r) = b.answer {
+                    answers::check_answer_ref(&mut tx, r, now).await?;
+                }
+            }
             _ => {}
         }
         name_department(&mut tx, &mut outcome.payload).await?;
@@ -877,6 +884,11 @@ impl Store {
             &outcome.payload,
         )
         .await?;
+        if let CaseAction::AnswerOnline(b) = action
+            && let Some(r) = b.answer
+        {
+            answers::record_answer_use(&mut tx, r, id, first_event, actor, now).await?;
+        }
         if let CaseAction::Merge(b) = action {
             let mut target = load_for_update(&mut tx, b.into).await?;
             target.version += 1;
@@ -1218,6 +1230,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             4,
             "clocks_from",
             include_str!("../../assets/migrations/sqlite/0004_clocks_from.sql"),
+        ),
+        (
+            5,
+            "answers",
+            include_str!("../../assets/migrations/sqlite/0005_answers.sql"),
         ),
     ];
     Migrator::with_migrations(
