@@ -493,15 +493,26 @@ async fn the_openapi_document_states_the_librarys_bounds() {
             .clone()
     };
     let days = param("/api/v1/answers/{id}/cases", "days");
-    assert_eq!((days["minimum"].clone(), days["maximum"].clone()), (1.into(), 90.into()));
+    assert_eq!(
+        (days["minimum"].clone(), days["maximum"].clone()),
+        (1.into(), 90.into())
+    );
     assert_eq!(param("/api/v1/answers", "q")["maxLength"], 200);
-    assert_eq!(param("/api/v1/answers", "category")["pattern"], "^[a-z0-9_]{1,64}$");
+    assert_eq!(
+        param("/api/v1/answers", "category")["pattern"],
+        "^[a-z0-9_]{1,64}$"
+    );
     let new = &doc["components"]["schemas"]["NewAnswer"]["properties"];
     assert_eq!(new["title"]["maxLength"], 100);
     assert_eq!(new["tags"]["maxItems"], 12);
     let put = &doc["paths"]["/api/v1/answers/{id}"]["put"]["responses"];
     for status in ["401", "409", "412", "422", "428"] {
-        assert!(put[status]["content"].get("application/problem+json").is_some(), "{status}");
+        assert!(
+            put[status]["content"]
+                .get("application/problem+json")
+                .is_some(),
+            "{status}"
+        );
     }
     for path in ["/api/v1/answers/{id}/retire", "/api/v1/answers"] {
         assert!(doc["paths"].get(path).is_some(), "{path}");

@@ -8,7 +8,9 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::catalog::Catalog;
 use crate::client::ClientError;
 use crate::report::DailyReport;
-use crate::wire::{CaseAction, CaseDetail, CaseList, Changes, Department, Me, NewCase, Policy};
+use crate::wire::{
+    AnswerList, CaseAction, CaseDetail, CaseList, Changes, Department, Me, NewCase, Policy,
+};
 
 /// Matches an answer to the request that caused it; late answers to abandoned requests are
 /// recognised and dropped.
@@ -86,6 +88,15 @@ pub enum Action {
         error: ClientError,
         at: DateTime<Utc>,
     },
+    /// The answer library (`GET /answers`) and the local time it arrived.
+    AnswersLoaded {
+        list: AnswerList,
+        at: DateTime<Utc>,
+    },
+    AnswersFailed {
+        error: ClientError,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +150,8 @@ pub enum Effect {
     Resnapshot,
     /// `GET /reports/daily`; answer with `ReportLoaded`/`ReportFailed`.
     FetchReport,
+    /// `GET /answers`; answer with `AnswersLoaded`/`AnswersFailed`.
+    FetchAnswers,
     /// Ring and/or notify; the loop writes the bytes to the terminal (never drawing).
     Alarm(super::alarm::Alarm),
     Quit,

@@ -211,6 +211,24 @@ fn perform(
             let mut out = std::io::stdout();
             let _ = out.write_all(&alarm.bytes()).and_then(|()| out.flush());
         }
+        Effect::FetchAnswers => {
+            tokio::spawn(async move {
+                let a = match client.answers(false).await {
+                    Ok(list) => Action::AnswersLoaded {
+                        list,
+                        at: Utc::now(),
+                    },
+                    Err(error) => {
+                        tracing::warn!("answer library failed: {error}");
+                        Action::AnswersFailed {
+                            error,
+                            at: Utc::now(),
+                        }
+                    }
+                };
+                let _ = tx.send(a);
+            });
+        }
         Effect::FetchReport => {
             tokio::spawn(async move {
                 let a = match client

@@ -312,13 +312,9 @@ impl App {
                 });
                 vec![]
             }
-            Command::Answer | Command::Note => {
-                let kind = if command == Command::Answer {
-                    TextKind::Answer
-                } else {
-                    TextKind::Note
-                };
-                self.open_text(kind, case);
+            Command::Answer => self.open_answer_editor(case),
+            Command::Note => {
+                self.open_text(TextKind::Note, case);
                 vec![]
             }
             _ => self.role_case_command(command, case),
@@ -504,6 +500,10 @@ impl App {
             f.error = None;
             self.mode = Mode::Text(f);
             return self.send(out, Origin::Form);
+        }
+        if self.key_answer_editor(&key, &mut f) {
+            self.mode = Mode::Text(f);
+            return vec![];
         }
         if f.kind == TextKind::Extension && matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
             f.until_focus = !f.until_focus;

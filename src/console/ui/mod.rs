@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the state, the theme and the time it is. Widgets never read the
 //! clock, the environment or any global.
 
+mod answer_editor;
 mod department;
 mod departments;
 mod detail;
@@ -102,6 +103,8 @@ fn put(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line) {
     }
 }
 
+#[cfg(test)]
+mod answer_editor_tests;
 #[cfg(test)]
 mod tests;
 
