@@ -26,7 +26,7 @@ pub fn draw(
 ) {
     let i = &app.i18n;
     let wide = area.width.saturating_sub(4).clamp(40, 90);
-    let h = area.height.saturating_sub(2).clamp(14, 24);
+    let h = area.height.saturating_sub(4).clamp(12, 22);
     let r = centered(area, wide, h);
     let inner = boxed(frame, r, i.t("dialog.answer"), theme);
     let width = inner.width as usize;
