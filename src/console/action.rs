@@ -9,7 +9,8 @@ use crate::catalog::Catalog;
 use crate::client::ClientError;
 use crate::report::DailyReport;
 use crate::wire::{
-    AnswerList, CaseAction, CaseDetail, CaseList, Changes, Department, Me, NewCase, Policy,
+    Answer, AnswerCases, AnswerList, CaseAction, CaseDetail, CaseList, Changes, Department, Me,
+    NewCase, Policy,
 };
 
 /// Matches an answer to the request that caused it; late answers to abandoned requests are
@@ -97,6 +98,17 @@ pub enum Action {
         error: ClientError,
         at: DateTime<Utc>,
     },
+    AnswerRetired(Box<Answer>),
+    AnswerRetireFailed {
+        id: i64,
+        error: ClientError,
+    },
+    /// The cases answered with an answer lately (the library's follow-up list).
+    AnswerCasesLoaded(AnswerCases),
+    AnswerCasesFailed {
+        id: i64,
+        error: ClientError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,8 +162,21 @@ pub enum Effect {
     Resnapshot,
     /// `GET /reports/daily`; answer with `ReportLoaded`/`ReportFailed`.
     FetchReport,
-    /// `GET /answers`; answer with `AnswersLoaded`/`AnswersFailed`.
-    FetchAnswers,
+    /// `GET /answers` (with `all`, retired and out-of-window answers too, for the library
+    /// panel); answer with `AnswersLoaded`/`AnswersFailed`.
+    FetchAnswers {
+        all: bool,
+    },
+    /// `POST /answers/{id}/retire`; answer with `AnswerRetired`/`AnswerRetireFailed`.
+    RetireAnswer {
+        id: i64,
+        idempotency_key: String,
+    },
+    /// `GET /answers/{id}/cases?days=`; answer with `AnswerCasesLoaded`/`AnswerCasesFailed`.
+    FetchAnswerCases {
+        id: i64,
+        days: i64,
+    },
     /// Ring and/or notify; the loop writes the bytes to the terminal (never drawing).
     Alarm(super::alarm::Alarm),
     Quit,

@@ -127,7 +127,7 @@ fn signing_in_fetches_the_library_for_those_who_answer_and_not_for_departments()
     );
     assert_eq!(
         fresh.update(session(fixtures::me())),
-        vec![Effect::FetchAnswers]
+        vec![Effect::FetchAnswers { all: false }]
     );
     let mut dept = App::new(
         crate::console::i18n::I18n::new(Lang::En),
@@ -261,7 +261,10 @@ fn tab_moves_between_list_and_text_and_a_paste_goes_where_the_focus_is() {
 fn an_old_library_is_fetched_again_and_a_failure_keeps_the_last_list() {
     let mut app = app(Lang::En);
     app.update(Action::Tick(now() + Duration::seconds(61)));
-    assert_eq!(app.update(key('o')), vec![Effect::FetchAnswers]);
+    assert_eq!(
+        app.update(key('o')),
+        vec![Effect::FetchAnswers { all: false }]
+    );
     app.update(Action::AnswersFailed {
         error: ClientError::Unreachable("connection refused".into()),
         at: now() + Duration::seconds(62),
@@ -294,10 +297,103 @@ fn a_refused_answer_reference_says_why_and_fetches_the_library_again() {
         request: sent[0].0,
         error: ClientError::Api(Box::new(problem)),
     });
-    assert!(effects.contains(&Effect::FetchAnswers));
+    assert!(effects.contains(&Effect::FetchAnswers { all: false }));
     let Mode::Text(f) = &app.mode else {
         panic!("the form stays open")
     };
     let error = f.error.clone().unwrap();
     assert!(error.contains("所选答复已修改、停用或过期"), "{error}");
+}
+
+/// A supervisor's console with the library panel open and loaded.
+pub fn supervisor_library(lang: Lang) -> App {
+    let mut app = fixtures::supervisor_app(lang);
+    let effects = app.update(key('L'));
+    assert_eq!(effects, vec![Effect::FetchAnswers { all: true }]);
+    app.update(Action::AnswersLoaded {
+        list: library(),
+        at: now(),
+    });
+    app
+}
+
+/// Two cases answered with the dialysis answer, one with the version before the current.
+pub fn follow_up() -> crate::wire::AnswerCases {
+    let at = |m: i64| (now() - Duration::minutes(m)).with_timezone(&fixtures::zone());
+    crate::wire::AnswerCases {
+        answer_id: 1,
+        days: 7,
+        cases: vec![
+            crate::wire::AnswerUse {
+                case_id: 119,
+                reference: "KH-20220508-0119".into(),
+                title: "透析出行".into(),
+                version: 3,
+                answered_at: at(30),
+                answered_by: "op-li".into(),
+            },
+            crate::wire::AnswerUse {
+                case_id: 88,
+                reference: "KH-20220506-0088".into(),
+                title: "血透病人如何出村".into(),
+                version: 2,
+                answered_at: at(60 * 40),
+                answered_by: "op-zhao".into(),
+            },
+        ],
+    }
+}
+
+#[test]
+fn a_supervisor_retires_an_answer_only_after_confirming_and_lists_the_cases_answered_with_it() {
+    let mut app = supervisor_library(Lang::En);
+    assert!(app.update(key('R')).is_empty(), "R asks first");
+    assert!(
+        app.update(code(KeyCode::Esc)).is_empty(),
+        "Esc keeps the answer"
+    );
+    assert!(matches!(&app.mode, Mode::Library(p) if !p.confirm_retire));
+    app.update(key('R'));
+    let effects = app.update(code(KeyCode::Enter));
+    let [Effect::RetireAnswer { id: 1, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let mut retired = library().answers[0].clone();
+    retired.retired_at = Some(now().with_timezone(&fixtures::zone()));
+    app.update(Action::AnswerRetired(Box::new(retired)));
+    assert!(app.library.answers[0].retired_at.is_some());
+    assert!(
+        app.library_items("").iter().all(|a| a.id != 1),
+        "no longer offered"
+    );
+    assert!(app.update(key('R')).is_empty());
+    assert!(
+        matches!(&app.mode, Mode::Library(p) if !p.confirm_retire),
+        "a retired answer is not retired twice"
+    );
+    assert_eq!(
+        app.update(key('c')),
+        vec![Effect::FetchAnswerCases { id: 1, days: 7 }]
+    );
+    app.update(Action::AnswerCasesLoaded(follow_up()));
+    let Mode::Library(p) = &app.mode else {
+        panic!()
+    };
+    assert!(
+        matches!(&p.follow_up, Some(crate::console::app::FollowUp::Loaded(c)) if c.cases.len() == 2)
+    );
+    app.update(code(KeyCode::Esc));
+    assert!(matches!(app.mode, Mode::Normal));
+}
+
+#[test]
+fn operators_have_no_library_panel() {
+    let mut app = app(Lang::En);
+    assert!(app.update(key('L')).is_empty());
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.text.contains("not available"))
+    );
 }

@@ -213,6 +213,8 @@ pub enum Mode {
     },
     /// Urge, extension decision, follow-up (supervision.rs).
     Sup(supervision::SupForm),
+    /// The answer library (library.rs), for supervisors and admins.
+    Library(LibraryPanel),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -594,6 +596,10 @@ impl App {
             }
             Action::AnswersLoaded { list, at } => self.on_answers_loaded(list, at),
             Action::AnswersFailed { error, .. } => self.on_answers_failed(&error),
+            a @ (Action::AnswerRetired(_)
+            | Action::AnswerRetireFailed { .. }
+            | Action::AnswerCasesLoaded(_)
+            | Action::AnswerCasesFailed { .. }) => self.library_panel_answer(a),
             Action::ActionDone { request, case } => self.on_action_done(request, *case),
             Action::ActionFailed { request, error } => self.on_action_failed(request, error),
             Action::DetailLoaded(detail) => {
@@ -883,6 +889,7 @@ mod detail_text;
 mod help_text;
 mod intake;
 mod keys;
+mod library;
 mod paste;
 mod pending;
 mod roles;
@@ -895,5 +902,6 @@ pub use intake::{
     CATEGORY, CallerQuery, Choice, DESCRIPTION, IntakeState, LOOKUP_DEBOUNCE, Lookup, NAME,
     NEW_CASE_FIELDS, NewCaseForm, PHONE, TITLE, TOWN, is_picker,
 };
+pub use library::{FollowUp, LibraryPanel};
 
 pub mod supervision;

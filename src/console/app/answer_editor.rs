@@ -117,7 +117,8 @@ impl App {
             return vec![];
         }
         self.library.loading = true;
-        vec![Effect::FetchAnswers]
+        let all = self.role_uses(crate::console::command::Command::Library);
+        vec![Effect::FetchAnswers { all }]
     }
 
     pub(super) fn on_answers_loaded(&mut self, list: AnswerList, at: DateTime<Utc>) -> Vec<Effect> {

@@ -31,6 +31,7 @@ impl App {
             Mode::Text(f) => self.key_text(key, f),
             Mode::NewCase(f) => self.key_new_case(key, f),
             Mode::Sup(f) => self.key_sup(key, f),
+            Mode::Library(p) => self.key_library(key, p),
             Mode::Unsent {
                 out,
                 reason,
@@ -197,6 +198,7 @@ impl App {
             Command::ViewDepartments => self.set_view(View::Departments),
             Command::ViewStats => self.set_view(View::Stats),
             Command::ViewSearch => self.set_view(View::Search),
+            Command::Library => self.open_library(),
             Command::Detail => {
                 self.show_detail = !self.show_detail;
                 self.detail_effects(false)

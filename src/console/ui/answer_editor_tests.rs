@@ -42,3 +42,22 @@ fn an_inserted_answer_is_filled_from_the_case() {
         a.update(code(KeyCode::Enter));
     });
 }
+
+#[test]
+fn the_library_panel_shows_uses_validity_and_the_follow_up_list() {
+    let make = |lang: Lang, w: u16, h: u16| {
+        let mut app = answer_editor_tests::supervisor_library(lang);
+        app.update(Action::Resize {
+            width: w,
+            height: h,
+        });
+        app
+    };
+    for (snapshot, screen) in screens("library", make, |a| {
+        keys(a, "c");
+        a.update(Action::AnswerCasesLoaded(answer_editor_tests::follow_up()));
+        keys(a, "jR");
+    }) {
+        insta::assert_snapshot!(snapshot, screen);
+    }
+}

@@ -346,7 +346,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ],
             );
         }
-        Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) => {}
+        Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) | Mode::Library(_) => {}
     }
 }
 

@@ -8,6 +8,7 @@ mod detail;
 mod dialog;
 mod help;
 mod intake;
+mod library;
 mod list;
 mod overdue;
 mod popup;
@@ -56,6 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
         Mode::Normal | Mode::Filter => {}
         Mode::Help => help::help(frame, area, app, theme),
         Mode::Sup(_) => sup_dialog::sup_dialog(frame, area, app, theme),
+        Mode::Library(p) => library::library(frame, area, app, theme, p),
         _ => dialog::dialog(frame, area, app, theme),
     }
 }
