@@ -1,6 +1,8 @@
 //! The typed client of the central request API, used by the console, the demo's simulator, the
 //! report command and the tests.
 
+mod answers;
+
 use std::time::Duration;
 
 use reqwest::{StatusCode, header};

@@ -5,6 +5,10 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod answers;
+
+pub use answers::*;
+
 /// Every time on the wire: RFC 3339 with an offset (the desk's zone).
 pub type Timestamp = DateTime<FixedOffset>;
 

@@ -159,7 +159,7 @@ async fn queued_writes_share_commits_each_acknowledged_one_is_durable_and_a_refu
     let (_, b_events) = store.latest_events(b.id, 10).await.unwrap();
     assert_eq!(b_events, 1, "only the stale note's case's first event");
     // One feed number per change, none lost to the refusals: 2 seeds, 40 creates, one note.
-    assert_eq!(store.feed_head().await.unwrap(), 43);
+    assert_eq!(store.feed_head(), 43);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +208,7 @@ async fn a_feed_reader_sees_every_change_of_concurrent_writers_once_in_commit_or
         seen.windows(2).all(|w| w[0] < w[1]),
         "feed order is commit order: {seen:?}"
     );
-    assert_eq!(store.feed_head().await.unwrap(), total, "no number skipped");
+    assert_eq!(store.feed_head(), total, "no number skipped");
 }
 
 #[tokio::test]
@@ -272,7 +272,7 @@ async fn an_escalation_pass_writes_every_due_rung_once_in_batches_and_nothing_wh
             .into_iter()
             .map(Result::unwrap)
             .collect();
-    let head = store.feed_head().await.unwrap();
+    let head = store.feed_head();
 
     // Nothing is due yet: no transaction, the feed does not move.
     let idle = store
@@ -280,7 +280,7 @@ async fn an_escalation_pass_writes_every_due_rung_once_in_batches_and_nothing_wh
         .await
         .unwrap();
     assert_eq!(idle, Default::default());
-    assert_eq!(store.feed_head().await.unwrap(), head);
+    assert_eq!(store.feed_head(), head);
 
     // A day later every untriaged case is past its triage clock and every rung is due.
     let late = start_time() + Duration::hours(24);
@@ -289,7 +289,7 @@ async fn an_escalation_pass_writes_every_due_rung_once_in_batches_and_nothing_wh
     assert_eq!(pass.batches, CASES.div_ceil(BATCH), "{pass:?}");
     assert!(pass.rungs >= CASES, "{pass:?}");
     assert_eq!(
-        store.feed_head().await.unwrap(),
+        store.feed_head(),
         head + CASES as i64,
         "one feed number per escalated case"
     );
@@ -312,10 +312,10 @@ async fn an_escalation_pass_writes_every_due_rung_once_in_batches_and_nothing_wh
     );
 
     // Run again at the same time: every rung fired once, so nothing is written.
-    let head = store.feed_head().await.unwrap();
+    let head = store.feed_head();
     let again = store.escalate_in_batches(late, BATCH).await.unwrap();
     assert_eq!(again, Default::default());
-    assert_eq!(store.feed_head().await.unwrap(), head);
+    assert_eq!(store.feed_head(), head);
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE action = 'escalate'")
         .fetch_one(&side)
         .await

@@ -8,7 +8,10 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::catalog::Catalog;
 use crate::client::ClientError;
 use crate::report::DailyReport;
-use crate::wire::{CaseAction, CaseDetail, CaseList, Changes, Department, Me, NewCase, Policy};
+use crate::wire::{
+    Answer, AnswerCases, AnswerList, CaseAction, CaseDetail, CaseList, Changes, Department, Me,
+    NewCase, Policy,
+};
 
 /// Matches an answer to the request that caused it; late answers to abandoned requests are
 /// recognised and dropped.
@@ -86,6 +89,26 @@ pub enum Action {
         error: ClientError,
         at: DateTime<Utc>,
     },
+    /// The answer library (`GET /answers`) and the local time it arrived.
+    AnswersLoaded {
+        list: AnswerList,
+        at: DateTime<Utc>,
+    },
+    AnswersFailed {
+        error: ClientError,
+        at: DateTime<Utc>,
+    },
+    AnswerRetired(Box<Answer>),
+    AnswerRetireFailed {
+        id: i64,
+        error: ClientError,
+    },
+    /// The cases answered with an answer lately (the library's follow-up list).
+    AnswerCasesLoaded(AnswerCases),
+    AnswerCasesFailed {
+        id: i64,
+        error: ClientError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +162,21 @@ pub enum Effect {
     Resnapshot,
     /// `GET /reports/daily`; answer with `ReportLoaded`/`ReportFailed`.
     FetchReport,
+    /// `GET /answers` (with `all`, retired and out-of-window answers too, for the library
+    /// panel); answer with `AnswersLoaded`/`AnswersFailed`.
+    FetchAnswers {
+        all: bool,
+    },
+    /// `POST /answers/{id}/retire`; answer with `AnswerRetired`/`AnswerRetireFailed`.
+    RetireAnswer {
+        id: i64,
+        idempotency_key: String,
+    },
+    /// `GET /answers/{id}/cases?days=`; answer with `AnswerCasesLoaded`/`AnswerCasesFailed`.
+    FetchAnswerCases {
+        id: i64,
+        days: i64,
+    },
     /// Ring and/or notify; the loop writes the bytes to the terminal (never drawing).
     Alarm(super::alarm::Alarm),
     Quit,

@@ -186,6 +186,8 @@ pub struct TextForm {
     pub error: Option<String>,
     /// A note for a caller's repeat call, taken from the new-case form (kept aside until sent).
     pub repeat_call: bool,
+    /// The library list of an online answer's form (answer_editor.rs).
+    pub editor: Option<Box<AnswerEditor>>,
 }
 
 /// A field changed by someone else, for the 412 dialog: (label key, was, now).
@@ -211,6 +213,8 @@ pub enum Mode {
     },
     /// Urge, extension decision, follow-up (supervision.rs).
     Sup(supervision::SupForm),
+    /// The answer library (library.rs), for supervisors and admins.
+    Library(LibraryPanel),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -298,6 +302,8 @@ pub struct App {
     pub assign_after_tier: Option<i64>,
     /// The catalog the intake form's pickers offer, and its caller lookups (app/intake.rs).
     pub intake: intake::IntakeState,
+    /// The answer library the answer editor offers (answer_editor.rs).
+    pub library: Library,
 }
 
 impl App {
@@ -353,6 +359,7 @@ impl App {
             sup: supervision::Supervision::default(),
             assign_after_tier: None,
             intake: intake::IntakeState::default(),
+            library: Library::default(),
         }
     }
 
@@ -515,7 +522,11 @@ impl App {
                 self.set_departments(departments);
                 self.sup_on_session();
                 self.intake_on_session(catalog, first);
-                vec![]
+                if first {
+                    self.library_on_session()
+                } else {
+                    vec![]
+                }
             }
             Action::FeedLoaded {
                 changes,
@@ -583,6 +594,12 @@ impl App {
                 self.info(Level::Info, self.i18n.t("msg.resnapshot").to_string());
                 vec![Effect::Resnapshot]
             }
+            Action::AnswersLoaded { list, at } => self.on_answers_loaded(list, at),
+            Action::AnswersFailed { error, .. } => self.on_answers_failed(&error),
+            a @ (Action::AnswerRetired(_)
+            | Action::AnswerRetireFailed { .. }
+            | Action::AnswerCasesLoaded(_)
+            | Action::AnswerCasesFailed { .. }) => self.library_panel_answer(a),
             Action::ActionDone { request, case } => self.on_action_done(request, *case),
             Action::ActionFailed { request, error } => self.on_action_failed(request, error),
             Action::DetailLoaded(detail) => {
@@ -867,20 +884,24 @@ impl App {
     }
 }
 
+mod answer_editor;
 mod detail_text;
 mod help_text;
 mod intake;
 mod keys;
+mod library;
 mod paste;
 mod pending;
 mod roles;
 mod send;
 
+pub use answer_editor::{AnswerEditor, EditorFocus, LIBRARY_MAX_AGE_SECONDS, Library};
 pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
 pub use help_text::{HelpRow, help_box, help_columns};
 pub use intake::{
     CATEGORY, CallerQuery, Choice, DESCRIPTION, IntakeState, LOOKUP_DEBOUNCE, Lookup, NAME,
     NEW_CASE_FIELDS, NewCaseForm, PHONE, TITLE, TOWN, is_picker,
 };
+pub use library::{FollowUp, LibraryPanel};
 
 pub mod supervision;

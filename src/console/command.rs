@@ -48,6 +48,7 @@ pub enum Command {
     Sort,
     Mute,
     NewCase,
+    Library,
     RevealPhone,
     Refresh,
     Submit,
@@ -57,7 +58,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 45] = [
+    pub const ALL: [Command; 46] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -96,6 +97,7 @@ impl Command {
         Command::Sort,
         Command::Mute,
         Command::NewCase,
+        Command::Library,
         Command::RevealPhone,
         Command::Refresh,
         Command::Submit,
@@ -147,6 +149,7 @@ impl Command {
             Command::Sort => "sort",
             Command::Mute => "mute",
             Command::NewCase => "new_case",
+            Command::Library => "library",
             Command::RevealPhone => "reveal_phone",
             Command::Refresh => "refresh",
             Command::Submit => "submit",

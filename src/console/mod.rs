@@ -24,6 +24,8 @@ pub mod tui;
 pub mod ui;
 
 #[cfg(test)]
+pub(crate) mod answer_editor_tests;
+#[cfg(test)]
 mod feed_tests;
 #[cfg(test)]
 mod intake_tests;

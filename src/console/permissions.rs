@@ -79,6 +79,13 @@ pub fn offered(command: Command, me: &Me, case: Option<&Case>) -> Result<(), Not
             Err(NotOffered::Role)
         };
     }
+    if command == Command::Library {
+        return if role_uses(command, me.role) {
+            Ok(())
+        } else {
+            Err(NotOffered::Role)
+        };
+    }
     let all = kinds(command);
     if all.is_empty() {
         return Ok(());
@@ -103,6 +110,9 @@ pub fn offered(command: Command, me: &Me, case: Option<&Case>) -> Result<(), Not
 pub fn role_uses(command: Command, role: Role) -> bool {
     if command == Command::NewCase {
         return domain::may_create(role);
+    }
+    if command == Command::Library {
+        return matches!(role, Role::Supervisor | Role::Admin);
     }
     let all = kinds(command);
     all.is_empty() || all.iter().any(|k| domain::role_may(role, *k))

@@ -211,6 +211,43 @@ fn perform(
             let mut out = std::io::stdout();
             let _ = out.write_all(&alarm.bytes()).and_then(|()| out.flush());
         }
+        Effect::RetireAnswer {
+            id,
+            idempotency_key,
+        } => {
+            tokio::spawn(async move {
+                let _ = tx.send(match client.retire_answer(id, &idempotency_key).await {
+                    Ok(a) => Action::AnswerRetired(Box::new(a)),
+                    Err(error) => Action::AnswerRetireFailed { id, error },
+                });
+            });
+        }
+        Effect::FetchAnswerCases { id, days } => {
+            tokio::spawn(async move {
+                let _ = tx.send(match client.answer_cases(id, days).await {
+                    Ok(cases) => Action::AnswerCasesLoaded(cases),
+                    Err(error) => Action::AnswerCasesFailed { id, error },
+                });
+            });
+        }
+        Effect::FetchAnswers { all } => {
+            tokio::spawn(async move {
+                let a = match client.answers(all).await {
+                    Ok(list) => Action::AnswersLoaded {
+                        list,
+                        at: Utc::now(),
+                    },
+                    Err(error) => {
+                        tracing::warn!("answer library failed: {error}");
+                        Action::AnswersFailed {
+                            error,
+                            at: Utc::now(),
+                        }
+                    }
+                };
+                let _ = tx.send(a);
+            });
+        }
         Effect::FetchReport => {
             tokio::spawn(async move {
                 let a = match client

@@ -2,6 +2,7 @@
 //! loopback port, a SQLite file, a seeded desk modelled on Kaihua county ([`data`]), a live
 //! stream of new requests and department replies ([`simulator`]), and the console attached.
 
+pub mod answers;
 pub mod data;
 pub mod simulator;
 
@@ -141,6 +142,7 @@ pub async fn seed(
             token,
         });
     }
+    answers::seed_library(store, opts.now).await?;
     let plan = data::plan(data, &departments, opts)?;
     let answer = |_: &_, _: &[_], _| StoredAnswer {
         status: 200,

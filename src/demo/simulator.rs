@@ -455,6 +455,8 @@ struct Desk {
     departments: HashMap<i64, Client>,
     department_names: HashMap<i64, String>,
     operator_name: Option<String>,
+    /// The answer library, learnt with the names; blue cases are often answered from it.
+    library: Vec<crate::wire::Answer>,
     cases: HashMap<i64, Case>,
     plans: HashMap<i64, Plan>,
     agenda: BTreeMap<(Instant, u64), i64>,
@@ -494,6 +496,7 @@ impl Desk {
             departments,
             department_names: HashMap::new(),
             operator_name: None,
+            library: Vec::new(),
             cases: HashMap::new(),
             plans: HashMap::new(),
             agenda: BTreeMap::new(),
@@ -758,6 +761,13 @@ impl Desk {
             return;
         };
         self.department_names = deps.into_iter().map(|d| (d.id, d.name)).collect();
+        // Without the library the operators answer freehand, as before it existed.
+        if let Some(Ok(list)) = cancel
+            .run_until_cancelled(self.operator.answers(false))
+            .await
+        {
+            self.library = list.answers;
+        }
         self.operator_name = Some(me.name);
     }
 
@@ -782,13 +792,17 @@ impl Desk {
             let mut rng = case_rng(self.cfg.seed, id, case.version as u64 ^ 0x0FE2);
             let action = match pick {
                 OperatorMove::Triage(tier) => CaseAction::Triage(TierBody { tier, note: None }),
-                OperatorMove::AnswerOnline => CaseAction::AnswerOnline(AnswerBody {
-                    text: self
-                        .data
-                        .department_texts(&case.category, &case.title, &mut rng)
-                        .answer,
-                    answer: None,
-                }),
+                OperatorMove::AnswerOnline => CaseAction::AnswerOnline(
+                    super::answers::body_for(&self.library, &case, &mut rng).unwrap_or_else(|| {
+                        AnswerBody {
+                            text: self
+                                .data
+                                .department_texts(&case.category, &case.title, &mut rng)
+                                .answer,
+                            answer: None,
+                        }
+                    }),
+                ),
                 OperatorMove::Close => CaseAction::Close(NoteBody::default()),
                 OperatorMove::Dispatch(name) => {
                     let Some(department_id) = self

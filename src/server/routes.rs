@@ -29,6 +29,8 @@ use crate::wire::{
     Problem, Role, Status, Tier,
 };
 
+mod answers;
+
 /// Longest long poll, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 30;
 
@@ -57,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{id}/{action}", post(act))
         .route("/api/v1/stats/hourly", get(stats_hourly))
         .route("/api/v1/reports/daily", get(report_daily))
+        .merge(answers::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
@@ -128,8 +131,10 @@ async fn openapi() -> Response {
 /// and the bounds of parameters and request fields (what the handlers check, so that a
 /// request the document allows is one the server accepts).
 pub fn openapi_document() -> serde_json::Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let api = ApiDoc::openapi().merge_from(answers::AnswersDoc::openapi());
+    let mut doc = serde_json::to_value(api).unwrap_or_default();
     constrain_request_schemas(&mut doc);
+    answers::constrain(&mut doc);
     let problem = serde_json::json!({ "$ref": "#/components/schemas/Problem" });
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
         return doc;

@@ -8,10 +8,12 @@
 //! change numbered below `s`: the feed cannot skip a change, by construction.
 //! The feed's reads (deltas with tombstones, the database's identity) are in `store/feed.rs`.
 
+mod answers;
 mod escalation;
 mod feed;
 mod tokens;
 
+pub use answers::{AnswerFilter, StaleAnswer};
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
 pub use tokens::RECHECK as TOKEN_RECHECK;
@@ -946,6 +948,11 @@ impl Store {
                     .into());
                 }
             }
+            CaseAction::AnswerOnline(b) => {
+                if let Some(r) = b.answer {
+                    answers::check_answer_ref(conn, r, now).await?;
+                }
+            }
             _ => {}
         }
         name_department(conn, &mut outcome.payload).await?;
@@ -965,6 +972,11 @@ impl Store {
                 outcome.payload,
             )
             .await?;
+        if let CaseAction::AnswerOnline(b) = action
+            && let Some(r) = b.answer
+        {
+            answers::record_answer_use(conn, r, id, event.id, actor, now).await?;
+        }
         let mut head = seq;
         if let CaseAction::Merge(b) = action {
             let mut target = load_for_update(conn, b.into).await?;
@@ -1262,6 +1274,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             4,
             "clocks_from",
             include_str!("../../assets/migrations/sqlite/0004_clocks_from.sql"),
+        ),
+        (
+            5,
+            "answers",
+            include_str!("../../assets/migrations/sqlite/0005_answers.sql"),
         ),
     ];
     Migrator::with_migrations(

@@ -98,7 +98,16 @@ impl App {
             .collect();
         let note_w = ((col_w * cols) as usize).saturating_sub(2).max(1);
         out.push(HelpRow::Note(String::new()));
-        for key in ["help.forms", "help.close"] {
+        let answers = self
+            .me
+            .as_ref()
+            .is_some_and(|m| crate::console::permissions::role_uses(Command::Answer, m.role));
+        let notes: &[&str] = if answers {
+            &["help.forms", "help.answer_editor", "help.close"]
+        } else {
+            &["help.forms", "help.close"]
+        };
+        for &key in notes {
             for l in text::wrap(self.i18n.t(key), note_w) {
                 out.push(HelpRow::Note(l));
             }

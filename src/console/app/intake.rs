@@ -514,6 +514,7 @@ impl App {
             sending: false,
             error: None,
             repeat_call: true,
+            editor: None,
         });
         vec![]
     }

@@ -31,6 +31,7 @@ impl App {
             Mode::Text(f) => self.key_text(key, f),
             Mode::NewCase(f) => self.key_new_case(key, f),
             Mode::Sup(f) => self.key_sup(key, f),
+            Mode::Library(p) => self.key_library(key, p),
             Mode::Unsent {
                 out,
                 reason,
@@ -197,6 +198,7 @@ impl App {
             Command::ViewDepartments => self.set_view(View::Departments),
             Command::ViewStats => self.set_view(View::Stats),
             Command::ViewSearch => self.set_view(View::Search),
+            Command::Library => self.open_library(),
             Command::Detail => {
                 self.show_detail = !self.show_detail;
                 self.detail_effects(false)
@@ -312,13 +314,9 @@ impl App {
                 });
                 vec![]
             }
-            Command::Answer | Command::Note => {
-                let kind = if command == Command::Answer {
-                    TextKind::Answer
-                } else {
-                    TextKind::Note
-                };
-                self.open_text(kind, case);
+            Command::Answer => self.open_answer_editor(case),
+            Command::Note => {
+                self.open_text(TextKind::Note, case);
                 vec![]
             }
             _ => self.role_case_command(command, case),
@@ -504,6 +502,10 @@ impl App {
             f.error = None;
             self.mode = Mode::Text(f);
             return self.send(out, Origin::Form);
+        }
+        if self.key_answer_editor(&key, &mut f) {
+            self.mode = Mode::Text(f);
+            return vec![];
         }
         if f.kind == TextKind::Extension && matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
             f.until_focus = !f.until_focus;

@@ -22,8 +22,17 @@ impl App {
                 effects
             }
             Mode::Text(mut f) => {
-                if !f.sending {
-                    f.text.paste(text, true);
+                let on_list = f
+                    .editor
+                    .as_ref()
+                    .is_some_and(|e| e.focus == EditorFocus::List);
+                match &mut f.editor {
+                    _ if f.sending => {}
+                    Some(e) if on_list => {
+                        e.query.paste(text, false);
+                        e.selected = 0;
+                    }
+                    _ => f.text.paste(text, true),
                 }
                 self.mode = Mode::Text(f);
                 vec![]

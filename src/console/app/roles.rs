@@ -95,6 +95,7 @@ impl App {
             sending: false,
             error: None,
             repeat_call: false,
+            editor: None,
         });
     }
 
@@ -135,7 +136,10 @@ impl App {
             return Err(self.i18n.t(empty_key).to_string());
         }
         Ok(match f.kind {
-            TextKind::Answer => CaseAction::AnswerOnline(AnswerBody { text, answer: None }),
+            TextKind::Answer => CaseAction::AnswerOnline(match &f.editor {
+                Some(e) => e.body(text),
+                None => AnswerBody { text, answer: None },
+            }),
             TextKind::Note => CaseAction::Note(TextBody { text }),
             TextKind::Progress => CaseAction::Progress(TextBody { text }),
             TextKind::Resolve => CaseAction::Resolve(TextBody { text }),
@@ -211,6 +215,9 @@ impl App {
                 }
                 None => self.i18n.t("problem.state_conflict_plain").to_string(),
             },
+            "validation" if p.errors.iter().any(|e| e.field == "answer") => {
+                self.i18n.t("problem.answer").to_string()
+            }
             "validation" => self.i18n.t("problem.validation").to_string(),
             "not-found" => self.i18n.t("problem.not_found").to_string(),
             "if-match-required" | "stale-version" => self.i18n.t("problem.stale").to_string(),

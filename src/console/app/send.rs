@@ -144,6 +144,7 @@ impl App {
         };
         let label = self.op_label(&failed.out.op);
         let case_id = failed.out.case_id;
+        let mut effects = self.library_after_refusal(&error);
         let reason = match error.problem().filter(|p| p.status != 401) {
             Some(p) => {
                 let case = case_id
@@ -218,7 +219,8 @@ impl App {
         // them against a state the operator did not see.
         self.queued
             .retain(|(q, _)| q.case_id != case_id || case_id.is_none());
-        self.send_next()
+        effects.extend(self.send_next());
+        effects
     }
 
     /// Puts an open form aside while a dialog about another request is shown.

@@ -238,6 +238,9 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ],
             );
         }
+        Mode::Text(f) if let Some(e) = &f.editor => {
+            super::answer_editor::draw(frame, area, app, theme, f, e);
+        }
         Mode::Text(f) => {
             let h = area.height.saturating_sub(4).clamp(8, 16);
             let r = centered(area, wide, h);
@@ -343,7 +346,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ],
             );
         }
-        Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) => {}
+        Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) | Mode::Library(_) => {}
     }
 }
 
@@ -355,6 +358,19 @@ pub(super) fn form_footer(
     sending: bool,
     error: Option<&str>,
     keys: &[(Command, &str)],
+) {
+    form_footer_with(frame, inner, app, theme, sending, error, hint(app, keys));
+}
+
+/// [`form_footer`] with the hint line already written.
+pub(super) fn form_footer_with(
+    frame: &mut Frame,
+    inner: Rect,
+    app: &App,
+    theme: &Theme,
+    sending: bool,
+    error: Option<&str>,
+    hints: String,
 ) {
     if inner.height < 2 {
         return;
@@ -378,7 +394,12 @@ pub(super) fn form_footer(
             ),
         );
     }
-    hint_line(frame, inner, app, theme.dim(), keys);
+    put(
+        frame.buffer_mut(),
+        inner,
+        bottom,
+        &Line::styled(format!(" {hints}"), theme.dim()),
+    );
 }
 
 fn kind_name(k: DepartmentKind) -> &'static str {

@@ -1,12 +1,14 @@
 //! Drawing: a pure function of the state, the theme and the time it is. Widgets never read the
 //! clock, the environment or any global.
 
+mod answer_editor;
 mod department;
 mod departments;
 mod detail;
 mod dialog;
 mod help;
 mod intake;
+mod library;
 mod list;
 mod overdue;
 mod popup;
@@ -55,6 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
         Mode::Normal | Mode::Filter => {}
         Mode::Help => help::help(frame, area, app, theme),
         Mode::Sup(_) => sup_dialog::sup_dialog(frame, area, app, theme),
+        Mode::Library(p) => library::library(frame, area, app, theme, p),
         _ => dialog::dialog(frame, area, app, theme),
     }
 }
@@ -102,6 +105,8 @@ fn put(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line) {
     }
 }
 
+#[cfg(test)]
+mod answer_editor_tests;
 #[cfg(test)]
 mod tests;
 
