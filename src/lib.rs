@@ -11,5 +11,6 @@ pub mod demo;
 pub mod domain;
 pub mod report;
 pub mod server;
+pub mod similar;
 pub mod text_rules;
 pub mod wire;

@@ -146,6 +146,7 @@ pub fn case(
         follow_up_required: false,
         awaiting_ruling: false,
         escalation: None,
+        group: None,
     }
 }
 

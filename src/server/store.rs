@@ -8,6 +8,7 @@
 //! The feed's reads (deltas with tombstones, the database's identity) are in `store/feed.rs`.
 
 mod feed;
+mod groups;
 
 pub use feed::{FeedPage, adopt_restored_copy};
 
@@ -752,7 +753,8 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-        let rec = CaseRecord { id, ..rec };
+        let group = groups::join_group(&mut tx, id, &rec).await?;
+        let rec = CaseRecord { id, group, ..rec };
         let payload = serde_json::json!({ "channel": rec.channel });
         let first_event = insert_event(
             &mut tx,
@@ -1219,6 +1221,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             "clocks_from",
             include_str!("../../assets/migrations/sqlite/0004_clocks_from.sql"),
         ),
+        (
+            6,
+            "groups",
+            include_str!("../../assets/migrations/sqlite/0006_groups.sql"),
+        ),
     ];
     Migrator::with_migrations(
         all.into_iter()
@@ -1509,6 +1516,7 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
         escalation_due_at: t("escalation_due_at")?,
         escalation_level: r.try_get("escalation_level")?,
         escalated_at: t("escalated_at")?,
+        group: r.try_get("group_id")?,
     })
 }
 
