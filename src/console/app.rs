@@ -211,6 +211,8 @@ pub enum Mode {
     },
     /// Urge, extension decision, follow-up (supervision.rs).
     Sup(supervision::SupForm),
+    /// Which case of a group its duplicates are merged into (groups.rs).
+    Merge(groups::MergeForm),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -298,6 +300,8 @@ pub struct App {
     pub assign_after_tier: Option<i64>,
     /// The catalog the intake form's pickers offer, and its caller lookups (app/intake.rs).
     pub intake: intake::IntakeState,
+    /// Similar-request groups in the untriaged pane (app/groups.rs).
+    pub groups: groups::GroupState,
 }
 
 impl App {
@@ -353,6 +357,7 @@ impl App {
             sup: supervision::Supervision::default(),
             assign_after_tier: None,
             intake: intake::IntakeState::default(),
+            groups: groups::GroupState::default(),
         }
     }
 
@@ -584,6 +589,8 @@ impl App {
                 vec![Effect::Resnapshot]
             }
             Action::ActionDone { request, case } => self.on_action_done(request, *case),
+            Action::GroupDone { request, outcome } => self.on_group_done(request, outcome),
+            Action::GroupFailed { request, error } => self.on_group_failed(request, error),
             Action::ActionFailed { request, error } => self.on_action_failed(request, error),
             Action::DetailLoaded(detail) => {
                 if Some(detail.case.id) == self.selected_id {
@@ -738,6 +745,7 @@ impl App {
             p.sort_unstable();
             self.queues[i] = p.into_iter().map(|(_, id)| id).collect();
         }
+        self.collapse_groups();
         search.sort_unstable();
         self.search = search.into_iter().map(|(_, id)| id).collect();
         self.sup_rebuild();
@@ -868,6 +876,7 @@ impl App {
 }
 
 mod detail_text;
+mod groups;
 mod help_text;
 mod intake;
 mod keys;
@@ -877,6 +886,7 @@ mod roles;
 mod send;
 
 pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
+pub use groups::{GroupState, MergeForm, group_key};
 pub use help_text::{HelpRow, help_box, help_columns};
 pub use intake::{
     CATEGORY, CallerQuery, Choice, DESCRIPTION, IntakeState, LOOKUP_DEBOUNCE, Lookup, NAME,

@@ -50,6 +50,8 @@ pub enum Command {
     NewCase,
     RevealPhone,
     Refresh,
+    ExpandGroup,
+    MergeGroup,
     Submit,
     Cancel,
     Confirm,
@@ -57,7 +59,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 45] = [
+    pub const ALL: [Command; 47] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -98,6 +100,8 @@ impl Command {
         Command::NewCase,
         Command::RevealPhone,
         Command::Refresh,
+        Command::ExpandGroup,
+        Command::MergeGroup,
         Command::Submit,
         Command::Cancel,
         Command::Confirm,
@@ -149,6 +153,8 @@ impl Command {
             Command::NewCase => "new_case",
             Command::RevealPhone => "reveal_phone",
             Command::Refresh => "refresh",
+            Command::ExpandGroup => "expand_group",
+            Command::MergeGroup => "merge_group",
             Command::Submit => "submit",
             Command::Cancel => "cancel",
             Command::Confirm => "confirm",

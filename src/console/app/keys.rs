@@ -31,6 +31,7 @@ impl App {
             Mode::Text(f) => self.key_text(key, f),
             Mode::NewCase(f) => self.key_new_case(key, f),
             Mode::Sup(f) => self.key_sup(key, f),
+            Mode::Merge(f) => self.key_merge(key, f),
             Mode::Unsent {
                 out,
                 reason,
@@ -220,6 +221,11 @@ impl App {
                 self.info(Level::Info, self.i18n.t("msg.refreshing").to_string());
                 vec![Effect::RefreshNow]
             }
+            Command::ExpandGroup if self.view == View::Queue => self.toggle_group(),
+            Command::MergeGroup if self.view == View::Queue => match self.selected_id {
+                Some(id) => self.open_merge(id),
+                None => vec![],
+            },
             Command::NewCase => {
                 let form = self.case_draft.take().unwrap_or_default();
                 self.mode = Mode::NewCase(form);
@@ -261,7 +267,9 @@ impl App {
             | Command::Submit
             | Command::Confirm
             | Command::Sort
-            | Command::Mute => return None,
+            | Command::Mute
+            | Command::ExpandGroup
+            | Command::MergeGroup => return None,
         };
         Some(effects)
     }
@@ -319,6 +327,9 @@ impl App {
                     TextKind::Note
                 };
                 self.open_text(kind, case);
+                if kind == TextKind::Answer {
+                    self.target_group_answer(case.id);
+                }
                 vec![]
             }
             _ => self.role_case_command(command, case),
@@ -485,6 +496,14 @@ impl App {
             return vec![];
         }
         if self.keymap.is(&key, Command::Submit) {
+            if let Err(e) = self.text_action(&f) {
+                f.error = Some(e);
+                self.mode = Mode::Text(f);
+                return vec![];
+            }
+            if let Some(effects) = self.submit_group_answer(&f) {
+                return effects;
+            }
             let action = match self.text_action(&f) {
                 Ok(a) => a,
                 Err(e) => {
