@@ -9,48 +9,8 @@ use crate::console::i18n::Lang;
 use crate::console::test_keys::{code, ctrl, key, select, typed};
 use crate::wire::{GroupCaseResult, Problem};
 
-/// Five callers asking where to get a pass (10 the anchor), and one other request.
-pub(crate) fn grouped_cases() -> Vec<Case> {
-    let mut cases = vec![];
-    for (n, title) in [
-        "出村通行证怎么办理",
-        "金星村通行证在哪里办",
-        "上班需要出村通行证",
-        "通行证办理地点",
-        "出村证明去哪开",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let id = 10 + n as i64;
-        let mut c = fixtures::case(
-            id,
-            None,
-            Status::New,
-            300 + 60 * n as i64,
-            title,
-            "芹阳办事处",
-            None,
-            None,
-        );
-        c.group = (id != 10).then_some(10);
-        cases.push(c);
-    }
-    cases.push(fixtures::case(
-        20,
-        None,
-        Status::New,
-        600,
-        "透析病人需要转运",
-        "马金镇",
-        None,
-        None,
-    ));
-    cases
-}
-
 fn app() -> App {
-    fixtures::app_with(Lang::En, grouped_cases())
+    fixtures::app_with(Lang::En, fixtures::grouped_cases())
 }
 
 #[test]
@@ -73,7 +33,7 @@ fn a_group_is_one_row_with_its_count_until_expanded() {
 
 #[test]
 fn a_triaged_anchor_leaves_its_members_grouped_under_the_most_urgent() {
-    let mut cases = grouped_cases();
+    let mut cases = fixtures::grouped_cases();
     cases[0].tier = Some(crate::wire::Tier::Blue);
     cases[0].status = Status::Triaged;
     let app = fixtures::app_with(Lang::En, cases);
