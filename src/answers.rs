@@ -22,9 +22,7 @@ pub fn unknown_placeholder(template: &str) -> Option<&str> {
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         let tail = &rest[start..];
-        let Some(end) = tail.find('}') else {
-            return None;
-        };
+        let end = tail.find('}')?;
         let candidate = &tail[..=end];
         let name = &candidate[1..candidate.len() - 1];
         let looks_like_placeholder =
