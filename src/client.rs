@@ -9,8 +9,9 @@ use reqwest::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
-    CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, EventPage, Me, NewCase,
-    NewDepartment, Policy, Problem,
+    CaseAction, CaseDetail, CaseList, Changes, Department, DepartmentPatch, EventPage,
+    GroupAnswerBody, GroupList, GroupMergeBody, GroupOutcome, Me, NewCase, NewDepartment, Policy,
+    Problem,
 };
 
 /// What went wrong talking to the server, in terms a caller can act on.
@@ -273,6 +274,37 @@ impl Client {
             .header(header::IF_MATCH, format!("\"{version}\""))
             .json(&action.body());
         Self::send(req).await
+    }
+
+    /// `GET /api/v1/groups`: the untriaged queue's similar-request groups.
+    pub async fn groups(&self) -> Result<GroupList, ClientError> {
+        Self::send(self.get("/api/v1/groups")).await
+    }
+
+    /// `POST /api/v1/groups/answer`: one answer for several cases, a result per case.
+    pub async fn answer_group(
+        &self,
+        body: &GroupAnswerBody,
+        idempotency_key: &str,
+    ) -> Result<GroupOutcome, ClientError> {
+        Self::send(
+            self.post("/api/v1/groups/answer", idempotency_key)
+                .json(body),
+        )
+        .await
+    }
+
+    /// `POST /api/v1/groups/merge`: duplicates merged into one case, a result per duplicate.
+    pub async fn merge_group(
+        &self,
+        body: &GroupMergeBody,
+        idempotency_key: &str,
+    ) -> Result<GroupOutcome, ClientError> {
+        Self::send(
+            self.post("/api/v1/groups/merge", idempotency_key)
+                .json(body),
+        )
+        .await
     }
 
     /// A raw request for tests of malformed input: returns status, content type and body.

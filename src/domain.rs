@@ -106,6 +106,9 @@ pub struct CaseRecord {
     pub escalation_due_at: Option<DateTime<Utc>>,
     pub escalation_level: i64,
     pub escalated_at: Option<DateTime<Utc>>,
+    /// The anchor of the similar-request group the case joined when it arrived (see
+    /// `crate::similar`); set once, on creation.
+    pub group: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -619,6 +622,7 @@ impl CaseRecord {
             escalation_due_at: None,
             escalation_level: 0,
             escalated_at: None,
+            group: None,
         }
     }
 
@@ -695,6 +699,7 @@ impl CaseRecord {
                 next_step: e.next_step,
                 next_step_at: e.next_step_at.map(t),
             }),
+            group: self.group,
         }
     }
 

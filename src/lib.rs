@@ -12,5 +12,6 @@ pub mod domain;
 pub mod loadgen;
 pub mod report;
 pub mod server;
+pub mod similar;
 pub mod text_rules;
 pub mod wire;

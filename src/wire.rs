@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 mod answers;
 
 pub use answers::*;
+mod groups;
+pub use groups::*;
 
 /// Every time on the wire: RFC 3339 with an offset (the desk's zone).
 pub type Timestamp = DateTime<FixedOffset>;
@@ -295,6 +297,11 @@ pub struct Case {
     pub awaiting_ruling: bool,
     /// Where the escalation ladder stands for the case's breached clock, if it has started.
     pub escalation: Option<Escalation>,
+    /// The similar-request group this untriaged case joined when it arrived: the id of the
+    /// group's first case (its anchor). `null` for an anchor and for a case that matched no
+    /// open untriaged case; cases sharing `group`, with the anchor, are one group.
+    #[serde(default)]
+    pub group: Option<i64>,
 }
 
 /// The escalation ladder's rungs, in order.

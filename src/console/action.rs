@@ -9,8 +9,8 @@ use crate::catalog::Catalog;
 use crate::client::ClientError;
 use crate::report::DailyReport;
 use crate::wire::{
-    Answer, AnswerCases, AnswerList, CaseAction, CaseDetail, CaseList, Changes, Department, Me,
-    NewCase, Policy,
+    Answer, AnswerCases, AnswerList, CaseAction, CaseDetail, CaseList, Changes, Department,
+    GroupAnswerBody, GroupMergeBody, GroupOutcome, Me, NewCase, Policy,
 };
 
 /// Matches an answer to the request that caused it; late answers to abandoned requests are
@@ -52,6 +52,15 @@ pub enum Action {
         case: Box<CaseDetail>,
     },
     ActionFailed {
+        request: RequestId,
+        error: ClientError,
+    },
+    /// The answer to a group request: a result per case.
+    GroupDone {
+        request: RequestId,
+        outcome: GroupOutcome,
+    },
+    GroupFailed {
         request: RequestId,
         error: ClientError,
     },
@@ -134,6 +143,18 @@ pub enum Effect {
     Create {
         request: RequestId,
         case: NewCase,
+        idempotency_key: String,
+    },
+    /// `POST /groups/answer`; answer with `GroupDone`/`GroupFailed`.
+    AnswerGroup {
+        request: RequestId,
+        body: GroupAnswerBody,
+        idempotency_key: String,
+    },
+    /// `POST /groups/merge`; answer with `GroupDone`/`GroupFailed`.
+    MergeGroup {
+        request: RequestId,
+        body: GroupMergeBody,
         idempotency_key: String,
     },
     /// `GET /cases/{id}` (with the phone unmasked when asked).

@@ -215,6 +215,8 @@ pub enum Mode {
     Sup(supervision::SupForm),
     /// The answer library (library.rs), for supervisors and admins.
     Library(LibraryPanel),
+    /// Which case of a group its duplicates are merged into (groups.rs).
+    Merge(groups::MergeForm),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -304,6 +306,8 @@ pub struct App {
     pub intake: intake::IntakeState,
     /// The answer library the answer editor offers (answer_editor.rs).
     pub library: Library,
+    /// Similar-request groups in the untriaged pane (app/groups.rs).
+    pub groups: groups::GroupState,
 }
 
 impl App {
@@ -360,6 +364,7 @@ impl App {
             assign_after_tier: None,
             intake: intake::IntakeState::default(),
             library: Library::default(),
+            groups: groups::GroupState::default(),
         }
     }
 
@@ -601,6 +606,8 @@ impl App {
             | Action::AnswerCasesLoaded(_)
             | Action::AnswerCasesFailed { .. }) => self.library_panel_answer(a),
             Action::ActionDone { request, case } => self.on_action_done(request, *case),
+            Action::GroupDone { request, outcome } => self.on_group_done(request, outcome),
+            Action::GroupFailed { request, error } => self.on_group_failed(request, error),
             Action::ActionFailed { request, error } => self.on_action_failed(request, error),
             Action::DetailLoaded(detail) => {
                 if Some(detail.case.id) == self.selected_id {
@@ -755,6 +762,7 @@ impl App {
             p.sort_unstable();
             self.queues[i] = p.into_iter().map(|(_, id)| id).collect();
         }
+        self.collapse_groups();
         search.sort_unstable();
         self.search = search.into_iter().map(|(_, id)| id).collect();
         self.sup_rebuild();
@@ -886,6 +894,7 @@ impl App {
 
 mod answer_editor;
 mod detail_text;
+mod groups;
 mod help_text;
 mod intake;
 mod keys;
@@ -897,6 +906,7 @@ mod send;
 
 pub use answer_editor::{AnswerEditor, EditorFocus, LIBRARY_MAX_AGE_SECONDS, Library};
 pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
+pub use groups::{GroupState, MergeForm, group_key};
 pub use help_text::{HelpRow, help_box, help_columns};
 pub use intake::{
     CATEGORY, CallerQuery, Choice, DESCRIPTION, IntakeState, LOOKUP_DEBOUNCE, Lookup, NAME,

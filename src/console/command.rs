@@ -51,6 +51,8 @@ pub enum Command {
     Library,
     RevealPhone,
     Refresh,
+    ExpandGroup,
+    MergeGroup,
     Submit,
     Cancel,
     Confirm,
@@ -58,7 +60,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 46] = [
+    pub const ALL: [Command; 48] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -100,6 +102,8 @@ impl Command {
         Command::Library,
         Command::RevealPhone,
         Command::Refresh,
+        Command::ExpandGroup,
+        Command::MergeGroup,
         Command::Submit,
         Command::Cancel,
         Command::Confirm,
@@ -152,6 +156,8 @@ impl Command {
             Command::Library => "library",
             Command::RevealPhone => "reveal_phone",
             Command::Refresh => "refresh",
+            Command::ExpandGroup => "expand_group",
+            Command::MergeGroup => "merge_group",
             Command::Submit => "submit",
             Command::Cancel => "cancel",
             Command::Confirm => "confirm",

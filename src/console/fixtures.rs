@@ -146,6 +146,7 @@ pub fn case(
         follow_up_required: false,
         awaiting_ruling: false,
         escalation: None,
+        group: None,
     }
 }
 
@@ -633,4 +634,44 @@ pub fn ruling_cases() -> Vec<Case> {
 /// A supervisor's console with `ruling_cases()`.
 pub fn ruling_app(lang: Lang) -> App {
     app_as(lang, supervisor(), ruling_cases())
+}
+
+/// Five callers asking where to get a pass (10 the anchor), and one other request.
+pub fn grouped_cases() -> Vec<Case> {
+    let mut cases = vec![];
+    for (n, title) in [
+        "出村通行证怎么办理",
+        "金星村通行证在哪里办",
+        "上班需要出村通行证",
+        "通行证办理地点",
+        "出村证明去哪开",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = 10 + n as i64;
+        let mut c = case(
+            id,
+            None,
+            Status::New,
+            300 + 60 * n as i64,
+            title,
+            "芹阳办事处",
+            None,
+            None,
+        );
+        c.group = (id != 10).then_some(10);
+        cases.push(c);
+    }
+    cases.push(case(
+        20,
+        None,
+        Status::New,
+        600,
+        "透析病人需要转运",
+        "马金镇",
+        None,
+        None,
+    ));
+    cases
 }

@@ -38,6 +38,7 @@ pub fn kinds(command: Command) -> &'static [ActionKind] {
         Command::Resolve => &[K::Resolve],
         Command::Return => &[K::Return],
         Command::RequestExtension => &[K::RequestExtension],
+        Command::MergeGroup => &[K::Merge],
         _ => &[],
     }
 }

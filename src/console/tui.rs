@@ -294,6 +294,34 @@ fn perform(
                 let _ = tx.send(a);
             });
         }
+        Effect::AnswerGroup {
+            request,
+            body,
+            idempotency_key,
+        } => {
+            tokio::spawn(async move {
+                tracing::info!(cases = body.cases.len(), "answer group");
+                let a = match client.answer_group(&body, &idempotency_key).await {
+                    Ok(outcome) => Action::GroupDone { request, outcome },
+                    Err(error) => Action::GroupFailed { request, error },
+                };
+                let _ = tx.send(a);
+            });
+        }
+        Effect::MergeGroup {
+            request,
+            body,
+            idempotency_key,
+        } => {
+            tokio::spawn(async move {
+                tracing::info!(into = body.into, cases = body.cases.len(), "merge group");
+                let a = match client.merge_group(&body, &idempotency_key).await {
+                    Ok(outcome) => Action::GroupDone { request, outcome },
+                    Err(error) => Action::GroupFailed { request, error },
+                };
+                let _ = tx.send(a);
+            });
+        }
         Effect::Create {
             request,
             case,

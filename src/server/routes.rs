@@ -14,6 +14,8 @@ use chrono::Duration as ChronoDuration;
 use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 
+mod groups;
+
 use super::AppState;
 use super::cursor::{self, CursorRefusal, Position};
 use super::error::ApiError;
@@ -57,6 +59,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/events", get(case_events))
         .route("/api/v1/cases/{id}/{action}", post(act))
+        .route("/api/v1/groups", get(groups::list_groups))
+        .route("/api/v1/groups/answer", post(groups::answer_group))
+        .route("/api/v1/groups/merge", post(groups::merge_group))
         .route("/api/v1/stats/hourly", get(stats_hourly))
         .route("/api/v1/reports/daily", get(report_daily))
         .merge(answers::router())
@@ -90,7 +95,7 @@ pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
     paths(
         healthz, readyz, me, policy, categories, towns, departments, create_department, get_department,
         patch_department, changes, list_cases, create_case, get_case, case_events, act,
-        stats_hourly, report_daily
+        stats_hourly, report_daily, groups::list_groups, groups::answer_group, groups::merge_group
     ),
     components(schemas(
         wire::Case, CaseDetail, EventPage, Changes, LeftCase, CaseList, NewCase, Department, NewDepartment,
@@ -98,7 +103,9 @@ pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
         wire::NoteBody, wire::DispatchBody, wire::TextBody, wire::AnswerBody, wire::AnswerRef, wire::ReasonBody,
         wire::ExtensionRequestBody, wire::ExtensionDecisionBody, wire::FollowUpBody,
         wire::MergeBody, wire::Escalation, report::DailyReport, report::HourlyStats,
-        crate::catalog::CategoryInfo, crate::catalog::TownInfo
+        crate::catalog::CategoryInfo, crate::catalog::TownInfo, wire::CaseVersion,
+        wire::CaseGroup, wire::GroupList, wire::GroupAnswerBody, wire::GroupMergeBody,
+        wire::GroupCaseResult, wire::GroupOutcome
     )),
     modifiers(&BearerAuth)
 )]
@@ -135,6 +142,7 @@ pub fn openapi_document() -> serde_json::Value {
     let mut doc = serde_json::to_value(api).unwrap_or_default();
     constrain_request_schemas(&mut doc);
     answers::constrain(&mut doc);
+    groups::constrain_schemas(&mut doc);
     let problem = serde_json::json!({ "$ref": "#/components/schemas/Problem" });
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
         return doc;

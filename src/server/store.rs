@@ -11,6 +11,7 @@
 mod answers;
 mod escalation;
 mod feed;
+mod groups;
 mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
@@ -769,7 +770,8 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let rec = CaseRecord { id, ..rec };
+        let group = groups::join_group(conn, id, &rec).await?;
+        let rec = CaseRecord { id, group, ..rec };
         let payload = serde_json::json!({ "channel": rec.channel });
         let event = self
             .record_event(
@@ -1280,6 +1282,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             "answers",
             include_str!("../../assets/migrations/sqlite/0005_answers.sql"),
         ),
+        (
+            6,
+            "groups",
+            include_str!("../../assets/migrations/sqlite/0006_groups.sql"),
+        ),
     ];
     Migrator::with_migrations(
         all.into_iter()
@@ -1615,6 +1622,7 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
         escalation_due_at: t("escalation_due_at")?,
         escalation_level: r.try_get("escalation_level")?,
         escalated_at: t("escalated_at")?,
+        group: r.try_get("group_id")?,
     })
 }
 

@@ -205,7 +205,14 @@ impl App {
                     KeyCode::Char('p') if ctrl => e.selected = e.selected.saturating_sub(1),
                     KeyCode::Enter => {
                         if let Some(a) = items.get(e.selected) {
-                            f.text = TextField::new(&crate::answers::fill(&a.body, &f.seen));
+                            // A group's reply is filled per case by the server, so the
+                            // operator edits the template itself.
+                            let text = if self.answers_group(f.case_id) {
+                                a.body.clone()
+                            } else {
+                                crate::answers::fill(&a.body, &f.seen)
+                            };
+                            f.text = TextField::new(&text);
                             e.template = Some(a.body.clone());
                             e.answer = Some(AnswerRef {
                                 id: a.id,

@@ -32,6 +32,7 @@ impl App {
             Mode::NewCase(f) => self.key_new_case(key, f),
             Mode::Sup(f) => self.key_sup(key, f),
             Mode::Library(p) => self.key_library(key, p),
+            Mode::Merge(f) => self.key_merge(key, f),
             Mode::Unsent {
                 out,
                 reason,
@@ -222,6 +223,11 @@ impl App {
                 self.info(Level::Info, self.i18n.t("msg.refreshing").to_string());
                 vec![Effect::RefreshNow]
             }
+            Command::ExpandGroup if self.view == View::Queue => self.toggle_group(),
+            Command::MergeGroup if self.view == View::Queue => match self.selected_id {
+                Some(id) => self.open_merge(id),
+                None => vec![],
+            },
             Command::NewCase => {
                 let form = self.case_draft.take().unwrap_or_default();
                 self.mode = Mode::NewCase(form);
@@ -263,7 +269,9 @@ impl App {
             | Command::Submit
             | Command::Confirm
             | Command::Sort
-            | Command::Mute => return None,
+            | Command::Mute
+            | Command::ExpandGroup
+            | Command::MergeGroup => return None,
         };
         Some(effects)
     }
@@ -314,7 +322,11 @@ impl App {
                 });
                 vec![]
             }
-            Command::Answer => self.open_answer_editor(case),
+            Command::Answer => {
+                let effects = self.open_answer_editor(case);
+                self.target_group_answer(case.id);
+                effects
+            }
             Command::Note => {
                 self.open_text(TextKind::Note, case);
                 vec![]
@@ -483,6 +495,14 @@ impl App {
             return vec![];
         }
         if self.keymap.is(&key, Command::Submit) {
+            if let Err(e) = self.text_action(&f) {
+                f.error = Some(e);
+                self.mode = Mode::Text(f);
+                return vec![];
+            }
+            if let Some(effects) = self.submit_group_answer(&f) {
+                return effects;
+            }
             let action = match self.text_action(&f) {
                 Ok(a) => a,
                 Err(e) => {

@@ -244,7 +244,16 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Mode::Text(f) => {
             let h = area.height.saturating_sub(4).clamp(8, 16);
             let r = centered(area, wide, h);
+            let group = app
+                .groups
+                .answer_target
+                .as_ref()
+                .filter(|(id, _)| f.kind == TextKind::Answer && *id == f.case_id);
             let title = match f.kind {
+                TextKind::Answer if let Some((_, members)) = group => i.f(
+                    "dialog.answer_group",
+                    &[("count", &members.len().to_string())],
+                ),
                 TextKind::Answer => i.t("dialog.answer").to_string(),
                 TextKind::Note => i.t("dialog.note").to_string(),
                 _ => super::department::text_title(app, f),
@@ -343,6 +352,36 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 &[
                     (Command::Confirm, "hint.retry_fresh"),
                     (Command::Cancel, "hint.back"),
+                ],
+            );
+        }
+        Mode::Merge(f) => {
+            let h = (f.members.len() as u16 + 5).min(area.height.saturating_sub(2));
+            let r = centered(area, wide, h);
+            let inner = boxed(frame, r, i.t("dialog.merge_group"), theme);
+            let mut lines = vec![(i.t("merge.question").to_string(), theme.base())];
+            for (n, id) in f.members.iter().enumerate() {
+                let (mark, style) = if n == f.keep {
+                    (format!("▶ {}", i.t("merge.keep")), theme.selected())
+                } else {
+                    (format!("  {}", i.t("merge.into")), theme.base())
+                };
+                let line = format!("{mark} {}", case_ref(app, Some(*id)));
+                lines.push((
+                    truncate(&line, inner.width.saturating_sub(2) as usize),
+                    style,
+                ));
+            }
+            lines_at(frame, inner, inner.y, &lines);
+            hint_line(
+                frame,
+                inner,
+                app,
+                theme.key(),
+                &[
+                    (Command::Down, "hint.choose"),
+                    (Command::Confirm, "hint.merge"),
+                    (Command::Cancel, "hint.cancel"),
                 ],
             );
         }

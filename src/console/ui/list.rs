@@ -146,6 +146,17 @@ pub fn row<'a>(
     }
 }
 
+/// A group's row: a collapsed group shows its size and its anchor's title (`×5 透析…`), the
+/// cases of an expanded group are marked `┊`.
+fn group_shown(app: &App, c: &Case) -> Option<Case> {
+    let title = match app.group_row(c.id) {
+        Some((count, title)) => format!("×{count} {title}"),
+        None if app.groups.expanded_members.contains_key(&c.id) => format!("┊ {}", c.title),
+        None => return None,
+    };
+    Some(Case { title, ..c.clone() })
+}
+
 fn header_line<'a>(
     theme: &Theme,
     tier: Option<Tier>,
@@ -177,6 +188,14 @@ pub fn queue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
     let inner = frame(buf, area, theme);
     let counts = app.queues.each_ref().map(Vec::len);
     let panes = layout::panes(inner, counts);
+    // The untriaged pane's header counts cases, however many rows their groups take.
+    let mut counts = counts;
+    counts[0] += app
+        .groups
+        .collapsed
+        .values()
+        .map(|m| m.len() - 1)
+        .sum::<usize>();
     let w = inner.width as usize;
     for (p, pane) in panes.iter().enumerate() {
         let tier = PANES[p];
@@ -218,11 +237,12 @@ pub fn queue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
         {
             let Some(c) = app.cases.get(id) else { continue };
             let sel = selected_pane && off + n == app.cursor.index;
+            let grouped = group_shown(app, c);
             put(
                 buf,
                 pane.rows,
                 pane.rows.y + n as u16,
-                &row(app, theme, c, w, sel, now),
+                &row(app, theme, grouped.as_ref().unwrap_or(c), w, sel, now),
             );
         }
     }

@@ -117,6 +117,9 @@ mod roles_tests;
 mod sup_tests;
 
 #[cfg(test)]
+mod groups_tests;
+
+#[cfg(test)]
 mod intake_tests;
 #[cfg(test)]
 mod screen_tests;

@@ -217,6 +217,16 @@ pub fn footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
             (Command::Mute, "hint.mute"),
             (Command::Help, "hint.help"),
         ],
+        _ if app.view == View::Queue && app.selected_in_group() => &[
+            (Command::ExpandGroup, "hint.group"),
+            (Command::Answer, "hint.answer_group"),
+            (Command::MergeGroup, "hint.merge"),
+            (Command::Triage, "hint.triage"),
+            (Command::Claim, "hint.claim"),
+            (Command::Filter, "hint.filter"),
+            (Command::Help, "hint.help"),
+            (Command::Quit, "hint.quit"),
+        ],
         _ if app.view == View::Departments => &[
             (Command::Detail, "hint.drill"),
             (Command::Sort, "hint.sort"),

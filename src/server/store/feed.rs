@@ -271,6 +271,7 @@ fn case_columns(prefix: &str) -> String {
         "escalation_due_at",
         "escalation_level",
         "escalated_at",
+        "group_id",
     ];
     COLUMNS
         .iter()

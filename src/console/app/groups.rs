@@ -1,0 +1,349 @@
+//! Similar-request groups in the untriaged pane: the server names each new case's group
+//! (`Case::group`, the anchor's id); cases of one group show as one row with a count until the
+//! operator expands it. A group is answered with one text (each case gets its own reply and
+//! event on the server) or its duplicates are merged into one case.
+
+use std::collections::{HashMap, HashSet};
+
+use super::*;
+use crate::wire::{AnswerRef, CaseVersion, GroupAnswerBody, GroupMergeBody, GroupOutcome};
+
+/// What the untriaged pane shows of groups, and the group requests on their way.
+#[derive(Debug, Clone, Default)]
+pub struct GroupState {
+    /// Group keys (anchor ids) the operator expanded.
+    pub expanded: HashSet<i64>,
+    /// Each collapsed row's case → the group's untriaged members, the row's case first.
+    pub collapsed: HashMap<i64, Vec<i64>>,
+    /// Every case listed in an expanded group → its group key.
+    pub expanded_members: HashMap<i64, i64>,
+    /// `o` on a collapsed row: the answer form (on the row's case) answers these cases.
+    pub answer_target: Option<(i64, Vec<i64>)>,
+    pending: HashMap<RequestId, PendingGroup>,
+}
+
+#[derive(Debug, Clone)]
+struct PendingGroup {
+    merge: bool,
+    /// The answer's text, kept as the form's draft on the row's case until the server answers.
+    draft: Option<(i64, String)>,
+}
+
+/// `m` on a group row: which case the duplicates are merged into.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeForm {
+    /// The group's members, the anchor (when still untriaged) first.
+    pub members: Vec<i64>,
+    pub keep: usize,
+}
+
+/// A case's group key: the anchor's id (an anchor is its own key).
+pub fn group_key(c: &Case) -> i64 {
+    c.group.unwrap_or(c.id)
+}
+
+impl App {
+    /// Re-lays the untriaged pane (already sorted by time left): the members of a group follow
+    /// its most urgent case, and unless the group is expanded they are one row.
+    pub(super) fn collapse_groups(&mut self) {
+        let pane = std::mem::take(&mut self.queues[0]);
+        let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
+        for id in &pane {
+            if let Some(c) = self.cases.get(id) {
+                members.entry(group_key(c)).or_default().push(*id);
+            }
+        }
+        let g = &mut self.groups;
+        g.collapsed.clear();
+        g.expanded_members.clear();
+        g.expanded
+            .retain(|k| members.get(k).is_some_and(|m| m.len() > 1));
+        let mut laid = Vec::with_capacity(pane.len());
+        for id in pane {
+            let key = self.cases.get(&id).map_or(id, group_key);
+            let Some(group) = members.remove(&key) else {
+                continue;
+            };
+            if group.len() < 2 {
+                laid.push(id);
+            } else if g.expanded.contains(&key) {
+                for m in &group {
+                    g.expanded_members.insert(*m, key);
+                }
+                laid.extend(group);
+            } else {
+                laid.push(id);
+                g.collapsed.insert(id, group);
+            }
+        }
+        self.queues[0] = laid;
+    }
+
+    /// The untriaged open members of the selected row's group: every case a collapsed row
+    /// stands for, or the group of an expanded member; just the case itself otherwise.
+    pub fn group_members(&self, case_id: i64) -> Vec<i64> {
+        if let Some(m) = self.groups.collapsed.get(&case_id) {
+            return m.clone();
+        }
+        if let Some(key) = self.groups.expanded_members.get(&case_id) {
+            return self.queues[0]
+                .iter()
+                .filter(|id| self.groups.expanded_members.get(id) == Some(key))
+                .copied()
+                .collect();
+        }
+        vec![case_id]
+    }
+
+    /// The selected row is a group's (collapsed, or a case of an expanded one).
+    pub fn selected_in_group(&self) -> bool {
+        self.selected_id.is_some_and(|id| {
+            self.groups.collapsed.contains_key(&id)
+                || self.groups.expanded_members.contains_key(&id)
+        })
+    }
+
+    /// How a collapsed row reads: the group's size and its anchor's title (the row's own
+    /// title when the anchor has left the queue).
+    pub fn group_row(&self, case_id: i64) -> Option<(usize, &str)> {
+        let members = self.groups.collapsed.get(&case_id)?;
+        let c = self.cases.get(&case_id)?;
+        let title = self
+            .cases
+            .get(&group_key(c))
+            .filter(|a| members.contains(&a.id))
+            .unwrap_or(c);
+        Some((members.len(), title.title.as_str()))
+    }
+
+    /// Expands the selected collapsed group, or collapses the group of the selected member.
+    pub(super) fn toggle_group(&mut self) -> Vec<Effect> {
+        let Some(id) = self.selected_id else {
+            return vec![];
+        };
+        if let Some(key) = self.groups.expanded_members.get(&id).copied() {
+            self.groups.expanded.remove(&key);
+        } else if self.groups.collapsed.contains_key(&id) {
+            let key = self.cases.get(&id).map_or(id, group_key);
+            self.groups.expanded.insert(key);
+        } else {
+            return vec![];
+        }
+        self.rebuild();
+        self.after_move()
+    }
+
+    /// `o` on a collapsed group row: the answer form opened on the row's case answers the
+    /// whole group.
+    pub(super) fn target_group_answer(&mut self, case_id: i64) {
+        let members = self.groups.collapsed.get(&case_id).cloned();
+        self.groups.answer_target = members.map(|m| (case_id, m));
+    }
+
+    /// Sends the answer form to the group it was opened on, when it was; `None` otherwise.
+    pub(super) fn submit_group_answer(&mut self, f: &TextForm) -> Option<Vec<Effect>> {
+        let (case_id, members) = self.groups.answer_target.take()?;
+        if f.kind != TextKind::Answer || f.case_id != case_id {
+            return None;
+        }
+        let text = f.text.trim().to_string();
+        let answer = f.editor.as_ref().and_then(|e| e.answer);
+        Some(self.answer_group(members, text, answer))
+    }
+
+    /// Whether the answer form on `case_id` answers its whole group.
+    pub(super) fn answers_group(&self, case_id: i64) -> bool {
+        self.groups
+            .answer_target
+            .as_ref()
+            .is_some_and(|(id, _)| *id == case_id)
+    }
+
+    /// One request answering every case of `members` with `template` (placeholders filled
+    /// per case by the server), each at the version this console holds.
+    pub fn answer_group(
+        &mut self,
+        members: Vec<i64>,
+        template: String,
+        answer: Option<AnswerRef>,
+    ) -> Vec<Effect> {
+        let draft = members.first().map(|id| (*id, template.clone()));
+        let body = GroupAnswerBody {
+            cases: self.versions(&members),
+            text: template,
+            answer,
+        };
+        let request = self.group_request(false, draft);
+        self.info(
+            Level::Info,
+            self.i18n.f(
+                "group.answering",
+                &[("count", &body.cases.len().to_string())],
+            ),
+        );
+        vec![Effect::AnswerGroup {
+            request,
+            body,
+            idempotency_key: new_idempotency_key(),
+        }]
+    }
+
+    fn versions(&self, ids: &[i64]) -> Vec<CaseVersion> {
+        ids.iter()
+            .filter_map(|id| self.cases.get(id))
+            .map(|c| CaseVersion {
+                id: c.id,
+                version: c.version,
+            })
+            .collect()
+    }
+
+    fn group_request(&mut self, merge: bool, draft: Option<(i64, String)>) -> RequestId {
+        let request = self.next_request;
+        self.next_request += 1;
+        self.groups
+            .pending
+            .insert(request, PendingGroup { merge, draft });
+        request
+    }
+
+    /// `m` on a group row: asks which case to keep, the anchor first.
+    pub(super) fn open_merge(&mut self, case_id: i64) -> Vec<Effect> {
+        let mut members = self.group_members(case_id);
+        if members.len() < 2 {
+            self.info(Level::Info, self.i18n.t("group.not_a_group").to_string());
+            return vec![];
+        }
+        let key = self.cases.get(&case_id).map_or(case_id, group_key);
+        if let Some(i) = members.iter().position(|id| *id == key) {
+            let anchor = members.remove(i);
+            members.insert(0, anchor);
+        }
+        self.mode = Mode::Merge(MergeForm { members, keep: 0 });
+        vec![]
+    }
+
+    pub(super) fn key_merge(&mut self, key: KeyEvent, mut f: MergeForm) -> Vec<Effect> {
+        let commands = self.keymap.commands(&key).to_vec();
+        if commands.contains(&Command::Cancel) {
+            return vec![];
+        }
+        if commands.contains(&Command::Confirm) || commands.contains(&Command::Submit) {
+            let into = f.members[f.keep];
+            let others: Vec<i64> = f.members.into_iter().filter(|id| *id != into).collect();
+            let body = GroupMergeBody {
+                into,
+                cases: self.versions(&others),
+                note: None,
+            };
+            let request = self.group_request(true, None);
+            self.info(
+                Level::Info,
+                self.i18n
+                    .f("group.merging", &[("count", &body.cases.len().to_string())]),
+            );
+            return vec![Effect::MergeGroup {
+                request,
+                body,
+                idempotency_key: new_idempotency_key(),
+            }];
+        }
+        let n = f.members.len();
+        if commands.contains(&Command::Down) {
+            f.keep = (f.keep + 1) % n;
+        } else if commands.contains(&Command::Up) {
+            f.keep = (f.keep + n - 1) % n;
+        }
+        self.mode = Mode::Merge(f);
+        vec![]
+    }
+
+    /// The server's answer to a group request: every case it returns replaces ours (the
+    /// answered ones, and the current state of those that had changed); the status line says
+    /// how many were done.
+    pub(super) fn on_group_done(
+        &mut self,
+        request: RequestId,
+        outcome: GroupOutcome,
+    ) -> Vec<Effect> {
+        let Some(pending) = self.groups.pending.remove(&request) else {
+            return vec![];
+        };
+        let mut changed = 0;
+        for r in &outcome.results {
+            if let Some(c) = &r.case {
+                self.upsert(c.case.clone());
+            }
+            if let Some(current) = r.problem.as_ref().and_then(|p| p.current.as_ref()) {
+                self.upsert(current.case.clone());
+            }
+            if r.status == 412 {
+                changed += 1;
+            }
+        }
+        self.rebuild();
+        let total = outcome.results.len().to_string();
+        let mut text = self.i18n.f(
+            if pending.merge {
+                "group.merged"
+            } else {
+                "group.answered"
+            },
+            &[("done", &outcome.done.to_string()), ("total", &total)],
+        );
+        if changed > 0 {
+            text.push_str(" · ");
+            text.push_str(
+                &self
+                    .i18n
+                    .f("group.changed", &[("count", &changed.to_string())]),
+            );
+        }
+        let refused = outcome.failed - changed;
+        if let Some(first) = outcome
+            .results
+            .iter()
+            .find(|r| !r.ok() && r.status != 412)
+            .and_then(|r| r.problem.as_ref())
+        {
+            text.push_str(" · ");
+            text.push_str(&self.i18n.f(
+                "group.refused",
+                &[
+                    ("count", &refused.to_string()),
+                    ("error", &self.refusal_text(first, None)),
+                ],
+            ));
+        }
+        let level = if outcome.failed == 0 {
+            Level::Success
+        } else {
+            Level::Error
+        };
+        self.info(level, text);
+        self.after_move()
+    }
+
+    /// The group request did not get an answer: nothing is known to be done; the answer's
+    /// text waits as the form's draft.
+    pub(super) fn on_group_failed(
+        &mut self,
+        request: RequestId,
+        error: ClientError,
+    ) -> Vec<Effect> {
+        let Some(pending) = self.groups.pending.remove(&request) else {
+            return vec![];
+        };
+        if let Some((case_id, text)) = pending.draft {
+            self.drafts.insert((case_id, TextKind::Answer), text);
+        }
+        let text = self
+            .i18n
+            .f("group.failed", &[("error", &self.error_text(&error))]);
+        self.info(Level::Error, text);
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests;

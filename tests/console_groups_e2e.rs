@@ -1,0 +1,140 @@
+//! Similar requests end to end: five villagers ask when their village reopens, the real
+//! console in tmux shows them as one untriaged row `×5`, and the operator answers the group
+//! with typed text in a handful of keys (`o`, the text, Ctrl-S). The server then shows five
+//! answered cases, each with its own `answer-online` event and its own filled reply. Every
+//! wait polls with a bounded deadline.
+
+#![cfg(unix)]
+
+#[path = "common/e2e.rs"]
+mod e2e;
+
+use std::time::{Duration, Instant};
+
+use e2e::{Server, Tmux, WAIT, require_tmux, runtime, user_add};
+use jieyou::client::{Client, new_idempotency_key};
+use jieyou::wire::{Channel, Location, NewCase, Requester, Status};
+
+const CALLS: [(&str, &str, &str, &str); 5] = [
+    (
+        "葛大伯",
+        "13819091086",
+        "下庄村什么时候解封",
+        "马金镇下庄村封了十天了，什么时候能解封？",
+    ),
+    (
+        "葛大妈",
+        "13757092087",
+        "下庄村什么时候解封",
+        "请问马金镇下庄村封了十天了，什么时候解封？",
+    ),
+    (
+        "吴先生",
+        "13587093088",
+        "下庄村解封时间",
+        "马金镇下庄村封了十天了，解封时间定了没有？",
+    ),
+    (
+        "吴女士",
+        "13675094089",
+        "下庄村什么时候能解封",
+        "我是马金镇下庄村的，封了十天了，什么时候能解封？",
+    ),
+    (
+        "余大姐",
+        "13905701096",
+        "请问下庄村什么时候解封",
+        "马金镇下庄村封控十天了，到底什么时候解封？",
+    ),
+];
+
+#[test]
+fn an_operator_answers_five_similar_requests_as_one_group() {
+    require_tmux();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite:{}", dir.path().join("desk.db").display());
+    let operator = user_add(&db, "op-li", "operator");
+    let intake = user_add(&db, "intake-wang", "intake");
+    let server = Server::start(&db, "127.0.0.1:0");
+    let intake = Client::new(&server.url, &intake).expect("client");
+    let rt = runtime();
+    let mut ids = vec![];
+    let mut refs = vec![];
+    for (name, phone, title, text) in CALLS {
+        let new = NewCase {
+            channel: Channel::Hotline12345,
+            category: "policy_question".into(),
+            title: title.into(),
+            description: text.into(),
+            requester: Requester {
+                name: name.into(),
+                phone: phone.into(),
+            },
+            location: Location {
+                town: "马金镇".into(),
+                address: "下庄村".into(),
+                lat: None,
+                long: None,
+            },
+        };
+        let created = rt
+            .block_on(intake.create_case(&new, &new_idempotency_key()))
+            .expect("case created");
+        ids.push(created.case.id);
+        refs.push(created.case.reference);
+    }
+
+    let tmux = Tmux::console(
+        "groups",
+        &dir.path().join("home"),
+        &[
+            "--server",
+            &server.url,
+            "--token",
+            &operator,
+            "--lang",
+            "en",
+        ],
+        "en_US.UTF-8",
+    );
+    let screen = tmux.wait_for("one row for the five requests", |s| {
+        s.contains("×5 下庄村什么时候解封")
+    });
+    for r in &refs[1..] {
+        assert!(
+            !screen.contains(r.as_str()),
+            "{r} is inside the group's row:\n{screen}"
+        );
+    }
+    assert!(screen.contains("Untriaged 5"), "{screen}");
+
+    tmux.keys(&["o"]);
+    tmux.wait_text("Answer 5 similar requests");
+    tmux.text("{requester}您好：下庄村解封时间以马金镇政府通告为准。");
+    tmux.keys(&["C-s"]);
+    tmux.wait_text("Answered 5 of 5");
+
+    let deadline = Instant::now() + WAIT;
+    for (id, (name, ..)) in ids.iter().zip(CALLS) {
+        let detail = loop {
+            let d = rt.block_on(intake.case(*id)).expect("case");
+            if d.case.status == Status::Resolved || Instant::now() > deadline {
+                break d;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(detail.case.status, Status::Resolved, "case {id}");
+        let answers: Vec<_> = detail
+            .events
+            .iter()
+            .filter(|e| e.action == "answer-online")
+            .collect();
+        assert_eq!(answers.len(), 1, "one answer event on case {id}");
+        assert_eq!(answers[0].actor, "op-li");
+        assert_eq!(
+            answers[0].payload["text"],
+            format!("{name}您好：下庄村解封时间以马金镇政府通告为准。")
+        );
+    }
+    tmux.wait_for("the untriaged pane empty", |s| s.contains("Untriaged 0"));
+}
