@@ -28,7 +28,7 @@ pub fn draw(
     let wide = area.width.saturating_sub(4).clamp(40, 90);
     let h = area.height.saturating_sub(4).clamp(12, 22);
     let r = centered(area, wide, h);
-    let inner = boxed(frame, r, i.t("dialog.answer"), theme);
+    let inner = boxed(frame, r, &super::dialog::answer_title(app, f), theme);
     let width = inner.width as usize;
     let buf = frame.buffer_mut();
     let mut y = inner.y;

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Widget};
 
 use super::help::centered;
 use super::put;
-use crate::console::app::{App, Mode, Op, Outgoing, TextKind};
+use crate::console::app::{App, Mode, Op, Outgoing, TextForm, TextKind};
 use crate::console::command::Command;
 use crate::console::layout;
 use crate::console::text::{self, fit, truncate};
@@ -244,17 +244,8 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Mode::Text(f) => {
             let h = area.height.saturating_sub(4).clamp(8, 16);
             let r = centered(area, wide, h);
-            let group = app
-                .groups
-                .answer_target
-                .as_ref()
-                .filter(|(id, _)| f.kind == TextKind::Answer && *id == f.case_id);
             let title = match f.kind {
-                TextKind::Answer if let Some((_, members)) = group => i.f(
-                    "dialog.answer_group",
-                    &[("count", &members.len().to_string())],
-                ),
-                TextKind::Answer => i.t("dialog.answer").to_string(),
+                TextKind::Answer => answer_title(app, f),
                 TextKind::Note => i.t("dialog.note").to_string(),
                 _ => super::department::text_title(app, f),
             };
@@ -447,5 +438,22 @@ fn kind_name(k: DepartmentKind) -> &'static str {
         DepartmentKind::Bureau => "bureau",
         DepartmentKind::Squad => "squad",
         DepartmentKind::Hospital => "hospital",
+    }
+}
+
+/// The answer form's title: one case, or the whole group it was opened on.
+pub(super) fn answer_title(app: &App, f: &TextForm) -> String {
+    let i = &app.i18n;
+    let group = app
+        .groups
+        .answer_target
+        .as_ref()
+        .filter(|(id, _)| *id == f.case_id);
+    match group {
+        Some((_, members)) => i.f(
+            "dialog.answer_group",
+            &[("count", &members.len().to_string())],
+        ),
+        None => i.t("dialog.answer").to_string(),
     }
 }
