@@ -45,7 +45,8 @@ impl App {
                 self.mode = Mode::Filter;
                 let mut end = self.filter.chars().count();
                 input::insert(&mut self.filter, &mut end, text, false);
-                self.rebuild();
+                self.refilter(true);
+                self.relocate();
                 self.after_move()
             }
             other => {

@@ -175,7 +175,7 @@ pub fn queue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
         return;
     }
     let inner = frame(buf, area, theme);
-    let counts = app.queues.each_ref().map(Vec::len);
+    let counts = app.queues.each_ref().map(|q| q.len());
     let panes = layout::panes(inner, counts);
     let w = inner.width as usize;
     for (p, pane) in panes.iter().enumerate() {
@@ -211,12 +211,13 @@ pub fn queue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
             0
         };
         for (n, id) in ids
-            .iter()
-            .skip(off)
+            .ids_from(off)
             .take(pane.rows.height as usize)
             .enumerate()
         {
-            let Some(c) = app.cases.get(id) else { continue };
+            let Some(c) = app.cases.get(&id) else {
+                continue;
+            };
             let sel = selected_pane && off + n == app.cursor.index;
             put(
                 buf,
@@ -267,12 +268,11 @@ pub fn search(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
     let off = layout::scroll_offset(app.search_cursor, rows.height);
     for (n, id) in app
         .search
-        .iter()
-        .skip(off)
+        .ids_from(off)
         .take(rows.height as usize)
         .enumerate()
     {
-        let Some(c) = app.case(*id) else { continue };
+        let Some(c) = app.case(id) else { continue };
         let sel = off + n == app.search_cursor;
         put(
             buf,
