@@ -19,6 +19,9 @@ pub struct DeptLoad {
     pub due: Ranked<(i64, i64)>,
 }
 
+/// Keys that crossed the instant: (due, id).
+type Moved = Vec<(i64, i64)>;
+
 /// Keys on one side or the other of a moving instant: a tick moves only those that crossed.
 #[derive(Debug, Clone, Default)]
 struct Crossing {
@@ -46,7 +49,7 @@ impl Crossing {
     }
 
     /// Moves the instant; returns the keys that went below it and those that came back above.
-    fn advance(&mut self, at: i64) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    fn advance(&mut self, at: i64) -> (Moved, Moved) {
         self.at = at;
         let mut entered = Vec::new();
         while let Some(k) = self.above.first().copied().filter(|k| k.0 < at) {
