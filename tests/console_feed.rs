@@ -49,7 +49,7 @@ fn new_case(title: &str) -> NewCase {
 }
 
 /// The next action, within a bounded wait.
-async fn next(rx: &mut mpsc::UnboundedReceiver<Action>) -> Action {
+async fn next(rx: &mut mpsc::Receiver<Action>) -> Action {
     tokio::time::timeout(WAIT, rx.recv())
         .await
         .expect("the feed answered in time")
@@ -79,7 +79,7 @@ async fn the_feed_resumes_from_its_cursor_after_a_restart() {
         .await
         .expect("case");
 
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = mpsc::channel(16);
     let cancel = CancellationToken::new();
     let poll = PollConfig {
         wait_seconds: 2,

@@ -16,6 +16,7 @@ use super::command::{Command, Keymap};
 use super::config::Alarms;
 use super::i18n::I18n;
 use super::layout;
+use super::ranked::Ranked;
 use super::textfield::TextField;
 use crate::client::{ClientError, new_idempotency_key};
 use crate::wire::{
@@ -258,14 +259,14 @@ pub struct App {
     pub cases: HashMap<i64, Case>,
     /// Older cases found by a server search (not in the feed).
     pub archive: HashMap<i64, Case>,
-    /// Case ids per pane, filtered and sorted by next deadline.
-    pub queues: [Vec<i64>; 4],
-    pub search: Vec<i64>,
-    /// Every open case: (next due as unix seconds, flagged overdue by the server), for counters.
-    open_index: Vec<(i64, bool)>,
+    /// Open cases per pane, filtered, by next deadline: (queue due, id).
+    pub queues: [Ranked<(i64, i64)>; 4],
+    /// Held and found cases, filtered, newest first: (-received, id).
+    pub search: Ranked<(i64, i64)>,
     pub untriaged_total: usize,
     pub red_total: usize,
-    dept_usage: HashMap<i64, usize>,
+    /// The unfiltered orders and counters behind the lists, kept per changed case.
+    ix: index::Index,
 
     pub view: View,
     pub mode: Mode,
@@ -331,11 +332,10 @@ impl App {
             cases: HashMap::new(),
             archive: HashMap::new(),
             queues: Default::default(),
-            search: Vec::new(),
-            open_index: Vec::new(),
+            search: Ranked::default(),
             untriaged_total: 0,
             red_total: 0,
-            dept_usage: HashMap::new(),
+            ix: index::Index::default(),
             view: View::Queue,
             mode: Mode::Normal,
             filter: String::new(),
@@ -398,11 +398,7 @@ impl App {
     }
 
     pub fn overdue_total(&self, now: DateTime<Utc>) -> usize {
-        let s = self.server_now(now).timestamp();
-        self.open_index
-            .iter()
-            .filter(|(due, flagged)| *flagged || *due < s)
-            .count()
+        self.overdue_count(self.server_now(now).timestamp())
     }
 
     pub fn case(&self, id: i64) -> Option<&Case> {
@@ -458,8 +454,8 @@ impl App {
             group(a.kind)
                 .cmp(&group(b.kind))
                 .then_with(|| {
-                    let ua = self.dept_usage.get(&a.id).copied().unwrap_or(0);
-                    let ub = self.dept_usage.get(&b.id).copied().unwrap_or(0);
+                    let ua = self.ix.dept_usage.get(&a.id).copied().unwrap_or(0);
+                    let ub = self.ix.dept_usage.get(&b.id).copied().unwrap_or(0);
                     ub.cmp(&ua)
                 })
                 .then_with(|| a.name.cmp(&b.name))
@@ -522,7 +518,13 @@ impl App {
                     catalog,
                 } = *session;
                 let first = self.me.is_none();
+                // Who is signed in decides where cases go (a department's own deadlines).
+                let who = |m: &Me| (m.role, m.department_id);
+                let same = self.me.as_ref().map(who) == Some(who(&me));
                 self.me = Some(me);
+                if !same {
+                    self.reindex();
+                }
                 self.policy = Some(policy);
                 self.set_departments(departments);
                 self.sup_on_session();
@@ -541,6 +543,7 @@ impl App {
                 self.server_zone = *changes.server_time.offset();
                 self.last_ok = Some(received_at);
                 self.now = received_at;
+                self.index_time();
                 if self.failure.take().is_some() {
                     self.info(Level::Success, self.i18n.t("msg.reconnected").to_string());
                 }
@@ -551,7 +554,7 @@ impl App {
                 }
                 let snapshot = changes.snapshot;
                 if snapshot {
-                    self.cases.clear();
+                    self.clear_cases();
                     // A snapshot may reuse ids and versions with other content (a restored
                     // database): the detail's wrapped text is made anew.
                     self.detail_text = None;
@@ -561,13 +564,14 @@ impl App {
                 }
                 // Tombstones: the case left this department; nothing of it may stay on screen.
                 for gone in changes.left {
+                    self.unindex(gone.id);
                     self.cases.remove(&gone.id);
                     self.archive.remove(&gone.id);
                 }
-                self.rebuild();
+                self.relocate();
                 let after = self.selected_case().map(|c| c.version);
                 let mut effects = self.detail_effects(before != after);
-                effects.extend(self.sup_alarms());
+                effects.extend(self.sup_alarms(false));
                 if snapshot {
                     self.sup.primed = true;
                 }
@@ -593,9 +597,13 @@ impl App {
                 // The server answered: the connection is back, and the message below is the news.
                 self.failure = None;
                 // Search results and the detail came from the database that is gone.
+                let found: Vec<i64> = self.archive.keys().copied().collect();
+                for id in found {
+                    self.unindex(id);
+                }
                 self.archive.clear();
                 self.detail = None;
-                self.rebuild();
+                self.relocate();
                 self.info(Level::Info, self.i18n.t("msg.resnapshot").to_string());
                 vec![Effect::Resnapshot]
             }
@@ -621,7 +629,7 @@ impl App {
                         let mut case = detail.case.clone();
                         case.requester.phone = crate::wire::mask_phone(&case.requester.phone);
                         self.upsert(case);
-                        self.rebuild();
+                        self.relocate();
                     }
                     self.detail = Some(*detail);
                 }
@@ -640,10 +648,13 @@ impl App {
                 if query == self.filter {
                     for c in list.cases {
                         if !self.cases.contains_key(&c.id) {
-                            self.archive.insert(c.id, c);
+                            let id = c.id;
+                            self.unindex(id);
+                            self.archive.insert(id, c);
+                            self.index(id);
                         }
                     }
-                    self.rebuild();
+                    self.relocate();
                 }
                 vec![]
             }
@@ -683,103 +694,48 @@ impl App {
     /// A newer version replaces an older one; an older answer (a slow feed page racing our own
     /// action's reply) never rolls a case back.
     fn upsert(&mut self, case: Case) {
-        self.archive.remove(&case.id);
+        let id = case.id;
         // A case that is no longer this department's (the reply to its own return, say) leaves
         // this console; the feed says so with a tombstone instead.
-        if let Some(me) = self
+        let foreign = self
             .me
             .as_ref()
             .filter(|m| m.role == crate::wire::Role::Department)
-            && case.department_id != me.department_id
+            .is_some_and(|me| case.department_id != me.department_id);
+        if !foreign
+            && self
+                .cases
+                .get(&id)
+                .is_some_and(|held| held.version > case.version)
         {
-            self.cases.remove(&case.id);
             return;
         }
-        match self.cases.get(&case.id) {
-            Some(held) if held.version > case.version => {}
-            _ => {
-                self.cases.insert(case.id, case);
-            }
+        self.unindex(id);
+        self.archive.remove(&id);
+        if foreign {
+            self.cases.remove(&id);
+            return;
         }
+        self.cases.insert(id, case);
+        self.index(id);
     }
 
-    fn matches_filter(&self, c: &Case, q: &str) -> bool {
-        if q.is_empty() {
-            return true;
-        }
-        let has = |s: &str| s.to_lowercase().contains(q);
-        has(&c.reference)
-            || has(&c.title)
-            || has(&c.location.town)
-            || c.department_id.is_some_and(|id| {
-                self.dept_index.get(&id).is_some_and(|&i| {
-                    let d = &self.departments[i];
-                    self.department_matches(d, q)
-                })
-            })
-    }
-
-    /// Recomputes the panes, the search list and the counters from the held cases; keeps the
-    /// cursor on the same case when it is still listed.
+    /// Makes the shown lists again from the kept orders after the filter, the drill-down or
+    /// the departments changed; keeps the cursor on the same case when it is still listed.
     pub fn rebuild(&mut self) {
-        let q = self.filter.trim().to_lowercase();
-        let mut panes: [Vec<(i64, i64)>; 4] = Default::default();
-        let mut search: Vec<(i64, i64)> = Vec::new();
-        self.open_index.clear();
-        self.dept_usage.clear();
-        self.untriaged_total = 0;
-        self.red_total = 0;
-        for c in self.cases.values() {
-            if let Some(d) = c.department_id {
-                *self.dept_usage.entry(d).or_default() += 1;
-            }
-            let open = c.status.is_open();
-            let due = self.queue_due(c);
-            if open {
-                self.open_index.push((due, c.overdue));
-                match c.tier {
-                    None => self.untriaged_total += 1,
-                    Some(Tier::Red) => self.red_total += 1,
-                    _ => {}
-                }
-            }
-            let matched = self.matches_filter(c, &q)
-                && self.sup.drill.is_none_or(|d| c.department_id == Some(d));
-            if matched {
-                search.push((-c.received_at.timestamp(), c.id));
-            }
-            if open && matched {
-                let pane = PANES.iter().position(|t| *t == c.tier).unwrap_or(0);
-                panes[pane].push((due, c.id));
-            }
-        }
-        for c in self.archive.values() {
-            if self.matches_filter(c, &q) {
-                search.push((-c.received_at.timestamp(), c.id));
-            }
-        }
-        for (i, mut p) in panes.into_iter().enumerate() {
-            p.sort_unstable();
-            self.queues[i] = p.into_iter().map(|(_, id)| id).collect();
-        }
-        self.collapse_groups();
-        search.sort_unstable();
-        self.search = search.into_iter().map(|(_, id)| id).collect();
-        self.sup_rebuild();
+        self.refilter(false);
         self.relocate();
     }
 
     /// Finds the selected case again after the lists changed; when it left (dispatched by
     /// someone else, filtered out) the cursor stays at the same place in its pane.
-    fn relocate(&mut self) {
+    pub(super) fn relocate(&mut self) {
         if let Some(id) = self.selected_id {
-            for (p, q) in self.queues.iter().enumerate() {
-                if let Some(i) = q.iter().position(|x| *x == id) {
-                    self.cursor = Cursor { pane: p, index: i };
-                    break;
-                }
+            let (pane, search) = self.locate(id);
+            if let Some((pane, index)) = pane {
+                self.cursor = Cursor { pane, index };
             }
-            if let Some(i) = self.search.iter().position(|x| *x == id) {
+            if let Some(i) = search {
                 self.search_cursor = i;
             }
         }
@@ -809,11 +765,9 @@ impl App {
 
     fn sync_selected(&mut self) {
         let id = match self.view {
-            View::Search => self.search.get(self.search_cursor).copied(),
+            View::Search => self.search.id_at(self.search_cursor),
             View::Overdue => self.sup_selected_id(),
-            _ => self.queues[self.cursor.pane]
-                .get(self.cursor.index)
-                .copied(),
+            _ => self.queues[self.cursor.pane].id_at(self.cursor.index),
         };
         if id != self.selected_id {
             self.selected_id = id;
@@ -860,7 +814,7 @@ impl App {
             return;
         }
         // The panes read as one list: moving past the end of one enters the next.
-        let flat: Vec<usize> = self.queues.iter().map(Vec::len).collect();
+        let flat: Vec<usize> = self.queues.iter().map(Ranked::len).collect();
         let total: usize = flat.iter().sum();
         if total == 0 {
             return;
@@ -896,6 +850,7 @@ mod answer_editor;
 mod detail_text;
 mod groups;
 mod help_text;
+mod index;
 mod intake;
 mod keys;
 mod library;

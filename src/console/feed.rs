@@ -16,12 +16,13 @@ use crate::catalog::Catalog;
 use crate::client::{Client, ClientError};
 use crate::wire::Problem;
 
-/// The change feed: session facts, a snapshot, then long-polled deltas from the cursor. The
+/// The change feed: session facts, a snapshot, then long-polled deltas from the cursor; each
+/// answer waits for room in `tx`, so a loop that falls behind slows the feed down. The
 /// cursor survives failures, so recovery resumes where it stopped instead of reloading. When
 /// the server refuses the cursor, the task reports `FeedReset` and waits for `resnapshot`.
 pub async fn run(
     client: Client,
-    tx: mpsc::UnboundedSender<Action>,
+    tx: mpsc::Sender<Action>,
     refresh: Arc<Notify>,
     resnapshot: Arc<Notify>,
     cancel: CancellationToken,
@@ -43,12 +44,14 @@ pub async fn run(
                     client.categories(),
                     client.towns()
                 )?;
-                let _ = tx.send(Action::SessionLoaded(Box::new(Session {
-                    me,
-                    policy,
-                    departments,
-                    catalog: Catalog { categories, towns },
-                })));
+                let _ = tx
+                    .send(Action::SessionLoaded(Box::new(Session {
+                        me,
+                        policy,
+                        departments,
+                        catalog: Catalog { categories, towns },
+                    })))
+                    .await;
                 session = true;
             }
             let w = if cursor.is_none() || immediate {
@@ -67,10 +70,12 @@ pub async fn run(
             cursor = Some(changes.cursor.clone());
             // More waiting on the server: fetch it at once rather than long-poll.
             immediate = changes.more;
-            let _ = tx.send(Action::FeedLoaded {
-                changes,
-                received_at: Utc::now(),
-            });
+            let _ = tx
+                .send(Action::FeedLoaded {
+                    changes,
+                    received_at: Utc::now(),
+                })
+                .await;
             Ok::<(), ClientError>(())
         };
         let result = tokio::select! {
@@ -81,7 +86,7 @@ pub async fn run(
             Ok(()) => backoff = Duration::from_secs(1),
             Err(error) if error.problem().is_some_and(Problem::is_cursor_reset) => {
                 tracing::info!("feed: {error}");
-                let _ = tx.send(Action::FeedReset { at: Utc::now() });
+                let _ = tx.send(Action::FeedReset { at: Utc::now() }).await;
                 tokio::select! {
                     _ = resnapshot.notified() => {}
                     _ = cancel.cancelled() => return,
@@ -99,11 +104,13 @@ pub async fn run(
                 // operator that the server is back.
                 immediate = true;
                 let retry = retries_by_itself(&error);
-                let _ = tx.send(Action::FeedFailed {
-                    error,
-                    at: Utc::now(),
-                    retry_in: if retry { backoff } else { Duration::ZERO },
-                });
+                let _ = tx
+                    .send(Action::FeedFailed {
+                        error,
+                        at: Utc::now(),
+                        retry_in: if retry { backoff } else { Duration::ZERO },
+                    })
+                    .await;
                 if retry {
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}

@@ -4,18 +4,20 @@
 
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
+use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::action::{Action, Effect};
 use super::app::App;
 use super::config::PollConfig;
 use super::feed;
+use super::pace::{Inbox, MAX_OTHER_PER_BATCH, Pacer};
 use super::theme::Theme;
 use super::ui;
 use crate::client::{Client, ListQuery};
@@ -68,12 +70,15 @@ async fn event_loop(
     poll: PollConfig,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    // The feed waits while its answers are not taken: the server then puts more changes in
+    // one answer instead of the loop falling behind.
+    let (feed_tx, mut feed_rx) = mpsc::channel::<Action>(FEED_QUEUE);
     let cancel = CancellationToken::new();
     let refresh = Arc::new(Notify::new());
     let resnapshot = Arc::new(Notify::new());
     tokio::spawn(feed::run(
         client.clone(),
-        tx.clone(),
+        feed_tx,
         refresh.clone(),
         resnapshot.clone(),
         cancel.clone(),
@@ -91,49 +96,57 @@ async fn event_loop(
         });
     }
     app.update(Action::Tick(Utc::now()));
+    let mut inbox = Inbox::default();
+    let mut pacer = Pacer::default();
+    let mut detail: Option<AbortHandle> = None;
 
     'outer: loop {
-        // One synchronized update per frame: terminals that support it never show half a frame.
-        let _ = crossterm::queue!(
-            std::io::stdout(),
-            crossterm::terminal::BeginSynchronizedUpdate
-        );
-        terminal.draw(|f| ui::draw(f, app, &theme, Utc::now()))?;
-        let _ = crossterm::execute!(
-            std::io::stdout(),
-            crossterm::terminal::EndSynchronizedUpdate
-        );
-        let action = tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(ev)) => match terminal_action(ev) {
-                    Some(a) => a,
-                    None => continue,
-                },
-                Some(Err(e)) => {
-                    tracing::error!("terminal input: {e}");
+        if pacer.should_draw(Instant::now()) {
+            // One synchronized update per frame: terminals that support it never show half a
+            // frame.
+            let _ = crossterm::queue!(
+                std::io::stdout(),
+                crossterm::terminal::BeginSynchronizedUpdate
+            );
+            terminal.draw(|f| ui::draw(f, app, &theme, Utc::now()))?;
+            let _ = crossterm::execute!(
+                std::io::stdout(),
+                crossterm::terminal::EndSynchronizedUpdate
+            );
+            pacer.drawn(Instant::now());
+        }
+        if inbox.is_empty() {
+            let frame = pacer.due_at();
+            let next = tokio::select! {
+                biased;
+                _ = &mut stop => {
+                    tracing::info!("stop signal");
                     break 'outer;
                 }
-                None => break 'outer,
-            },
-            _ = tick.tick() => Action::Tick(Utc::now()),
-            Some(a) = rx.recv() => a,
-            _ = &mut stop => {
-                tracing::info!("stop signal");
-                break 'outer;
-            }
-        };
-        let mut effects = app.update(action);
-        // Coalesce: every key of a burst already read, and everything already waiting on the
-        // channel, is applied before the next frame is drawn (a frame per key would make a
-        // fast typist or an unbracketed paste wait for hundreds of frames).
-        // Polled with this task's own waker: a stream left pending wakes this loop.
+                ev = events.next() => match ev {
+                    Some(Ok(ev)) => terminal_action(ev),
+                    Some(Err(e)) => {
+                        tracing::error!("terminal input: {e}");
+                        break 'outer;
+                    }
+                    None => break 'outer,
+                },
+                Some(a) = rx.recv() => Some(a),
+                Some(a) = feed_rx.recv() => Some(a),
+                _ = tick.tick() => Some(Action::Tick(Utc::now())),
+                _ = sleep_until(frame), if frame.is_some() => None,
+            };
+            inbox.extend(next);
+        } else if futures::poll!(&mut stop).is_ready() {
+            tracing::info!("stop signal");
+            break 'outer;
+        }
+        // Every key of a burst already read comes before anything else (a frame per key would
+        // make a fast typist or an unbracketed paste wait for hundreds of frames). Polled with
+        // this task's own waker: a stream left pending wakes this loop.
         for _ in 0..MAX_COALESCED {
             match futures::poll!(events.next()) {
-                Poll::Ready(Some(Ok(ev))) => {
-                    if let Some(a) = terminal_action(ev) {
-                        effects.extend(app.update(a));
-                    }
-                }
+                Poll::Ready(Some(Ok(ev))) => inbox.extend(terminal_action(ev)),
                 Poll::Ready(Some(Err(e))) => {
                     tracing::error!("terminal input: {e}");
                     break 'outer;
@@ -142,22 +155,43 @@ async fn event_loop(
                 Poll::Pending => break,
             }
         }
-        while let Ok(a) = rx.try_recv() {
+        while inbox.waiting() < MAX_OTHER_PER_BATCH {
+            match rx.try_recv().or_else(|_| feed_rx.try_recv()) {
+                Ok(a) => inbox.push(a),
+                Err(_) => break,
+            }
+        }
+        let mut effects = Vec::new();
+        for a in inbox.batch() {
+            pacer.note(&a);
             effects.extend(app.update(a));
         }
         for effect in effects {
             if effect == Effect::Quit {
                 break 'outer;
             }
-            perform(effect, &client, &tx, &refresh, &resnapshot);
+            perform(effect, &client, &tx, &refresh, &resnapshot, &mut detail);
         }
     }
     cancel.cancel();
     Ok(())
 }
 
+async fn sleep_until(at: Option<Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
 /// Most terminal events applied between two frames.
 const MAX_COALESCED: usize = 4096;
+
+/// Feed answers waiting for the loop before the feed task waits too.
+const FEED_QUEUE: usize = 2;
+
+/// How long the cursor rests on a case before its timeline is asked for: scrolling through a
+/// list asks for nothing but the case it stops on.
+pub const DETAIL_DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// What a terminal event means to the app; `None` for events it has no use for.
 fn terminal_action(ev: Event) -> Option<Action> {
@@ -198,6 +232,7 @@ fn perform(
     tx: &Tx,
     refresh: &Arc<Notify>,
     resnapshot: &Arc<Notify>,
+    detail: &mut Option<AbortHandle>,
 ) {
     let client = client.clone();
     let tx = tx.clone();
@@ -345,7 +380,12 @@ fn perform(
             case_id,
             reveal_phone,
         } => {
-            tokio::spawn(async move {
+            // A newer request for the detail replaces one not yet answered.
+            if let Some(previous) = detail.take() {
+                previous.abort();
+            }
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(DETAIL_DEBOUNCE).await;
                 let r = if reveal_phone {
                     client.case_with_phone(case_id).await
                 } else {
@@ -356,6 +396,7 @@ fn perform(
                     Err(error) => Action::DetailFailed { case_id, error },
                 });
             });
+            *detail = Some(task.abort_handle());
         }
         Effect::LookupSoon { generation } => {
             tokio::spawn(async move {

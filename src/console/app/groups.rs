@@ -3,7 +3,7 @@
 //! operator expands it. A group is answered with one text (each case gets its own reply and
 //! event on the server) or its duplicates are merged into one case.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::*;
 use crate::wire::{AnswerRef, CaseVersion, GroupAnswerBody, GroupMergeBody, GroupOutcome};
@@ -13,13 +13,53 @@ use crate::wire::{AnswerRef, CaseVersion, GroupAnswerBody, GroupMergeBody, Group
 pub struct GroupState {
     /// Group keys (anchor ids) the operator expanded.
     pub expanded: HashSet<i64>,
-    /// Each collapsed row's case → the group's untriaged members, the row's case first.
-    pub collapsed: HashMap<i64, Vec<i64>>,
-    /// Every case listed in an expanded group → its group key.
-    pub expanded_members: HashMap<i64, i64>,
+    /// Each group key → its shown untriaged members, in the pane's order. Kept per changed
+    /// case, so a group costs the pane nothing when nothing in it changes.
+    members: HashMap<i64, BTreeSet<(i64, i64)>>,
+    /// How many cases the untriaged pane shows, however many rows their groups take.
+    shown: usize,
     /// `o` on a collapsed row: the answer form (on the row's case) answers these cases.
     pub answer_target: Option<(i64, Vec<i64>)>,
     pending: HashMap<RequestId, PendingGroup>,
+}
+
+impl GroupState {
+    /// The untriaged pane's rows of one group: its most urgent case while collapsed, every
+    /// member when expanded or alone.
+    fn rows(&self, key: i64) -> Vec<(i64, i64)> {
+        match self.members.get(&key) {
+            None => vec![],
+            Some(m) if m.len() < 2 || self.expanded.contains(&key) => m.iter().copied().collect(),
+            Some(m) => m.first().copied().into_iter().collect(),
+        }
+    }
+
+    fn edit(&mut self, key: i64, row: (i64, i64), add: bool) {
+        let m = self.members.entry(key).or_default();
+        if add {
+            if m.insert(row) {
+                self.shown += 1;
+            }
+        } else {
+            if m.remove(&row) {
+                self.shown -= 1;
+            }
+            if m.is_empty() {
+                self.members.remove(&key);
+                self.expanded.remove(&key);
+            }
+        }
+    }
+
+    /// The cases the untriaged pane stands for.
+    pub fn shown_cases(&self) -> usize {
+        self.shown
+    }
+
+    /// A group of two or more shown cases, by key.
+    fn group(&self, key: i64) -> Option<&BTreeSet<(i64, i64)>> {
+        self.members.get(&key).filter(|m| m.len() > 1)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -43,70 +83,85 @@ pub fn group_key(c: &Case) -> i64 {
 }
 
 impl App {
-    /// Re-lays the untriaged pane (already sorted by time left): the members of a group follow
-    /// its most urgent case, and unless the group is expanded they are one row.
-    pub(super) fn collapse_groups(&mut self) {
-        let pane = std::mem::take(&mut self.queues[0]);
-        let mut members: HashMap<i64, Vec<i64>> = HashMap::new();
-        for id in &pane {
-            if let Some(c) = self.cases.get(id) {
-                members.entry(group_key(c)).or_default().push(*id);
+    /// One shown untriaged case joins or leaves the untriaged pane: only its group's rows are
+    /// laid again.
+    pub(super) fn edit_untriaged(&mut self, group: i64, row: (i64, i64), add: bool) {
+        for r in self.groups.rows(group) {
+            self.queues[0].remove(&r);
+        }
+        self.groups.edit(group, row, add);
+        for r in self.groups.rows(group) {
+            self.queues[0].insert(r);
+        }
+    }
+
+    /// The untriaged pane laid anew from its shown cases, in order (after the filter changed).
+    pub(super) fn lay_untriaged(&mut self, shown: Vec<(i64, i64)>) {
+        self.groups.members.clear();
+        self.groups.shown = shown.len();
+        for row in &shown {
+            if let Some(c) = self.cases.get(&row.1) {
+                let key = group_key(c);
+                self.groups.members.entry(key).or_default().insert(*row);
             }
         }
-        let g = &mut self.groups;
-        g.collapsed.clear();
-        g.expanded_members.clear();
-        g.expanded
-            .retain(|k| members.get(k).is_some_and(|m| m.len() > 1));
-        let mut laid = Vec::with_capacity(pane.len());
-        for id in pane {
-            let key = self.cases.get(&id).map_or(id, group_key);
-            let Some(group) = members.remove(&key) else {
-                continue;
-            };
-            if group.len() < 2 {
-                laid.push(id);
-            } else if g.expanded.contains(&key) {
-                for m in &group {
-                    g.expanded_members.insert(*m, key);
-                }
-                laid.extend(group);
-            } else {
-                laid.push(id);
-                g.collapsed.insert(id, group);
-            }
-        }
-        self.queues[0] = laid;
+        let groups = &mut self.groups;
+        groups.expanded.retain(|k| groups.members.contains_key(k));
+        let rows = shown.into_iter().filter(|row| {
+            self.cases.get(&row.1).is_some_and(|c| {
+                let key = group_key(c);
+                self.groups
+                    .group(key)
+                    .is_none_or(|m| self.groups.expanded.contains(&key) || m.first() == Some(row))
+            })
+        });
+        self.queues[0] = Ranked::from_sorted(rows);
+    }
+
+    /// The shown group of an untriaged case, by key.
+    fn group_of(&self, case_id: i64) -> Option<(i64, &BTreeSet<(i64, i64)>)> {
+        let c = self.cases.get(&case_id).filter(|c| c.tier.is_none())?;
+        let key = group_key(c);
+        self.groups.group(key).map(|m| (key, m))
+    }
+
+    /// The collapsed row standing for a group: its members, the row's case first.
+    fn collapsed_members(&self, case_id: i64) -> Option<Vec<i64>> {
+        let (key, m) = self.group_of(case_id)?;
+        (!self.groups.expanded.contains(&key) && m.first().is_some_and(|r| r.1 == case_id))
+            .then(|| m.iter().map(|r| r.1).collect())
+    }
+
+    /// A case listed as a member of an expanded group.
+    pub fn expanded_member(&self, case_id: i64) -> bool {
+        self.group_of(case_id)
+            .is_some_and(|(key, _)| self.groups.expanded.contains(&key))
     }
 
     /// The untriaged open members of the selected row's group: every case a collapsed row
     /// stands for, or the group of an expanded member; just the case itself otherwise.
     pub fn group_members(&self, case_id: i64) -> Vec<i64> {
-        if let Some(m) = self.groups.collapsed.get(&case_id) {
-            return m.clone();
+        match self.group_of(case_id) {
+            Some((key, m))
+                if self.groups.expanded.contains(&key)
+                    || m.first().is_some_and(|r| r.1 == case_id) =>
+            {
+                m.iter().map(|r| r.1).collect()
+            }
+            _ => vec![case_id],
         }
-        if let Some(key) = self.groups.expanded_members.get(&case_id) {
-            return self.queues[0]
-                .iter()
-                .filter(|id| self.groups.expanded_members.get(id) == Some(key))
-                .copied()
-                .collect();
-        }
-        vec![case_id]
     }
 
     /// The selected row is a group's (collapsed, or a case of an expanded one).
     pub fn selected_in_group(&self) -> bool {
-        self.selected_id.is_some_and(|id| {
-            self.groups.collapsed.contains_key(&id)
-                || self.groups.expanded_members.contains_key(&id)
-        })
+        self.selected_id
+            .is_some_and(|id| self.collapsed_members(id).is_some() || self.expanded_member(id))
     }
 
     /// How a collapsed row reads: the group's size and its anchor's title (the row's own
     /// title when the anchor has left the queue).
     pub fn group_row(&self, case_id: i64) -> Option<(usize, &str)> {
-        let members = self.groups.collapsed.get(&case_id)?;
+        let members = self.collapsed_members(case_id)?;
         let c = self.cases.get(&case_id)?;
         let title = self
             .cases
@@ -121,22 +176,36 @@ impl App {
         let Some(id) = self.selected_id else {
             return vec![];
         };
-        if let Some(key) = self.groups.expanded_members.get(&id).copied() {
-            self.groups.expanded.remove(&key);
-        } else if self.groups.collapsed.contains_key(&id) {
-            let key = self.cases.get(&id).map_or(id, group_key);
-            self.groups.expanded.insert(key);
-        } else {
+        let Some((key, _)) = self.group_of(id) else {
+            return vec![];
+        };
+        let collapsed = self.collapsed_members(id).is_some();
+        if !collapsed && !self.expanded_member(id) {
             return vec![];
         }
-        self.rebuild();
+        for r in self.groups.rows(key) {
+            self.queues[0].remove(&r);
+        }
+        if collapsed {
+            self.groups.expanded.insert(key);
+        } else {
+            self.groups.expanded.remove(&key);
+        }
+        for r in self.groups.rows(key) {
+            self.queues[0].insert(r);
+        }
+        if !collapsed {
+            // The cursor stays on the group: its row is now its most urgent case.
+            self.selected_id = self.groups.rows(key).first().map(|r| r.1);
+        }
+        self.relocate();
         self.after_move()
     }
 
     /// `o` on a collapsed group row: the answer form opened on the row's case answers the
     /// whole group.
     pub(super) fn target_group_answer(&mut self, case_id: i64) {
-        let members = self.groups.collapsed.get(&case_id).cloned();
+        let members = self.collapsed_members(case_id);
         self.groups.answer_target = members.map(|m| (case_id, m));
     }
 

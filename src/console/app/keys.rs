@@ -377,7 +377,9 @@ impl App {
                     && crate::console::input::edit(&mut self.filter, &mut end, &key, false)
                     && self.filter.len() != before
                 {
-                    self.rebuild();
+                    // Typing narrows what is shown: only the shown rows are looked at again.
+                    self.refilter(true);
+                    self.relocate();
                     return self.after_move();
                 }
                 vec![]
@@ -577,7 +579,7 @@ impl App {
                         }
                     }
                 } else if self.view == View::Queue {
-                    let counts = self.queues.each_ref().map(Vec::len);
+                    let counts = self.queues.each_ref().map(|q| q.len());
                     for (p, pane) in layout::panes(list, counts).iter().enumerate() {
                         if pane.rows.contains((m.column, m.row).into()) {
                             let off = if p == self.cursor.pane {

@@ -54,7 +54,8 @@ impl App {
                 self.mode = Mode::Filter;
                 let mut end = self.filter.chars().count();
                 input::insert(&mut self.filter, &mut end, text, false);
-                self.rebuild();
+                self.refilter(true);
+                self.relocate();
                 self.after_move()
             }
             other => {

@@ -87,7 +87,7 @@ impl App {
             self.view = View::Queue;
             self.selected_id = Some(case.id);
         }
-        self.rebuild();
+        self.relocate();
         let mut fetch = vec![];
         if self.selected_id == Some(case.id) {
             fetch = self.take_answer_into_detail(detail, is_create);
@@ -179,7 +179,7 @@ impl App {
             let held = failed.out.case_id.and_then(|id| self.cases.get(&id));
             let changes = self.diff(failed.out.seen.as_deref().or(held), &current.case);
             self.upsert(current.case.clone());
-            self.rebuild();
+            self.relocate();
             if self.selected_id == Some(current.case.id) {
                 self.detail = Some((*current).clone());
             }

@@ -16,6 +16,7 @@ use crate::console::alarm::Alarm;
 use crate::console::command::Command;
 use crate::console::config::NotifyKind;
 use crate::console::layout;
+use crate::console::ranked::Ranked;
 use crate::report::DailyReport;
 use crate::wire::{
     Case, CaseAction, ClockKind, ExtensionDecisionBody, FollowUpBody, NoteBody, Role, Satisfaction,
@@ -182,11 +183,11 @@ pub struct Supervision {
     /// else to say, so a bell heard from across the room can be read back.
     pub rang: Option<(String, DateTime<Utc>)>,
     view_chosen: bool,
-    /// The supervisor's own lists, kept up to date when cases change (`sup_rebuild`), most
-    /// pressing first.
-    pub ruling: Vec<i64>,
-    pub extensions: Vec<i64>,
-    pub returned: Vec<i64>,
+    /// The supervisor's own lists, kept up to date per changed case (app/index.rs), most
+    /// pressing first: (next due, or the time asked for, id).
+    pub ruling: Ranked<(i64, i64)>,
+    pub extensions: Ranked<(i64, i64)>,
+    pub returned: Ranked<(i64, i64)>,
     pub ruling_pick: (Option<i64>, usize),
     pub extension_pick: (Option<i64>, usize),
     pub returned_pick: (Option<i64>, usize),
@@ -194,7 +195,7 @@ pub struct Supervision {
     /// request's time, so a second request rings again).
     announced_ruling: HashSet<i64>,
     announced_extension: HashSet<(i64, i64)>,
-    /// Arrivals found by `sup_rebuild`, rung by the next `sup_alarms`.
+    /// Arrivals found among the changed cases, rung by `sup_alarms`.
     arrivals: Vec<(i64, Arrival)>,
     lists_primed: bool,
     /// The Departments view's selected row.
@@ -224,63 +225,95 @@ impl App {
     /// Open cases past a deadline or within the amber threshold of one: red first, then the
     /// latest first.
     pub fn overdue_board(&self, now: DateTime<Utc>) -> Vec<BoardRow> {
+        self.board_rows(0, now).collect()
+    }
+
+    /// The board's rows from index `from` on (drawing reads only the visible ones).
+    pub fn board_rows(&self, from: usize, now: DateTime<Utc>) -> impl Iterator<Item = BoardRow> {
         let s = self.server_now(now);
-        let amber = self.alarms.amber_minutes * 60;
-        let mut rows: Vec<BoardRow> = self
-            .cases
-            .values()
-            .filter(|c| c.status.is_open())
-            .filter_map(|c| {
-                // The server's own choice of the most pressing clock, as the queue shows it.
-                let d = c.next_due.as_ref()?;
-                let left = (d.due_at.with_timezone(&Utc) - s).num_seconds();
-                (left < amber || c.overdue).then_some(BoardRow {
-                    case_id: c.id,
-                    clock: d.clock,
-                    left,
-                })
+        self.ix.board.ids_from(from).filter_map(move |id| {
+            // The server's own choice of the most pressing clock, as the queue shows it.
+            let d = self.cases.get(&id)?.next_due.as_ref()?;
+            Some(BoardRow {
+                case_id: id,
+                clock: d.clock,
+                left: (d.due_at.with_timezone(&Utc) - s).num_seconds(),
             })
-            .collect();
-        rows.sort_by_key(|r| {
-            let red = self.cases.get(&r.case_id).and_then(|c| c.tier) == Some(Tier::Red);
-            (!red, r.left, r.case_id)
-        });
-        rows
+        })
+    }
+
+    pub fn board_len(&self) -> usize {
+        self.ix.board.len()
+    }
+
+    /// The board's breached and red rows.
+    pub fn board_counts(&self, now: DateTime<Utc>) -> (usize, usize) {
+        let s = self.server_now(now);
+        // A row's countdown is below zero from the second after its due time.
+        let cut = s.timestamp();
+        let b = &self.ix.board;
+        let red = b.rank(&(1, i64::MIN, i64::MIN));
+        let breached = b.rank(&(0, cut, i64::MIN)) + b.rank(&(1, cut, i64::MIN)) - red;
+        (breached, red)
     }
 
     /// Resolved cases waiting for their follow-up call, the most pressing first, with the
     /// seconds left on the follow-up clock (when there is one).
     pub fn follow_up_queue(&self, now: DateTime<Utc>) -> Vec<(i64, Option<i64>)> {
-        let s = self.server_now(now);
-        let mut rows: Vec<(i64, Option<i64>, i64)> = self
-            .cases
-            .values()
-            .filter(|c| c.status == Status::Resolved && c.follow_up_required)
-            .map(|c| {
-                let left = c
-                    .deadlines
-                    .iter()
-                    .find(|d| d.clock == ClockKind::FollowUp && d.met_at.is_none())
-                    .map(|d| (d.due_at.with_timezone(&Utc) - s).num_seconds());
-                let resolved = c.resolved_at.unwrap_or(c.updated_at).timestamp();
-                (c.id, left, resolved)
-            })
-            .collect();
-        rows.sort_by_key(|(id, left, resolved)| (left.unwrap_or(i64::MAX), *resolved, *id));
-        rows.into_iter().map(|(id, left, _)| (id, left)).collect()
+        self.follow_rows(0, now).collect()
     }
 
-    fn sup_ids(&self, pane: SupPane) -> Vec<i64> {
-        match pane {
-            SupPane::Ruling => self.sup.ruling.clone(),
-            SupPane::Extensions => self.sup.extensions.clone(),
-            SupPane::Returned => self.sup.returned.clone(),
-            SupPane::Board => self
-                .overdue_board(self.now)
+    /// The follow-up queue's rows from index `from` on.
+    pub fn follow_rows(
+        &self,
+        from: usize,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = (i64, Option<i64>)> {
+        let s = self.server_now(now);
+        self.ix.follow.ids_from(from).filter_map(move |id| {
+            let c = self.cases.get(&id)?;
+            let left = c
+                .deadlines
                 .iter()
-                .map(|r| r.case_id)
-                .collect(),
-            SupPane::FollowUps => self.follow_up_queue(self.now).iter().map(|r| r.0).collect(),
+                .find(|d| d.clock == ClockKind::FollowUp && d.met_at.is_none())
+                .map(|d| (d.due_at.with_timezone(&Utc) - s).num_seconds());
+            Some((id, left))
+        })
+    }
+
+    pub fn follow_len(&self) -> usize {
+        self.ix.follow.len()
+    }
+
+    /// How many rows a pane of the Overdue view lists.
+    pub fn sup_len(&self, pane: SupPane) -> usize {
+        match pane {
+            SupPane::Board => self.ix.board.len(),
+            SupPane::FollowUps => self.ix.follow.len(),
+            SupPane::Ruling => self.sup.ruling.len(),
+            SupPane::Extensions => self.sup.extensions.len(),
+            SupPane::Returned => self.sup.returned.len(),
+        }
+    }
+
+    /// The case on row `i` of a pane of the Overdue view.
+    pub fn sup_id_at(&self, pane: SupPane, i: usize) -> Option<i64> {
+        match pane {
+            SupPane::Board => self.ix.board.id_at(i),
+            SupPane::FollowUps => self.ix.follow.id_at(i),
+            SupPane::Ruling => self.sup.ruling.id_at(i),
+            SupPane::Extensions => self.sup.extensions.id_at(i),
+            SupPane::Returned => self.sup.returned.id_at(i),
+        }
+    }
+
+    fn sup_position(&self, pane: SupPane, id: i64) -> Option<usize> {
+        match pane {
+            SupPane::Board => self.board_position(id),
+            SupPane::FollowUps => self.follow_position(id),
+            SupPane::Ruling => self.sup_list_position(&self.sup.ruling, id),
+            SupPane::Extensions => self.sup_list_position(&self.sup.extensions, id),
+            SupPane::Returned => self.sup_list_position(&self.sup.returned, id),
         }
     }
 
@@ -305,46 +338,38 @@ impl App {
     }
 
     /// The selected row's position in a pane's list, if the pane has rows.
-    pub fn sup_index(&self, pane: SupPane, ids: &[i64]) -> Option<usize> {
-        if ids.is_empty() {
+    pub fn sup_index(&self, pane: SupPane) -> Option<usize> {
+        let len = self.sup_len(pane);
+        if len == 0 {
             return None;
         }
         let (id, index) = self.pick(pane);
         Some(
-            id.and_then(|id| ids.iter().position(|x| *x == id))
-                .unwrap_or(index.min(ids.len() - 1)),
+            id.and_then(|id| self.sup_position(pane, id))
+                .unwrap_or(index.min(len - 1)),
         )
     }
 
     /// The case selected in the Overdue view.
     pub(super) fn sup_selected_id(&self) -> Option<i64> {
-        let ids = self.sup_ids(self.sup.pane);
-        self.sup_index(self.sup.pane, &ids).map(|i| ids[i])
+        let pane = self.sup.pane;
+        self.sup_index(pane).and_then(|i| self.sup_id_at(pane, i))
     }
 
     /// Departments with their load (live) and today's record (from the report), sorted by
     /// the chosen column.
     pub fn department_rows(&self, now: DateTime<Utc>) -> Vec<DeptRow> {
         let s = self.server_now(now);
+        // Due before `s`, to the second.
+        let cut = s.timestamp() + i64::from(s.timestamp_subsec_nanos() > 0);
         let mut rows: Vec<DeptRow> = self
             .departments
             .iter()
             .filter(|d| d.active)
             .map(|d| {
-                let open: Vec<&Case> = self
-                    .cases
-                    .values()
-                    .filter(|c| c.department_id == Some(d.id) && c.status.is_open())
-                    .collect();
-                let overdue = open
-                    .iter()
-                    .filter(|c| {
-                        c.overdue
-                            || c.next_due
-                                .as_ref()
-                                .is_some_and(|n| n.due_at.with_timezone(&Utc) < s)
-                    })
-                    .count();
+                let (open, overdue) = self.ix.depts.get(&d.id).map_or((0, 0), |l| {
+                    (l.open, l.flagged + l.due.rank(&(cut, i64::MIN)))
+                });
                 let today = self
                     .sup
                     .report
@@ -353,7 +378,7 @@ impl App {
                 DeptRow {
                     department_id: d.id,
                     name: d.name.clone(),
-                    open: open.len(),
+                    open,
                     overdue,
                     on_time: today
                         .filter(|t| t.resolved > 0)
@@ -403,55 +428,25 @@ impl App {
 
     // ---- hooks called from `update` ---------------------------------------------------------
 
-    /// Refills the supervisor's lists from the held cases (with the queues, when cases change)
-    /// and notes the new arrivals for the next alarm.
-    pub(super) fn sup_rebuild(&mut self) {
-        if !self.is_supervisor() {
-            return;
+    /// A changed case that now awaits a ruling, or asks for more time, is news for a
+    /// supervisor once the lists have been primed with the state of things.
+    fn note_arrivals(sup: &mut Supervision, c: &Case) {
+        let primed = sup.lists_primed;
+        if c.awaiting_ruling && c.status.is_open() {
+            if sup.announced_ruling.insert(c.id) && primed {
+                sup.arrivals.push((c.id, Arrival::Ruling));
+            }
+        } else {
+            sup.announced_ruling.remove(&c.id);
         }
-        let mut ruling: Vec<(i64, i64)> = Vec::new();
-        let mut extensions: Vec<(i64, i64)> = Vec::new();
-        let mut returned: Vec<(i64, i64)> = Vec::new();
-        // The first cases seen are the state of things, not news.
-        let primed = self.sup.lists_primed;
-        for c in self.cases.values() {
-            let due = c
-                .next_due
-                .as_ref()
-                .map(|d| d.due_at.timestamp())
-                .unwrap_or(i64::MAX);
-            if c.awaiting_ruling && c.status.is_open() {
-                ruling.push((due, c.id));
-                if self.sup.announced_ruling.insert(c.id) && primed {
-                    self.sup.arrivals.push((c.id, Arrival::Ruling));
-                }
-            } else {
-                self.sup.announced_ruling.remove(&c.id);
-            }
-            if let Some(p) = &c.pending_extension {
-                // Soonest asked-for time first: the feedback it would move is the nearest.
-                extensions.push((p.until.timestamp(), c.id));
-                if self
-                    .sup
-                    .announced_extension
-                    .insert((c.id, p.requested_at.timestamp()))
-                    && primed
-                {
-                    self.sup.arrivals.push((c.id, Arrival::Extension));
-                }
-            }
-            if c.status == Status::Triaged && c.return_count > 0 && !c.awaiting_ruling {
-                returned.push((due, c.id));
-            }
+        if let Some(p) = &c.pending_extension
+            && sup
+                .announced_extension
+                .insert((c.id, p.requested_at.timestamp()))
+            && primed
+        {
+            sup.arrivals.push((c.id, Arrival::Extension));
         }
-        let ids = |mut v: Vec<(i64, i64)>| {
-            v.sort_unstable();
-            v.into_iter().map(|(_, id)| id).collect::<Vec<i64>>()
-        };
-        self.sup.ruling = ids(ruling);
-        self.sup.extensions = ids(extensions);
-        self.sup.returned = ids(returned);
-        self.sup.lists_primed |= self.last_ok.is_some();
     }
 
     /// A supervisor starts on the Overdue board.
@@ -482,7 +477,8 @@ impl App {
 
     /// Every second: about-to-breach alarms, and the report refreshed while it is shown.
     pub(super) fn sup_tick(&mut self) -> Vec<Effect> {
-        let mut effects = self.sup_alarms();
+        self.index_time();
+        let mut effects = self.sup_alarms(true);
         let due = self
             .sup
             .report_asked
@@ -520,19 +516,37 @@ impl App {
     }
 
     /// New red cases (first seen red, or re-tiered red) and cases about to breach: each rings
-    /// once, unless muted or switched off in `[alarms]`. Until the first snapshot has been
+    /// once, unless muted or switched off in `[alarms]`. Looks at the cases changed since the
+    /// last call and, on a tick (`window`), at the deadlines that came within the
+    /// about-to-breach threshold since the last tick. Until the first snapshot has been
     /// taken in (`primed`), what is seen is only recorded: the desk as found at start-up is
     /// not news. About-to-breach alarms within `due_soon_repeat_minutes` of the last one that
     /// rang only flash their rows, so a busy desk does not ring every minute.
-    pub(super) fn sup_alarms(&mut self) -> Vec<Effect> {
+    pub(super) fn sup_alarms(&mut self, window: bool) -> Vec<Effect> {
         let s = self.server_now(self.now);
         let soon = self.alarms.about_to_breach_minutes * 60;
-        // (case, the deadline about to breach and seconds left; None: a new red case). Runs
-        // every second over every case held: look up before writing, and format only the few
-        // alarms shown, not every case.
+        let mut changed = std::mem::take(&mut self.ix.changed);
+        changed.sort_unstable();
+        changed.dedup();
+        if self.is_supervisor() {
+            for id in &changed {
+                if let Some(c) = self.cases.get(id) {
+                    Self::note_arrivals(&mut self.sup, c);
+                }
+            }
+        }
+        self.sup.lists_primed |= self.last_ok.is_some();
+        // Cases whose deadlines to look at: the changed ones, and on a tick those with a
+        // deadline that came within the threshold since the last tick.
+        let mut look: Vec<i64> = Vec::new();
+        // (case, the deadline about to breach and seconds left; None: a new red case). Format
+        // only the few alarms shown, not every case.
         let mut news: Vec<(&Case, Ring)> = Vec::new();
         let primed = self.sup.primed;
-        for c in self.cases.values() {
+        for id in &changed {
+            let Some(c) = self.cases.get(id) else {
+                continue;
+            };
             let red = c.tier == Some(Tier::Red);
             let was = self.sup.tiers.get(&c.id).copied();
             if was != Some(c.tier) {
@@ -542,11 +556,31 @@ impl App {
                 if self.alarms.new_red {
                     news.push((c, Ring::NewRed));
                 }
+                // Its deadlines are looked at the next time, as a known red case.
+                self.ix.changed.push(c.id);
                 continue;
             }
-            if !c.status.is_open() {
-                continue;
+            look.push(c.id);
+        }
+        if window {
+            let hi = s.timestamp() + soon;
+            let lo = self.ix.warn_hi.max(s.timestamp());
+            if hi > lo {
+                look.extend(
+                    self.ix
+                        .deadlines
+                        .range((lo + 1, i64::MIN)..(hi + 1, i64::MIN))
+                        .map(|k| k.1),
+                );
+                look.sort_unstable();
+                look.dedup();
             }
+            self.ix.warn_hi = self.ix.warn_hi.max(hi);
+        }
+        for id in look {
+            let Some(c) = self.cases.get(&id).filter(|c| c.status.is_open()) else {
+                continue;
+            };
             for d in c.deadlines.iter().filter(|d| d.met_at.is_none()) {
                 let left = (d.due_at.with_timezone(&Utc) - s).num_seconds();
                 if left > 0
@@ -759,11 +793,10 @@ impl App {
                         && self.detail_covers_list()) =>
             {
                 let pane = self.sup.pane;
-                let ids = self.sup_ids(pane);
-                let Some(at) = self.sup_index(pane, &ids) else {
+                let Some(at) = self.sup_index(pane) else {
                     return Some(vec![]);
                 };
-                let last = ids.len() as isize - 1;
+                let last = self.sup_len(pane) as isize - 1;
                 let page = self.page();
                 let to = match command {
                     Command::Down => at as isize + 1,
@@ -774,7 +807,7 @@ impl App {
                     _ => at as isize - page,
                 }
                 .clamp(0, last) as usize;
-                self.set_pick(pane, (Some(ids[to]), to));
+                self.set_pick(pane, (self.sup_id_at(pane, to), to));
                 Some(self.after_move())
             }
             Command::NextPane | Command::PrevPane if self.view == View::Overdue => {
@@ -821,13 +854,11 @@ impl App {
                     if !rows.contains(at) {
                         continue;
                     }
-                    let ids = self.sup_ids(pane);
-                    let off =
-                        layout::scroll_offset(self.sup_index(pane, &ids).unwrap_or(0), rows.height);
+                    let off = layout::scroll_offset(self.sup_index(pane).unwrap_or(0), rows.height);
                     let i = off + (m.row - rows.y) as usize;
-                    if let Some(id) = ids.get(i) {
+                    if let Some(id) = self.sup_id_at(pane, i) {
                         self.sup.pane = pane;
-                        self.set_pick(pane, (Some(*id), i));
+                        self.set_pick(pane, (Some(id), i));
                     }
                 }
                 self.after_move()

@@ -151,7 +151,7 @@ pub fn row<'a>(
 fn group_shown(app: &App, c: &Case) -> Option<Case> {
     let title = match app.group_row(c.id) {
         Some((count, title)) => format!("×{count} {title}"),
-        None if app.groups.expanded_members.contains_key(&c.id) => format!("┊ {}", c.title),
+        None if app.expanded_member(c.id) => format!("┊ {}", c.title),
         None => return None,
     };
     Some(Case { title, ..c.clone() })
@@ -186,16 +186,11 @@ pub fn queue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
         return;
     }
     let inner = frame(buf, area, theme);
-    let counts = app.queues.each_ref().map(Vec::len);
+    let counts = app.queues.each_ref().map(|q| q.len());
     let panes = layout::panes(inner, counts);
     // The untriaged pane's header counts cases, however many rows their groups take.
     let mut counts = counts;
-    counts[0] += app
-        .groups
-        .collapsed
-        .values()
-        .map(|m| m.len() - 1)
-        .sum::<usize>();
+    counts[0] = app.groups.shown_cases();
     let w = inner.width as usize;
     for (p, pane) in panes.iter().enumerate() {
         let tier = PANES[p];
@@ -230,12 +225,13 @@ pub fn queue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateTi
             0
         };
         for (n, id) in ids
-            .iter()
-            .skip(off)
+            .ids_from(off)
             .take(pane.rows.height as usize)
             .enumerate()
         {
-            let Some(c) = app.cases.get(id) else { continue };
+            let Some(c) = app.cases.get(&id) else {
+                continue;
+            };
             let sel = selected_pane && off + n == app.cursor.index;
             let grouped = group_shown(app, c);
             put(
@@ -287,12 +283,11 @@ pub fn search(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
     let off = layout::scroll_offset(app.search_cursor, rows.height);
     for (n, id) in app
         .search
-        .iter()
-        .skip(off)
+        .ids_from(off)
         .take(rows.height as usize)
         .enumerate()
     {
-        let Some(c) = app.case(*id) else { continue };
+        let Some(c) = app.case(id) else { continue };
         let sel = off + n == app.search_cursor;
         put(
             buf,

@@ -14,7 +14,7 @@ use crate::console::app::supervision::{BoardRow, SupPane};
 use crate::console::layout;
 use crate::console::text::{self, fit, fit_right};
 use crate::console::theme::{Theme, tier_symbol};
-use crate::wire::{Case, Tier};
+use crate::wire::Case;
 
 /// Column widths; the title takes what is left.
 struct Cols {
@@ -263,22 +263,16 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
     let inner = layout::inner(area);
     let w = inner.width as usize;
     let i = &app.i18n;
-    let board = app.overdue_board(now);
-    let follow = app.follow_up_queue(now);
     // The follow-up queue takes a third of the height (at least a header and two rows).
     let geo = layout::overdue(inner);
     let (board_area, follow_area) = (geo.board, geo.follow);
 
     // Board.
-    let breached = board.iter().filter(|r| r.left < 0).count();
-    let red = board
-        .iter()
-        .filter(|r| app.cases.get(&r.case_id).and_then(|c| c.tier) == Some(Tier::Red))
-        .count();
+    let (breached, red) = app.board_counts(now);
     let label = i.f(
         "board.title",
         &[
-            ("n", &board.len().to_string()),
+            ("n", &app.board_len().to_string()),
             ("breached", &breached.to_string()),
             ("red", &red.to_string()),
         ],
@@ -292,10 +286,9 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
     );
     put(buf, board_area, board_area.y + 1, &columns(app, theme, w));
     let rows = geo.board_rows;
-    let ids: Vec<i64> = board.iter().map(|r| r.case_id).collect();
-    let sel = app.sup_index(SupPane::Board, &ids);
+    let sel = app.sup_index(SupPane::Board);
     let off = layout::scroll_offset(sel.unwrap_or(0), rows.height);
-    if board.is_empty() && rows.height > 0 {
+    if app.board_len() == 0 && rows.height > 0 {
         put(
             buf,
             rows,
@@ -303,9 +296,8 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
             &Line::styled(format!("   {}", i.t("board.empty")), theme.dim()),
         );
     }
-    for (n, r) in board
-        .iter()
-        .skip(off)
+    for (n, r) in app
+        .board_rows(off, now)
         .take(rows.height as usize)
         .enumerate()
     {
@@ -317,7 +309,7 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
             buf,
             rows,
             rows.y + n as u16,
-            &board_row(app, theme, r, c, w, selected, now),
+            &board_row(app, theme, &r, c, w, selected, now),
         );
     }
 
@@ -326,7 +318,7 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
         return;
     }
     let active = app.sup.pane == SupPane::FollowUps;
-    let mut label = i.f("follow_up.title", &[("n", &follow.len().to_string())]);
+    let mut label = i.f("follow_up.title", &[("n", &app.follow_len().to_string())]);
     label.push_str(&super::sup_lists::others(app, SupPane::FollowUps));
     put(
         buf,
@@ -335,10 +327,9 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
         &header(theme, label, active, w),
     );
     let rows = geo.follow_rows;
-    let ids: Vec<i64> = follow.iter().map(|r| r.0).collect();
-    let sel = app.sup_index(SupPane::FollowUps, &ids);
+    let sel = app.sup_index(SupPane::FollowUps);
     let off = layout::scroll_offset(sel.unwrap_or(0), rows.height);
-    if follow.is_empty() && rows.height > 0 {
+    if app.follow_len() == 0 && rows.height > 0 {
         put(
             buf,
             rows,
@@ -346,19 +337,20 @@ pub fn overdue(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
             &Line::styled(format!("   {}", i.t("follow_up.empty")), theme.dim()),
         );
     }
-    for (n, (id, left)) in follow
-        .iter()
-        .skip(off)
+    for (n, (id, left)) in app
+        .follow_rows(off, now)
         .take(rows.height as usize)
         .enumerate()
     {
-        let Some(c) = app.cases.get(id) else { continue };
+        let Some(c) = app.cases.get(&id) else {
+            continue;
+        };
         let selected = active && sel == Some(off + n);
         put(
             buf,
             rows,
             rows.y + n as u16,
-            &follow_row(app, theme, c, *left, w, selected, now),
+            &follow_row(app, theme, c, left, w, selected, now),
         );
     }
 }

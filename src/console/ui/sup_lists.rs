@@ -11,11 +11,12 @@ use super::put;
 use crate::console::app::App;
 use crate::console::app::supervision::{BoardRow, SupPane};
 use crate::console::layout::{self, OverdueView};
+use crate::console::ranked::Ranked;
 use crate::console::theme::Theme;
 use crate::wire::ClockKind;
 
 /// The lists of a pane, by pane.
-fn list(app: &App, pane: SupPane) -> Option<&[i64]> {
+fn list(app: &App, pane: SupPane) -> Option<&Ranked<(i64, i64)>> {
     match pane {
         SupPane::Ruling => Some(&app.sup.ruling),
         SupPane::Extensions => Some(&app.sup.extensions),
@@ -31,7 +32,7 @@ pub fn others(app: &App, shown: SupPane) -> String {
         if pane == shown {
             continue;
         }
-        let n = list(app, pane).map_or(0, <[i64]>::len);
+        let n = list(app, pane).map_or(0, Ranked::len);
         s.push_str(" · ");
         s.push_str(&app.i18n.f(pane.key(), &[("n", &n.to_string())]));
     }
@@ -69,11 +70,13 @@ pub fn lower(
             &Line::styled(format!("   {}", i.t("board.list_empty")), theme.dim()),
         );
     }
-    let sel = app.sup_index(pane, ids);
+    let sel = app.sup_index(pane);
     let off = layout::scroll_offset(sel.unwrap_or(0), rows.height);
     let server_now = app.server_now(now);
-    for (n, id) in ids.iter().skip(off).take(rows.height as usize).enumerate() {
-        let Some(c) = app.cases.get(id) else { continue };
+    for (n, id) in ids.ids_from(off).take(rows.height as usize).enumerate() {
+        let Some(c) = app.cases.get(&id) else {
+            continue;
+        };
         // An extension request counts down to the time asked for; the rest to the next due.
         let (clock, due) = match (&c.pending_extension, pane) {
             (Some(p), SupPane::Extensions) => (ClockKind::Feedback, Some(p.until)),
