@@ -51,6 +51,12 @@ impl GroupState {
         }
     }
 
+    /// Forgets the untriaged pane's cases (the lists are made anew); expanded groups stay so.
+    pub(super) fn clear_rows(&mut self) {
+        self.members.clear();
+        self.shown = 0;
+    }
+
     /// The cases the untriaged pane stands for.
     pub fn shown_cases(&self) -> usize {
         self.shown
@@ -97,7 +103,7 @@ impl App {
 
     /// The untriaged pane laid anew from its shown cases, in order (after the filter changed).
     pub(super) fn lay_untriaged(&mut self, shown: Vec<(i64, i64)>) {
-        self.groups.members.clear();
+        self.groups.clear_rows();
         self.groups.shown = shown.len();
         for row in &shown {
             if let Some(c) = self.cases.get(&row.1) {

@@ -343,6 +343,7 @@ impl App {
         };
         self.ix.board_wait.at = at;
         self.queues = Default::default();
+        self.groups.clear_rows();
         self.search = Ranked::default();
         self.sup.ruling.clear();
         self.sup.extensions.clear();
