@@ -1,8 +1,9 @@
 //! Similar requests end to end: five villagers ask when their village reopens, the real
 //! console in tmux shows them as one untriaged row `×5`, and the operator answers the group
-//! with typed text in a handful of keys (`o`, the text, Ctrl-S). The server then shows five
-//! answered cases, each with its own `answer-online` event and its own filled reply. Every
-//! wait polls with a bounded deadline.
+//! with one library answer in a handful of keys (`o`, a few letters of its pinyin initials,
+//! Enter, Ctrl-S). The server then shows five answered cases, each with its own
+//! `answer-online` event, its own reply filled with its requester's name, and the library
+//! answer it came from. Every wait polls with a bounded deadline.
 
 #![cfg(unix)]
 
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use e2e::{Server, Tmux, WAIT, require_tmux, runtime, user_add};
 use jieyou::client::{Client, new_idempotency_key};
-use jieyou::wire::{Channel, Location, NewCase, Requester, Status};
+use jieyou::wire::{Channel, Location, NewAnswer, NewCase, Requester, Status};
 
 const CALLS: [(&str, &str, &str, &str); 5] = [
     (
@@ -55,9 +56,33 @@ fn an_operator_answers_five_similar_requests_as_one_group() {
     let db = format!("sqlite:{}", dir.path().join("desk.db").display());
     let operator = user_add(&db, "op-li", "operator");
     let intake = user_add(&db, "intake-wang", "intake");
+    let supervisor = user_add(&db, "sup-zhao", "supervisor");
     let server = Server::start(&db, "127.0.0.1:0");
     let intake = Client::new(&server.url, &intake).expect("client");
+    let supervisor = Client::new(&server.url, &supervisor).expect("client");
     let rt = runtime();
+    // Another answer first, so the operator has to find the right one.
+    for (title, body) in [
+        (
+            "出村通行证办理",
+            "{requester}您好：通行证请到{town}便民服务中心办理。",
+        ),
+        (
+            "村庄解封时间",
+            "{requester}您好：下庄村解封时间以{town}政府通告为准。",
+        ),
+    ] {
+        let new = NewAnswer {
+            title: title.into(),
+            body: body.into(),
+            category: None,
+            tags: vec![],
+            valid_from: None,
+            valid_until: None,
+        };
+        rt.block_on(supervisor.create_answer(&new, &new_idempotency_key()))
+            .expect("library answer");
+    }
     let mut ids = vec![];
     let mut refs = vec![];
     for (name, phone, title, text) in CALLS {
@@ -110,7 +135,12 @@ fn an_operator_answers_five_similar_requests_as_one_group() {
 
     tmux.keys(&["o"]);
     tmux.wait_text("Answer 5 similar requests");
-    tmux.text("{requester}您好：下庄村解封时间以马金镇政府通告为准。");
+    tmux.wait_text("村庄解封时间");
+    // Pinyin initials of 村庄解封 pick the answer; Enter inserts its template, which the
+    // server fills for each requester.
+    tmux.text("czjf");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text("{requester}您好：下庄村解封时间以{town}政府通告为准。");
     tmux.keys(&["C-s"]);
     tmux.wait_text("Answered 5 of 5");
 
@@ -135,6 +165,7 @@ fn an_operator_answers_five_similar_requests_as_one_group() {
             answers[0].payload["text"],
             format!("{name}您好：下庄村解封时间以马金镇政府通告为准。")
         );
+        assert_eq!(answers[0].payload["answer"]["version"], 1, "case {id}");
     }
     tmux.wait_for("the untriaged pane empty", |s| s.contains("Untriaged 0"));
 }
