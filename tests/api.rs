@@ -730,6 +730,20 @@ async fn openapi_document_describes_the_api() {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     assert!(doc["components"]["schemas"].get("Case").is_some());
+    // As OpenAPI 3 requires of every operation: described answers, parameters (if any) a list.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if let Some(p) = op.get("parameters") {
+                assert!(p.is_array(), "{method} {path}: parameters {p}");
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                assert!(
+                    r["description"].is_string(),
+                    "{method} {path} {status} has no description"
+                );
+            }
+        }
+    }
     // Problems are documented as what they are, and every API call may answer 401.
     let act = &doc["paths"]["/api/v1/cases/{id}/{action}"]["post"]["responses"];
     for status in ["401", "409", "412", "428"] {

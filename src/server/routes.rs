@@ -156,7 +156,18 @@ pub fn openapi_document() -> serde_json::Value {
                 op["security"] = serde_json::json!([]);
             }
             if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
-                for response in responses.values_mut() {
+                for (status, response) in responses.iter_mut() {
+                    // OpenAPI requires every response to be described; the code's reason
+                    // phrase serves where the handler states nothing more.
+                    if response.get("description").is_none() {
+                        let reason = status
+                            .parse::<u16>()
+                            .ok()
+                            .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                            .and_then(|s| s.canonical_reason())
+                            .unwrap_or("answer");
+                        response["description"] = serde_json::json!(reason);
+                    }
                     let Some(content) = response.get_mut("content").and_then(|c| c.as_object_mut())
                     else {
                         continue;

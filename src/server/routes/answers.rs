@@ -98,7 +98,7 @@ pub fn constrain(doc: &mut serde_json::Value) {
             continue;
         };
         for op in ops.values_mut() {
-            let Some(params) = op["parameters"].as_array_mut() else {
+            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
                 continue;
             };
             for p in params.iter_mut() {
