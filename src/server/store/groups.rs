@@ -11,10 +11,6 @@ use crate::similar::{self, Request};
 use crate::wire::{CaseGroup, CaseVersion};
 use sqlx::sqlite::SqliteConnection;
 
-/// Most open untriaged cases of one phone or town a new case is compared with (the newest):
-/// a bound on the work one intake does however long the queue grows.
-const MAX_CANDIDATES: i64 = 500;
-
 fn request(r: &CaseRecord) -> Request<'_> {
     Request {
         phone: &r.requester_phone,
@@ -36,17 +32,20 @@ pub(super) async fn join_group(
     if rec.tier.is_some() {
         return Ok(None);
     }
-    // Two indexed lookups (see migration 0006) rather than one OR, which SQLite may scan.
+    // Two indexed lookups (see migration 0006) rather than one OR, which SQLite may scan. At
+    // most the newest 100 of one phone or town are compared: a bound on the work one intake
+    // does inside the write lock however long the queue grows (the limit is written into the
+    // SQL so SQLite keeps the statement prepared).
     let mut candidates = BTreeMap::new();
     let lookups: [(&'static str, &str); 2] = [
         (
             "SELECT * FROM cases WHERE requester_phone = ? AND status = 'new' AND tier IS NULL
-               AND id != ? ORDER BY id DESC LIMIT ?",
+               AND id != ? ORDER BY id DESC LIMIT 100",
             &rec.requester_phone,
         ),
         (
             "SELECT * FROM cases WHERE town = ? AND status = 'new' AND tier IS NULL
-               AND id != ? ORDER BY id DESC LIMIT ?",
+               AND id != ? ORDER BY id DESC LIMIT 100",
             &rec.town,
         ),
     ];
@@ -54,7 +53,6 @@ pub(super) async fn join_group(
         let rows = sqlx::query(sql)
             .bind(key)
             .bind(id)
-            .bind(MAX_CANDIDATES)
             .fetch_all(&mut *conn)
             .await?;
         for row in &rows {
