@@ -13,13 +13,17 @@ use crate::wire::Problem;
 /// The session requests and the first snapshot. Returns the cursor to poll from.
 pub async fn connect(client: &Client, stats: &Stats) -> Result<String, ClientError> {
     let t = Instant::now();
-    let session = tokio::try_join!(
-        client.me(),
-        client.policy(),
-        client.departments(),
-        client.categories(),
-        client.towns()
-    );
+    // One after another, so that each simulated console holds one connection: thousands of
+    // consoles asking five things at once would open five each and meet the server's
+    // connection cap long before its real limits.
+    let session = async {
+        client.me().await?;
+        client.policy().await?;
+        client.departments().await?;
+        client.categories().await?;
+        client.towns().await
+    }
+    .await;
     if let Err(e) = session {
         stats.error("session", &e);
         return Err(e);
