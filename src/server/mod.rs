@@ -103,19 +103,41 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
     if config.escalation_interval_seconds > 0 {
-        tokio::spawn(escalate_periodically(
-            store.clone(),
-            clock.clone(),
+        let (store, clock) = (store.clone(), clock.clone());
+        tokio::spawn(every_until_shutdown(
             std::time::Duration::from_secs(config.escalation_interval_seconds),
             shutdown.clone(),
+            move || {
+                let (store, clock) = (store.clone(), clock.clone());
+                async move {
+                    match store.escalate_due(clock.now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(rungs = n, "escalated overdue cases"),
+                        Err(e) => tracing::warn!(error = %e, "escalation pass failed; will retry"),
+                    }
+                }
+            },
         ));
     }
-    tokio::spawn(purge_idempotency_periodically(
-        store.clone(),
-        clock.clone(),
-        IDEMPOTENCY_PURGE_EVERY,
-        shutdown.clone(),
-    ));
+    {
+        let (store, clock) = (store.clone(), clock.clone());
+        tokio::spawn(every_until_shutdown(
+            IDEMPOTENCY_PURGE_EVERY,
+            shutdown.clone(),
+            move || {
+                let (store, clock) = (store.clone(), clock.clone());
+                async move {
+                    match store.purge_idempotency(clock.now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(keys = n, "purged expired idempotency keys"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "idempotency purge failed; will retry")
+                        }
+                    }
+                }
+            },
+        ));
+    }
     let limits = config.limits.clone();
     let feed = feed_hub::FeedHub::start(store.clone(), shutdown.clone())
         .await
@@ -142,39 +164,20 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     })
 }
 
-/// The escalation ladder's clock: fires due rungs every `every` until shutdown.
-async fn escalate_periodically(
-    store: Store,
-    clock: Arc<dyn Clock>,
-    every: std::time::Duration,
-    shutdown: CancellationToken,
-) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
-        match store.escalate_due(clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rungs = n, "escalated overdue cases"),
-            Err(e) => tracing::warn!(error = %e, "escalation pass failed; will retry"),
-        }
-    }
-}
-
 /// How often expired idempotency keys are purged. Writes ignore expired keys meanwhile, so
 /// this bounds only the table's size, never what a retried request gets.
 const IDEMPOTENCY_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Purges expired idempotency keys every `every` until shutdown, off the write path.
-async fn purge_idempotency_periodically(
-    store: Store,
-    clock: Arc<dyn Clock>,
+/// Runs `pass` every `every` until shutdown (the escalation ladder's clock, the idempotency
+/// purge); a pass that overruns delays the next rather than queueing several.
+async fn every_until_shutdown<F, Fut>(
     every: std::time::Duration,
     shutdown: CancellationToken,
-) {
+    pass: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -182,11 +185,7 @@ async fn purge_idempotency_periodically(
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
-        match store.purge_idempotency(clock.now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(keys = n, "purged expired idempotency keys"),
-            Err(e) => tracing::warn!(error = %e, "idempotency purge failed; will retry"),
-        }
+        pass().await;
     }
 }
 
