@@ -26,11 +26,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row};
 use tokio::sync::watch;
 
 pub use super::writer::WriteStats;
@@ -44,6 +41,13 @@ use crate::wire::{
     CaseAction, Channel, ClockKind, Department, DepartmentKind, DepartmentPatch, Event, NewCase,
     Policy, Role, Satisfaction, Status, Tier,
 };
+
+/// The database the store's queries run on, named once so that the queries, rows and
+/// connections of every store module follow it.
+pub(crate) type Db = sqlx::Sqlite;
+pub(crate) type DbConnection = <Db as sqlx::Database>::Connection;
+pub(crate) type DbRow = <Db as sqlx::Database>::Row;
+pub(crate) type DbPool = sqlx::Pool<Db>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -151,8 +155,8 @@ pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 
 #[derive(Clone)]
 pub struct Store {
-    read: SqlitePool,
-    write: SqlitePool,
+    read: DbPool,
+    write: DbPool,
     feed: watch::Sender<i64>,
     /// Made with the database and renewed by a restore; every feed cursor carries it.
     database_id: String,
@@ -674,7 +678,7 @@ impl Store {
         Ok((self.events_of(rows)?, more))
     }
 
-    fn events_of(&self, rows: &[SqliteRow]) -> Result<Vec<Event>, StoreError> {
+    fn events_of(&self, rows: &[DbRow]) -> Result<Vec<Event>, StoreError> {
         rows.iter()
             .map(|r| event_from_row(r, self.tz).map_err(StoreError::from))
             .collect()
@@ -749,7 +753,7 @@ impl Store {
 
     async fn create_in(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         new: &NewCase,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -798,7 +802,7 @@ impl Store {
     /// counted by a per-day counter row instead of by counting the day's cases.
     async fn next_reference(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
         let day = now.with_timezone(&self.tz).format("%Y%m%d").to_string();
@@ -878,7 +882,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn act_in(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: i64,
         expected_version: Option<i64>,
         action: &CaseAction,
@@ -1024,7 +1028,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn finish_in(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
@@ -1065,7 +1069,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn record_event(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         case_id: i64,
         at: DateTime<Utc>,
         actor: &Actor,
@@ -1128,7 +1132,7 @@ impl Store {
         } else {
             "SELECT * FROM cases WHERE 1 = 1"
         };
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(from);
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(from);
         if !f.statuses.is_empty() {
             qb.push(" AND status IN (");
             let mut sep = qb.separated(", ");
@@ -1225,7 +1229,7 @@ fn escape_like(q: &str) -> String {
 /// Writes the department's current name beside its id, so reports of the day keep it after a
 /// rename.
 async fn name_department(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     payload: &mut serde_json::Value,
 ) -> Result<(), StoreError> {
     let Some(id) = payload.get("department_id").and_then(|v| v.as_i64()) else {
@@ -1244,7 +1248,7 @@ async fn name_department(
 
 /// The next feed sequence number, for one changed case. Taken on the one write connection
 /// inside the write's transaction, so sequence order is commit order.
-async fn next_seq(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+async fn next_seq(conn: &mut DbConnection) -> Result<i64, StoreError> {
     Ok(
         sqlx::query_scalar("UPDATE feed_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
             .fetch_one(conn)
@@ -1308,7 +1312,7 @@ impl Store {
     /// anew.
     async fn replay(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
@@ -1378,7 +1382,7 @@ fn answered(wrote: Result<Wrote, StoreError>) -> Result<Written<CaseRecord>, Sto
     })
 }
 
-async fn load_for_update(conn: &mut SqliteConnection, id: i64) -> Result<CaseRecord, StoreError> {
+async fn load_for_update(conn: &mut DbConnection, id: i64) -> Result<CaseRecord, StoreError> {
     let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
@@ -1391,7 +1395,7 @@ async fn load_for_update(conn: &mut SqliteConnection, id: i64) -> Result<CaseRec
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     case_id: i64,
     at: DateTime<Utc>,
     actor: &Actor,
@@ -1414,7 +1418,7 @@ const SYSTEM_ROLE: &str = "system";
 /// Inserts an event by `(name, role)` as stored.
 #[allow(clippy::too_many_arguments)]
 async fn insert_event_as(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     case_id: i64,
     at: DateTime<Utc>,
     (name, role): (&str, &str),
@@ -1464,7 +1468,7 @@ const UPDATE_CASE: &str = "UPDATE cases SET
     escalated_at = ?, clocks_from = ?, next_due_at = ?, change_seq = ?
     WHERE id = ?";
 
-type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>;
+type SqliteQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
 
 /// The case's earliest unmet deadline under `policy`, in ms (what `next_due_at` holds).
 fn next_due_ms(r: &CaseRecord, policy: &Policy) -> Option<i64> {
@@ -1527,7 +1531,7 @@ fn bind_update<'q>(r: &'q CaseRecord, policy: &Policy, seq: i64) -> SqliteQuery<
         .bind(r.id)
 }
 
-fn department_from_row(r: &SqliteRow) -> Result<Department, StoreError> {
+fn department_from_row(r: &DbRow) -> Result<Department, StoreError> {
     let kind: String = r.try_get("kind")?;
     Ok(Department {
         id: r.try_get("id")?,
@@ -1538,7 +1542,7 @@ fn department_from_row(r: &SqliteRow) -> Result<Department, StoreError> {
     })
 }
 
-fn user_from_row(r: &SqliteRow) -> Result<User, sqlx::Error> {
+fn user_from_row(r: &DbRow) -> Result<User, sqlx::Error> {
     let role: String = r.try_get("role")?;
     Ok(User {
         id: r.try_get("id")?,
@@ -1551,7 +1555,7 @@ fn user_from_row(r: &SqliteRow) -> Result<User, sqlx::Error> {
     })
 }
 
-fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
+fn record_from_row(r: &DbRow) -> Result<CaseRecord, sqlx::Error> {
     let t = |c: &str| -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         Ok(r.try_get::<Option<i64>, _>(c)?.map(from_ms))
     };
@@ -1626,7 +1630,7 @@ fn record_from_row(r: &SqliteRow) -> Result<CaseRecord, sqlx::Error> {
     })
 }
 
-fn event_from_row(r: &SqliteRow, tz: Tz) -> Result<Event, sqlx::Error> {
+fn event_from_row(r: &DbRow, tz: Tz) -> Result<Event, sqlx::Error> {
     let role: String = r.try_get("actor_role")?;
     let from: Option<String> = r.try_get("from_status")?;
     let to: Option<String> = r.try_get("to_status")?;

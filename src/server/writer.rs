@@ -16,11 +16,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::store::{Db, DbConnection, DbPool};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::store::StoreError;
@@ -91,7 +90,7 @@ const UNLIMITED_PAGES: u64 = 4_294_967_294;
 
 /// Sets the page limit on one connection. SQLite keeps it per connection, and never below the
 /// current size of the file.
-pub(super) async fn apply_max_pages(conn: &mut SqliteConnection, pages: u64) -> sqlx::Result<()> {
+pub(super) async fn apply_max_pages(conn: &mut DbConnection, pages: u64) -> sqlx::Result<()> {
     let pages = if pages == 0 {
         UNLIMITED_PAGES
     } else {
@@ -163,11 +162,11 @@ impl WriteHealth {
 /// the connection serves anyone else.
 pub struct WriteTx {
     /// Present until committed or dropped.
-    conn: Option<PoolConnection<Sqlite>>,
+    conn: Option<PoolConnection<Db>>,
 }
 
 impl WriteTx {
-    pub(super) async fn begin(pool: &SqlitePool) -> sqlx::Result<WriteTx> {
+    pub(super) async fn begin(pool: &DbPool) -> sqlx::Result<WriteTx> {
         // Guarded before BEGIN: if this future is dropped while BEGIN waits for the lock, the
         // BEGIN may still succeed, and the guard's rollback then ends it.
         let mut tx = WriteTx {
@@ -197,7 +196,7 @@ impl WriteTx {
 /// Undoes what the connection's transaction did. Nothing to undo is fine: the BEGIN failed,
 /// the COMMIT went through, or SQLite already rolled back by itself. Any other failure leaves
 /// the connection's state unknown: it is closed, and the pool opens another.
-async fn rollback(conn: &mut PoolConnection<Sqlite>) {
+async fn rollback(conn: &mut PoolConnection<Db>) {
     if let Err(e) = sqlx::query("ROLLBACK").execute(&mut **conn).await {
         let nothing_open = matches!(&e, sqlx::Error::Database(d)
             if d.message().contains("no transaction is active"));
@@ -226,8 +225,8 @@ impl Drop for WriteTx {
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
         self.conn
             .as_ref()
             .expect("a WriteTx holds its connection until it ends")
@@ -235,7 +234,7 @@ impl std::ops::Deref for WriteTx {
 }
 
 impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
         self.conn
             .as_mut()
             .expect("a WriteTx holds its connection until it ends")
@@ -270,7 +269,7 @@ enum Ran {
 
 /// A queued write, its result type erased.
 trait Job: Send {
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran>;
+    fn run<'c>(self: Box<Self>, conn: &'c mut DbConnection) -> BoxFuture<'c, Ran>;
     /// Refused without running (the group could not begin).
     fn fail(self: Box<Self>, error: StoreError);
 }
@@ -283,11 +282,11 @@ struct Typed<T, F> {
 impl<T, F> Job for Typed<T, F>
 where
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<Step<T>, StoreError>>
+    F: for<'c> FnOnce(&'c mut DbConnection) -> BoxFuture<'c, Result<Step<T>, StoreError>>
         + Send
         + 'static,
 {
-    fn run<'c>(self: Box<Self>, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Ran> {
+    fn run<'c>(self: Box<Self>, conn: &'c mut DbConnection) -> BoxFuture<'c, Ran> {
         let Typed { work, reply } = *self;
         Box::pin(async move {
             // A panicking write fails alone; the writer task and the other writes go on.
@@ -345,7 +344,7 @@ struct Counters {
 }
 
 impl GroupWriter {
-    pub(super) fn start(pool: SqlitePool, feed: watch::Sender<i64>) -> GroupWriter {
+    pub(super) fn start(pool: DbPool, feed: watch::Sender<i64>) -> GroupWriter {
         let (jobs, queue) = mpsc::unbounded_channel();
         let stats = Arc::new(Counters::default());
         tokio::spawn(drain(pool, feed, queue, stats.clone()));
@@ -364,7 +363,7 @@ impl GroupWriter {
     pub(super) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<Step<T>, StoreError>>
+        F: for<'c> FnOnce(&'c mut DbConnection) -> BoxFuture<'c, Result<Step<T>, StoreError>>
             + Send
             + 'static,
     {
@@ -389,7 +388,7 @@ fn group_error(e: &StoreError) -> StoreError {
 }
 
 async fn drain(
-    pool: SqlitePool,
+    pool: DbPool,
     feed: watch::Sender<i64>,
     mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
     stats: Arc<Counters>,

@@ -1,9 +1,9 @@
 //! The policy answer library: answers kept in versions (an edit adds one, none is changed),
 //! retirement, and every case answered with one, recorded with its `answer-online` event.
 
+use super::{DbConnection, DbRow};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
 use super::{Store, StoreError, WriteTx, from_ms, ms, opt_ms};
 use crate::domain::{Actor, Refusal};
@@ -42,7 +42,7 @@ impl Store {
         from_ms(v).with_timezone(&self.tz).fixed_offset()
     }
 
-    fn answer_from_row(&self, r: &SqliteRow) -> Result<Answer, sqlx::Error> {
+    fn answer_from_row(&self, r: &DbRow) -> Result<Answer, sqlx::Error> {
         let tags: String = r.try_get("tags")?;
         Ok(Answer {
             id: r.try_get("id")?,
@@ -296,7 +296,7 @@ async fn insert_version(
 /// and at its current version: a reply written from a text since corrected is refused, so
 /// no requester is told what the desk no longer says.
 pub(super) async fn check_answer_ref(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     r: AnswerRef,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -339,7 +339,7 @@ pub(super) async fn check_answer_ref(
 
 /// Records that `case_id` was answered with `r` by the event `event_id`.
 pub(super) async fn record_answer_use(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     r: AnswerRef,
     case_id: i64,
     event_id: i64,

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
+
+use super::Db;
 
 use super::{SYSTEM_ROLE, Store, StoreError, bind_update, ms, record_from_row};
 use crate::domain;
@@ -125,7 +127,7 @@ impl Store {
             }
             // Well under SQLite's limit of bound values per statement.
             for chunk in events.chunks(1000) {
-                let mut insert = QueryBuilder::<Sqlite>::new(
+                let mut insert = QueryBuilder::<Db>::new(
                     "INSERT INTO events (case_id, at, actor, actor_role, action, from_status,
                      to_status, payload) ",
                 );

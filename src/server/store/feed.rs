@@ -4,7 +4,9 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+
+use super::DbConnection;
 use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{Store, StoreError, migrator, record_from_row};
@@ -25,7 +27,7 @@ pub struct FeedPage {
 
 /// Records that `case_id` left `department_id`, at the sequence `seq` the write gave the case.
 pub(super) async fn record_departure(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     case_id: i64,
     department_id: i64,
     seq: i64,

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
+use super::DbConnection;
 use super::{StoreError, record_from_row};
 use crate::domain::CaseRecord;
 use crate::similar::{self, Request};
 use crate::wire::{CaseGroup, CaseVersion};
-use sqlx::sqlite::SqliteConnection;
 
 fn request(r: &CaseRecord) -> Request<'_> {
     Request {
@@ -25,7 +25,7 @@ fn request(r: &CaseRecord) -> Request<'_> {
 /// untriaged case from the same phone or town that is the same request (ties: the earliest).
 /// Other cases are not changed.
 pub(super) async fn join_group(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     id: i64,
     rec: &CaseRecord,
 ) -> Result<Option<i64>, StoreError> {

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::DbPool;
 use sqlx::Row;
-use sqlx::sqlite::SqlitePool;
 
 use super::{StoreError, TokenOwner, User, WriteTx};
 
@@ -55,11 +55,7 @@ impl Inner {
 
 impl TokenCache {
     /// The owner of the token whose SHA-256 is `hash`.
-    pub(super) async fn owner(
-        &self,
-        read: &SqlitePool,
-        hash: &str,
-    ) -> Result<TokenOwner, StoreError> {
+    pub(super) async fn owner(&self, read: &DbPool, hash: &str) -> Result<TokenOwner, StoreError> {
         let recheck = {
             let mut inner = Inner::lock(&self.inner);
             let due = inner.checked.is_none_or(|t| t.elapsed() >= RECHECK);
