@@ -10,6 +10,8 @@ mod answers;
 pub use answers::*;
 mod groups;
 pub use groups::*;
+mod shifts;
+pub use shifts::*;
 
 /// Every time on the wire: RFC 3339 with an offset (the desk's zone).
 pub type Timestamp = DateTime<FixedOffset>;
@@ -450,6 +452,9 @@ pub struct Department {
     /// Bumped on every change; send it back as `If-Match: "<version>"` to change the department.
     #[serde(default)]
     pub version: i64,
+    /// Who is on duty there now, for an urging call (set by the department itself).
+    #[serde(default)]
+    pub on_duty: Vec<DutyContact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -44,6 +44,7 @@ pub fn departments() -> Vec<Department> {
         kind,
         active: true,
         version: 1,
+        on_duty: Vec::new(),
     };
     vec![
         d(1, "马金镇", DepartmentKind::Township),

@@ -1029,6 +1029,7 @@ mod tests {
                 kind: d.kind,
                 active: true,
                 version: 1,
+                on_duty: Vec::new(),
             })
             .collect()
     }

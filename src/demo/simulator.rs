@@ -919,6 +919,7 @@ mod tests {
                 kind: n.kind,
                 active: true,
                 version: 1,
+                on_duty: Vec::new(),
             })
             .collect();
         let p = plan(&d, &deps, &PlanOptions::new(1, now())).unwrap();

@@ -532,6 +532,7 @@ impl Store {
                 kind,
                 active: true,
                 version: 1,
+                on_duty: Vec::new(),
             }),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Duplicate(
                 format!("a department named {name} exists"),
@@ -1539,6 +1540,7 @@ fn department_from_row(r: &DbRow) -> Result<Department, StoreError> {
         kind: parse_enum(&kind)?,
         active: r.try_get("active")?,
         version: r.try_get("version")?,
+        on_duty: Vec::new(),
     })
 }
 
