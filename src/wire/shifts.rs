@@ -85,8 +85,9 @@ pub struct Shift {
     pub ended_at: Option<DateTime<FixedOffset>>,
 }
 
-/// `GET /api/v1/shifts`: the shifts running now (`?open=true`, the default) or those that
-/// overlap a window (`?from=&to=`), newest first.
+/// `GET /api/v1/shifts`: the latest shift of every user who had one in the last 24 hours,
+/// running ones first (`?open=true`: only the running ones). A claim whose holder's latest
+/// shift has ended was left behind by that shift.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ShiftList {
     pub shifts: Vec<Shift>,
