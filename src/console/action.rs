@@ -112,6 +112,11 @@ pub enum Action {
         id: i64,
         error: ClientError,
     },
+    /// The library kept a new answer or a new version of one.
+    AnswerSaved(Box<Answer>),
+    AnswerSaveFailed {
+        error: ClientError,
+    },
     /// The cases answered with an answer lately (the library's follow-up list).
     AnswerCasesLoaded(AnswerCases),
     AnswerCasesFailed {
@@ -191,6 +196,13 @@ pub enum Effect {
     /// `POST /answers/{id}/retire`; answer with `AnswerRetired`/`AnswerRetireFailed`.
     RetireAnswer {
         id: i64,
+        idempotency_key: String,
+    },
+    /// `POST /answers` (`editing: None`) or `PUT /answers/{id}` with `If-Match` of the version
+    /// the supervisor edited; answer with `AnswerSaved`/`AnswerSaveFailed`.
+    SaveAnswer {
+        editing: Option<(i64, i64)>,
+        new: Box<crate::wire::NewAnswer>,
         idempotency_key: String,
     },
     /// `GET /answers/{id}/cases?days=`; answer with `AnswerCasesLoaded`/`AnswerCasesFailed`.

@@ -397,3 +397,148 @@ fn operators_have_no_library_panel() {
             .is_some_and(|m| m.text.contains("not available"))
     );
 }
+
+/// The form of the open library panel.
+fn form(app: &App) -> &crate::console::app::AnswerForm {
+    match &app.mode {
+        Mode::Library(p) => p.form.as_ref().expect("the form is open"),
+        m => panic!("{m:?}"),
+    }
+}
+
+#[test]
+fn a_supervisor_writes_a_new_answer_by_keys_and_the_library_shows_it_once_saved() {
+    let mut app = supervisor_library(Lang::ZhCn);
+    assert!(app.update(key('n')).is_empty());
+    typed(&mut app, "孕产妇就医绿色通道");
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "jyzy");
+    app.update(code(KeyCode::Tab));
+    assert_eq!(form(&app).category.as_deref(), Some("medical_transport"));
+    typed(&mut app, "孕妇，就医、绿色通道 孕妇");
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "2022-06-30");
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "{requester}您好：{town}孕产妇可走绿色通道。");
+    let effects = app.update(ctrl('s'));
+    let [
+        Effect::SaveAnswer {
+            editing: None,
+            new,
+            idempotency_key,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert!(!idempotency_key.is_empty());
+    assert_eq!(new.title, "孕产妇就医绿色通道");
+    assert_eq!(new.category.as_deref(), Some("medical_transport"));
+    assert_eq!(new.tags, vec!["孕妇", "就医", "绿色通道"]);
+    assert_eq!(
+        new.valid_until.map(|u| u.to_rfc3339()),
+        Some("2022-06-30T00:00:00+08:00".into())
+    );
+    assert_eq!(new.body, "{requester}您好：{town}孕产妇可走绿色通道。");
+    assert!(form(&app).sending);
+    assert!(
+        app.update(key('x')).is_empty(),
+        "no second send while one is out"
+    );
+
+    let mut saved = answer(9, &new.title, &["孕妇"], &new.body, 0);
+    saved.category = new.category.clone();
+    app.update(Action::AnswerSaved(Box::new(saved)));
+    let Mode::Library(p) = &app.mode else {
+        panic!()
+    };
+    assert!(p.form.is_none(), "saved: the form closes");
+    assert_eq!(app.library_selected(p).map(|a| a.id), Some(9));
+}
+
+#[test]
+fn editing_an_answer_starts_from_it_and_sends_the_version_it_was_read_at() {
+    let mut app = supervisor_library(Lang::En);
+    app.update(key('e'));
+    let f = form(&app);
+    assert_eq!(f.editing, Some((1, 3)));
+    assert_eq!(
+        f.fields[crate::console::app::A_TAGS].as_str(),
+        "透析, 通行证"
+    );
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "请致电 12345。");
+    let effects = app.update(ctrl('s'));
+    let [
+        Effect::SaveAnswer {
+            editing: Some((1, 3)),
+            new,
+            ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert!(new.body.ends_with("工单{ref}已登记。请致电 12345。"));
+    assert_eq!(new.tags, vec!["透析", "通行证"]);
+}
+
+#[test]
+fn the_form_refuses_what_the_server_would_and_keeps_what_was_typed() {
+    let mut app = supervisor_library(Lang::En);
+    app.update(key('n'));
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "next tuesday");
+    app.update(code(KeyCode::Tab));
+    typed(&mut app, "Dear {name}");
+    assert!(app.update(ctrl('s')).is_empty(), "nothing is sent");
+    let f = form(&app);
+    use crate::console::app::{A_BODY, A_TITLE, A_UNTIL};
+    assert_eq!(f.errors.get(&A_TITLE).map(String::as_str), Some("required"));
+    assert!(f.errors[&A_UNTIL].contains("2026-12-31"));
+    assert!(f.errors[&A_BODY].contains("{name}"), "{:?}", f.errors);
+    assert_eq!(f.focus, A_TITLE, "the first wrong field has the cursor");
+    assert_eq!(f.fields[A_BODY].as_str(), "Dear {name}");
+
+    // What only the server knows comes back on the field it names.
+    typed(&mut app, "Passes");
+    for _ in 0..3 {
+        app.update(code(KeyCode::Tab));
+    }
+    for _ in 0.."next tuesday".len() {
+        app.update(code(KeyCode::Backspace));
+    }
+    app.update(code(KeyCode::Tab));
+    for _ in 0.."{name}".len() {
+        app.update(code(KeyCode::Backspace));
+    }
+    typed(&mut app, "{requester}");
+    assert_eq!(app.update(ctrl('s')).len(), 1);
+    let problem = Problem {
+        kind: format!("{}validation", crate::wire::PROBLEM_TYPE_BASE),
+        title: "Unprocessable".into(),
+        status: 422,
+        detail: "body is too long".into(),
+        errors: vec![FieldError {
+            field: "body".into(),
+            message: "at most 4000 characters".into(),
+        }],
+        current: None,
+        current_department: None,
+    };
+    app.update(Action::AnswerSaveFailed {
+        error: ClientError::Api(Box::new(problem)),
+    });
+    let f = form(&app);
+    assert!(!f.sending);
+    assert_eq!(
+        f.errors.get(&A_BODY).map(String::as_str),
+        Some("at most 4000 characters")
+    );
+    assert_eq!(f.fields[A_TITLE].as_str(), "Passes");
+}

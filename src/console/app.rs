@@ -611,6 +611,8 @@ impl App {
             Action::AnswersFailed { error, .. } => self.on_answers_failed(&error),
             a @ (Action::AnswerRetired(_)
             | Action::AnswerRetireFailed { .. }
+            | Action::AnswerSaved(_)
+            | Action::AnswerSaveFailed { .. }
             | Action::AnswerCasesLoaded(_)
             | Action::AnswerCasesFailed { .. }) => self.library_panel_answer(a),
             Action::ActionDone { request, case } => self.on_action_done(request, *case),
@@ -847,6 +849,7 @@ impl App {
 }
 
 mod answer_editor;
+mod answer_form;
 mod detail_text;
 mod groups;
 mod help_text;
@@ -860,6 +863,10 @@ mod roles;
 mod send;
 
 pub use answer_editor::{AnswerEditor, EditorFocus, LIBRARY_MAX_AGE_SECONDS, Library};
+pub use answer_form::{
+    A_BODY, A_CATEGORY, A_TAGS, A_TITLE, A_UNTIL, ANSWER_FIELDS, AnswerForm, parse_valid_until,
+    split_tags,
+};
 pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
 pub use groups::{GroupState, MergeForm, group_key};
 pub use help_text::{HelpRow, help_box, help_columns};

@@ -257,6 +257,22 @@ fn perform(
                 });
             });
         }
+        Effect::SaveAnswer {
+            editing,
+            new,
+            idempotency_key,
+        } => {
+            tokio::spawn(async move {
+                let saved = match editing {
+                    Some((id, version)) => client.update_answer(id, version, &new).await,
+                    None => client.create_answer(&new, &idempotency_key).await,
+                };
+                let _ = tx.send(match saved {
+                    Ok(a) => Action::AnswerSaved(Box::new(a)),
+                    Err(error) => Action::AnswerSaveFailed { error },
+                });
+            });
+        }
         Effect::FetchAnswerCases { id, days } => {
             tokio::spawn(async move {
                 let _ = tx.send(match client.answer_cases(id, days).await {

@@ -24,6 +24,8 @@ pub struct LibraryPanel {
     /// A retirement is on its way.
     pub busy: bool,
     pub follow_up: Option<FollowUp>,
+    /// `n` or `e`: an answer being written; keys go to it until it is saved or dropped.
+    pub form: Option<AnswerForm>,
 }
 
 impl App {
@@ -44,6 +46,12 @@ impl App {
         let len = self.library.answers.len();
         let selected = self.library_selected(&p).cloned();
         let mut effects = vec![];
+        if let Some(f) = p.form.take() {
+            let (form, effects) = self.key_answer_form(key, f);
+            p.form = form;
+            self.mode = Mode::Library(p);
+            return effects;
+        }
         if p.confirm_retire {
             match key.code {
                 KeyCode::Enter | KeyCode::Char('y') => {
@@ -70,6 +78,8 @@ impl App {
             KeyCode::Char('R') if !p.busy => {
                 p.confirm_retire = selected.is_some_and(|a| a.retired_at.is_none());
             }
+            KeyCode::Char('n') => p.form = Some(self.new_answer_form()),
+            KeyCode::Char('e') => p.form = selected.as_ref().map(|a| self.edit_answer_form(a)),
             KeyCode::Char('c') => {
                 if let Some(a) = selected {
                     p.follow_up = Some(FollowUp::Loading(a.id));
@@ -115,6 +125,21 @@ impl App {
                     &[("error", &self.error_text(&error))],
                 );
                 self.info(Level::Error, text);
+            }
+            Action::AnswerSaved(a) => match &mut panel {
+                Some(p) => self.answer_saved(p, *a),
+                None => {
+                    // The panel was closed meanwhile: the library still learns the answer.
+                    self.library.loaded_at = None;
+                }
+            },
+            Action::AnswerSaveFailed { error } => {
+                if let Some(p) = &mut panel {
+                    self.answer_save_failed(p, error);
+                } else {
+                    let text = self.error_text(&error);
+                    self.info(Level::Error, text);
+                }
             }
             Action::AnswerCasesLoaded(cases) => {
                 if let Some(p) = &mut panel

@@ -61,3 +61,28 @@ fn the_library_panel_shows_uses_validity_and_the_follow_up_list() {
         insta::assert_snapshot!(snapshot, screen);
     }
 }
+
+#[test]
+fn the_answer_form_shows_fields_category_choices_errors_and_the_text() {
+    let make = |lang: Lang, w: u16, h: u16| {
+        let mut app = answer_editor_tests::supervisor_library(lang);
+        app.update(Action::Resize {
+            width: w,
+            height: h,
+        });
+        app
+    };
+    for (snapshot, screen) in screens("answer_form", make, |a| {
+        keys(a, "e");
+        a.update(code(KeyCode::Tab));
+        a.update(code(KeyCode::Tab));
+        a.update(code(KeyCode::Tab));
+        keys(a, "2022-13-01");
+        a.update(crate::console::test_keys::ctrl('s'));
+        a.update(code(KeyCode::BackTab));
+        a.update(code(KeyCode::BackTab));
+        keys(a, "yp");
+    }) {
+        insta::assert_snapshot!(snapshot, screen);
+    }
+}

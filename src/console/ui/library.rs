@@ -153,4 +153,7 @@ pub fn library(frame: &mut Frame, area: Rect, app: &App, theme: &Theme, p: &Libr
         bottom.saturating_sub(1),
         &Line::styled(fit(&format!(" {hints}"), width), theme.dim()),
     );
+    if let Some(f) = &p.form {
+        super::answer_form::answer_form(frame, area, app, theme, f);
+    }
 }

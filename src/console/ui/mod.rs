@@ -2,6 +2,7 @@
 //! clock, the environment or any global.
 
 mod answer_editor;
+mod answer_form;
 mod department;
 mod departments;
 mod detail;
