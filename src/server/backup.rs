@@ -52,6 +52,12 @@ fn database_url(database: Option<String>) -> anyhow::Result<String> {
 }
 
 fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        anyhow::bail!(
+            "backup and restore are for SQLite databases; back up PostgreSQL with pg_dump \
+             (e.g. `pg_dump -Fc -f desk.dump DBNAME`) and restore with pg_restore"
+        );
+    }
     url.strip_prefix("sqlite:")
         .filter(|p| !p.is_empty() && !p.contains('?'))
         .map(PathBuf::from)

@@ -80,9 +80,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     } else {
         config.database.clone()
     };
-    if !database.starts_with("sqlite:") {
-        anyhow::bail!("--database must be sqlite:PATH (got {database:?})");
-    }
+    crate::server::store::Dialect::of_url(&database)?;
     let mut store = Store::open_with(
         &database,
         &config.ref_prefix,
@@ -197,7 +195,7 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "JIEYOU_LISTEN")]
     pub listen: Option<String>,
-    /// Database URL, `sqlite:PATH` [default: jieyou.db in the platform data dir]
+    /// Database URL, `sqlite:PATH` or `postgres://USER@HOST/DB` [default: jieyou.db in the platform data dir]
     #[arg(long, env = "JIEYOU_DATABASE_URL")]
     pub database: Option<String>,
     /// Server config file (TOML): desk name, reference prefix, deadline policy
@@ -269,7 +267,7 @@ pub enum UserCommand {
   jieyou user add --database sqlite:desk.db --name op-li --role operator
   jieyou user add --database sqlite:desk.db --name wj-zhang --role department --department 3")]
     Add {
-        /// Database URL, `sqlite:PATH`
+        /// Database URL, `sqlite:PATH` or `postgres://USER@HOST/DB`
         #[arg(long, env = "JIEYOU_DATABASE_URL")]
         database: Option<String>,
         /// Login name, shown in case timelines
@@ -284,13 +282,13 @@ pub enum UserCommand {
     },
     /// List users: name, role, department, when created, when revoked
     List {
-        /// Database URL, `sqlite:PATH`
+        /// Database URL, `sqlite:PATH` or `postgres://USER@HOST/DB`
         #[arg(long, env = "JIEYOU_DATABASE_URL")]
         database: Option<String>,
     },
     /// Revoke a user's token: it answers 401 (token revoked) from now on
     Revoke {
-        /// Database URL, `sqlite:PATH`
+        /// Database URL, `sqlite:PATH` or `postgres://USER@HOST/DB`
         #[arg(long, env = "JIEYOU_DATABASE_URL")]
         database: Option<String>,
         #[arg(long)]
@@ -299,7 +297,7 @@ pub enum UserCommand {
     /// Issue a new token for a user (printed as the last line, once); the old one answers 401.
     /// A revoked user is active again with the new token.
     Rotate {
-        /// Database URL, `sqlite:PATH`
+        /// Database URL, `sqlite:PATH` or `postgres://USER@HOST/DB`
         #[arg(long, env = "JIEYOU_DATABASE_URL")]
         database: Option<String>,
         #[arg(long)]
@@ -323,7 +321,7 @@ pub enum DepartmentCommand {
   jieyou department add --database sqlite:desk.db --name 卫健局 --kind bureau
   jieyou department add --database sqlite:desk.db --name 马金镇 --kind township")]
     Add {
-        /// Database URL, `sqlite:PATH`
+        /// Database URL, `sqlite:PATH` or `postgres://USER@HOST/DB`
         #[arg(long, env = "JIEYOU_DATABASE_URL")]
         database: Option<String>,
         #[arg(long)]
@@ -334,7 +332,7 @@ pub enum DepartmentCommand {
     },
     /// List departments with their ids (for `user add --department`)
     List {
-        /// Database URL, `sqlite:PATH`
+        /// Database URL, `sqlite:PATH` or `postgres://USER@HOST/DB`
         #[arg(long, env = "JIEYOU_DATABASE_URL")]
         database: Option<String>,
     },

@@ -9,25 +9,27 @@
 //! The feed's reads (deltas with tombstones, the database's identity) are in `store/feed.rs`.
 
 mod answers;
+mod dialect;
 mod escalation;
 mod feed;
 mod groups;
+mod notify;
 mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
+pub use dialect::Dialect;
+pub(crate) use notify::raise as raise_feed;
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 use tokio::sync::watch;
 
 pub use super::writer::WriteStats;
@@ -35,6 +37,7 @@ pub use super::writer::WriteStats;
 use super::writer::{
     GroupWriter, PageLimit, Step, StoreFault, WriteHealth, WriteTx, WriterSettings, apply_max_pages,
 };
+use dialect::{Sql, open_sqlite, take_seqs};
 
 use crate::domain::{self, Actor, CaseRecord, PendingExtensionRecord, Refusal};
 use crate::wire::{
@@ -44,10 +47,14 @@ use crate::wire::{
 
 /// The database the store's queries run on, named once so that the queries, rows and
 /// connections of every store module follow it.
-pub(crate) type Db = sqlx::Sqlite;
+///
+/// sqlx's `Any` driver: the same queries run on SQLite and on PostgreSQL (see
+/// `store/dialect.rs` for the few that differ).
+pub(crate) type Db = sqlx::Any;
 pub(crate) type DbConnection = <Db as sqlx::Database>::Connection;
 pub(crate) type DbRow = <Db as sqlx::Database>::Row;
 pub(crate) type DbPool = sqlx::Pool<Db>;
+pub(crate) type DbPoolOptions = sqlx::pool::PoolOptions<Db>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -155,6 +162,9 @@ pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 
 #[derive(Clone)]
 pub struct Store {
+    dialect: Dialect,
+    /// On PostgreSQL: follows the other instances' commits (see `store/notify.rs`).
+    listener: Option<Arc<notify::Listener>>,
     read: DbPool,
     write: DbPool,
     feed: watch::Sender<i64>,
@@ -227,33 +237,32 @@ impl Store {
         policy: Policy,
         writer: WriterSettings,
     ) -> Result<Store, StoreError> {
-        feed::quiet_memory_statistics();
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // Every acknowledged write is on disk.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(writer.busy_timeout)
-            .foreign_keys(true);
+        let dialect = Dialect::of_url(url)?;
+        sqlx::any::install_default_drivers();
         let page_limit = PageLimit::new(writer.max_database_pages);
-        let limit = page_limit.clone();
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            // A local file's connection does not go stale: a ping before every write would be
-            // one more round trip to SQLite's thread. One that failed is closed, not reused.
-            .test_before_acquire(false)
-            // A replaced write connection keeps the limit.
-            .after_connect(move |conn, _| {
-                let pages = limit.get();
-                Box::pin(async move { apply_max_pages(conn, pages).await })
-            })
-            .connect_with(options.clone())
-            .await?;
-        migrator().run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
-            .await?;
+        let (write, read) = match dialect {
+            Dialect::Sqlite => {
+                feed::quiet_memory_statistics();
+                open_sqlite(url, writer, page_limit.clone()).await?
+            }
+            Dialect::Postgres => {
+                let write = DbPoolOptions::new()
+                    // One write connection per instance, as on SQLite: its group commits share
+                    // one transaction, and the advisory lock serializes it with the other
+                    // instances' (see `Dialect::begin_write`).
+                    .max_connections(1)
+                    .acquire_timeout(writer.busy_timeout)
+                    .connect(url)
+                    .await?;
+                let read = DbPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(writer.busy_timeout)
+                    .connect(url)
+                    .await?;
+                (write, read)
+            }
+        };
+        migrator(dialect).run(&write).await?;
         let seq: i64 = sqlx::query_scalar("SELECT seq FROM feed_counter WHERE id = 1")
             .fetch_one(&write)
             .await?;
@@ -263,7 +272,13 @@ impl Store {
                 .await?;
         let (feed, _) = watch::channel(seq);
         let writer = GroupWriter::start(write.clone(), feed.clone());
+        let listener = match dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(notify::listen(url, read.clone(), feed.clone()).await?),
+        };
         Ok(Store {
+            dialect,
+            listener,
             read,
             write,
             feed,
@@ -302,14 +317,14 @@ impl Store {
             .await?;
         for r in &rows {
             let rec = record_from_row(r)?;
-            sqlx::query("UPDATE cases SET next_due_at = ? WHERE id = ?")
+            sqlx::query("UPDATE cases SET next_due_at = $1 WHERE id = $2")
                 .bind(next_due_ms(&rec, &self.policy))
                 .bind(rec.id)
                 .execute(&mut *tx)
                 .await?;
         }
         sqlx::query(
-            "INSERT INTO store_meta (key, value) VALUES ('next_due_policy', ?)
+            "INSERT INTO store_meta (key, value) VALUES ('next_due_policy', $1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(fingerprint)
@@ -320,6 +335,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(listener) = &self.listener {
+            listener.stop();
+        }
         self.write.close().await;
         self.read.close().await;
     }
@@ -327,6 +345,12 @@ impl Store {
     /// How many writes of cases were committed, in how many group commits.
     pub fn write_stats(&self) -> WriteStats {
         self.writer.stats()
+    }
+
+    /// Raises the feed's head to `seq` after a commit; it never moves back (on PostgreSQL,
+    /// another instance's later commit may have been announced first).
+    fn advance_feed(&self, seq: i64) {
+        notify::raise(&self.feed, seq);
     }
 
     /// Receives the feed sequence after every committed write.
@@ -372,7 +396,7 @@ impl Store {
         let probe = async {
             let mut tx = self.begin_write().await?;
             // A new table needs a new page: this fails as the next growing write would.
-            sqlx::query("CREATE TABLE readiness_probe (x)")
+            sqlx::query("CREATE TABLE readiness_probe (x BIGINT)")
                 .execute(&mut *tx)
                 .await?;
             tx.rollback().await;
@@ -415,7 +439,7 @@ impl Store {
         }
         let token = new_token();
         let res = sqlx::query(
-            "INSERT INTO users (name, role, department_id, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (name, role, department_id, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(name)
         .bind(role.as_str())
@@ -465,7 +489,7 @@ impl Store {
     pub async fn revoke_user(&self, name: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let done =
-            sqlx::query("UPDATE users SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?")
+            sqlx::query("UPDATE users SET revoked_at = COALESCE(revoked_at, $1) WHERE name = $2")
                 .bind(ms(Utc::now()))
                 .bind(name)
                 .execute(&mut *tx)
@@ -484,7 +508,7 @@ impl Store {
     pub async fn rotate_user(&self, name: &str) -> Result<String, StoreError> {
         let token = new_token();
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT id, token_hash FROM users WHERE name = ?")
+        let row = sqlx::query("SELECT id, token_hash FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?;
@@ -494,7 +518,7 @@ impl Store {
         let id: i64 = row.try_get("id")?;
         let old: String = row.try_get("token_hash")?;
         sqlx::query(
-            "INSERT INTO retired_tokens (token_hash, user_id, retired_at) VALUES (?, ?, ?)
+            "INSERT INTO retired_tokens (token_hash, user_id, retired_at) VALUES ($1, $2, $3)
              ON CONFLICT (token_hash) DO NOTHING",
         )
         .bind(old)
@@ -502,7 +526,7 @@ impl Store {
         .bind(ms(Utc::now()))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE users SET token_hash = ?, revoked_at = NULL WHERE id = ?")
+        sqlx::query("UPDATE users SET token_hash = $1, revoked_at = NULL WHERE id = $2")
             .bind(hash_token(&token))
             .bind(id)
             .execute(&mut *tx)
@@ -520,7 +544,7 @@ impl Store {
     ) -> Result<Department, StoreError> {
         let name = name.trim();
         check_department_name(name)?;
-        let res = sqlx::query("INSERT INTO departments (name, kind) VALUES (?, ?) RETURNING id")
+        let res = sqlx::query("INSERT INTO departments (name, kind) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(enum_str(&kind))
             .fetch_one(&self.write)
@@ -560,7 +584,7 @@ impl Store {
             .into());
         }
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT * FROM departments WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM departments WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -584,11 +608,11 @@ impl Store {
         }
         d.version += 1;
         let res = sqlx::query(
-            "UPDATE departments SET name = ?, kind = ?, active = ?, version = ? WHERE id = ?",
+            "UPDATE departments SET name = $1, kind = $2, active = $3, version = $4 WHERE id = $5",
         )
         .bind(&d.name)
         .bind(enum_str(&d.kind))
-        .bind(d.active)
+        .bind(i64::from(d.active))
         .bind(d.version)
         .bind(id)
         .execute(&mut *tx)
@@ -613,7 +637,7 @@ impl Store {
     }
 
     pub async fn department(&self, id: i64) -> Result<Department, StoreError> {
-        let row = sqlx::query("SELECT * FROM departments WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM departments WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -626,7 +650,7 @@ impl Store {
     // ---- cases --------------------------------------------------------------------------------
 
     pub async fn case(&self, id: i64) -> Result<CaseRecord, StoreError> {
-        let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
@@ -644,14 +668,14 @@ impl Store {
     ) -> Result<(Vec<Event>, i64), StoreError> {
         let mut tx = self.read.begin().await?;
         let rows = sqlx::query(
-            "SELECT * FROM (SELECT * FROM events WHERE case_id = ? ORDER BY id DESC LIMIT ?)
+            "SELECT * FROM (SELECT * FROM events WHERE case_id = $1 ORDER BY id DESC LIMIT $2)
              ORDER BY id",
         )
         .bind(case_id)
         .bind(n)
         .fetch_all(&mut *tx)
         .await?;
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = ?")
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = $1")
             .bind(case_id)
             .fetch_one(&mut *tx)
             .await?;
@@ -668,7 +692,7 @@ impl Store {
         limit: i64,
     ) -> Result<(Vec<Event>, bool), StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM events WHERE case_id = ? AND id > ? ORDER BY id LIMIT ?")
+            sqlx::query("SELECT * FROM events WHERE case_id = $1 AND id > $2 ORDER BY id LIMIT $3")
                 .bind(case_id)
                 .bind(after)
                 .bind(limit + 1)
@@ -691,7 +715,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Event>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM events WHERE at >= ? AND at < ? ORDER BY id")
+        let rows = sqlx::query("SELECT * FROM events WHERE at >= $1 AND at < $2 ORDER BY id")
             .bind(ms(from))
             .bind(ms(to))
             .fetch_all(&self.read)
@@ -810,8 +834,8 @@ impl Store {
         let prefix = format!("{}-{day}-", self.ref_prefix);
         let key = format!("reference:{prefix}");
         let bumped: Option<i64> = sqlx::query_scalar(
-            "UPDATE store_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = ?
-             RETURNING CAST(value AS INTEGER)",
+            "UPDATE store_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = $1
+             RETURNING CAST(value AS BIGINT)",
         )
         .bind(&key)
         .fetch_optional(&mut *conn)
@@ -824,13 +848,13 @@ impl Store {
                 // right after `-`, so the range holds exactly the day's references.
                 let upper = format!("{}-{day}.", self.ref_prefix);
                 let count: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM cases WHERE reference >= ? AND reference < ?",
+                    "SELECT COUNT(*) FROM cases WHERE reference >= $1 AND reference < $2",
                 )
                 .bind(&prefix)
                 .bind(upper)
                 .fetch_one(&mut *conn)
                 .await?;
-                sqlx::query("INSERT INTO store_meta (key, value) VALUES (?, ?)")
+                sqlx::query("INSERT INTO store_meta (key, value) VALUES ($1, $2)")
                     .bind(&key)
                     .bind((count + 1).to_string())
                     .execute(&mut *conn)
@@ -912,7 +936,7 @@ impl Store {
         let mut outcome = domain::apply(&mut rec, action, actor, &self.policy, now)?;
         match action {
             CaseAction::Dispatch(b) => {
-                let dept = sqlx::query("SELECT name, active FROM departments WHERE id = ?")
+                let dept = sqlx::query("SELECT name, active FROM departments WHERE id = $1")
                     .bind(b.department_id)
                     .fetch_optional(&mut *conn)
                     .await?;
@@ -926,7 +950,7 @@ impl Store {
                 let Some(dept) = dept else {
                     return Err(invalid(format!("no department {}", b.department_id)));
                 };
-                if !dept.try_get::<bool, _>("active")? {
+                if !flag(&dept, "active")? {
                     return Err(invalid(format!(
                         "department {} is inactive",
                         b.department_id
@@ -1011,7 +1035,7 @@ impl Store {
         if let Some(d) = held_by.filter(|d| rec.department_id != Some(*d)) {
             feed::record_departure(conn, id, d, seq).await?;
         }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = ?")
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = $1")
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
@@ -1043,7 +1067,7 @@ impl Store {
                 // An expired key not purged yet is replaced: it acts anew.
                 sqlx::query(
                     "INSERT INTO idempotency (user_name, key, request, status, body, created_at)
-                     VALUES (?, ?, ?, ?, ?, ?)
+                     VALUES ($1, $2, $3, $4, $5, $6)
                      ON CONFLICT (user_name, key) DO UPDATE SET request = excluded.request,
                        status = excluded.status, body = excluded.body,
                        created_at = excluded.created_at",
@@ -1105,8 +1129,8 @@ impl Store {
         loop {
             let mut tx = self.begin_write().await?;
             let n = sqlx::query(
-                "DELETE FROM idempotency WHERE rowid IN
-                   (SELECT rowid FROM idempotency WHERE created_at <= ? LIMIT 1000)",
+                "DELETE FROM idempotency WHERE (user_name, key) IN
+                   (SELECT user_name, key FROM idempotency WHERE created_at <= $1 LIMIT 1000)",
             )
             .bind(expired)
             .execute(&mut *tx)
@@ -1128,23 +1152,25 @@ impl Store {
     pub async fn search(&self, f: &CaseFilter) -> Result<Vec<CaseRecord>, StoreError> {
         // Overdue cases are few: read them off the index and sort them, rather than walk every
         // case newest first (which the planner prefers for `ORDER BY id DESC LIMIT`).
-        let from = if matches!(f.overdue_at, Some((true, _))) {
-            "SELECT * FROM cases INDEXED BY cases_next_due WHERE 1 = 1"
+        let index = if matches!(f.overdue_at, Some((true, _))) {
+            self.dialect.indexed_by("cases_next_due")
         } else {
-            "SELECT * FROM cases WHERE 1 = 1"
+            String::new()
         };
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(from);
+        let mut qb = Sql::new(&format!("SELECT * FROM cases {index} WHERE 1 = 1"));
         if !f.statuses.is_empty() {
             qb.push(" AND status IN (");
-            let mut sep = qb.separated(", ");
-            for s in &f.statuses {
-                sep.push_bind(s.as_str());
+            for (i, s) in f.statuses.iter().enumerate() {
+                if i > 0 {
+                    qb.push(", ");
+                }
+                qb.bind(s.as_str().to_string());
             }
             qb.push(")");
         }
         match f.tier {
             Some(Some(t)) => {
-                qb.push(" AND tier = ").push_bind(t.as_str());
+                qb.push(" AND tier = ").bind(t.as_str().to_string());
             }
             Some(None) => {
                 qb.push(" AND tier IS NULL");
@@ -1152,9 +1178,10 @@ impl Store {
             None => {}
         }
         if let Some(d) = f.department_id {
-            qb.push(" AND department_id = ").push_bind(d);
+            qb.push(" AND department_id = ").bind(d);
         }
         if let Some(q) = f.q.as_deref().filter(|q| !q.is_empty()) {
+            // Both sides lowered by the database's own LOWER: case-insensitive on both.
             let like = format!("%{}%", escape_like(q));
             let mut sep = " AND (";
             for column in [
@@ -1165,21 +1192,22 @@ impl Store {
                 "requester_name",
             ] {
                 qb.push(sep)
+                    .push("LOWER(")
                     .push(column)
-                    .push(" LIKE ")
-                    .push_bind(like.clone())
-                    .push(" ESCAPE '\\'");
+                    .push(") LIKE LOWER(")
+                    .bind(like.clone())
+                    .push(") ESCAPE '\\'");
                 sep = " OR ";
             }
             qb.push(")");
         }
         match f.overdue_at {
             Some((true, now)) => {
-                qb.push(" AND next_due_at < ").push_bind(ms(now));
+                qb.push(" AND next_due_at < ").bind(ms(now));
             }
             Some((false, now)) => {
                 qb.push(" AND (next_due_at IS NULL OR next_due_at >= ")
-                    .push_bind(ms(now))
+                    .bind(ms(now))
                     .push(")");
             }
             None => {}
@@ -1189,16 +1217,17 @@ impl Store {
             qb.push(
                 " AND REPLACE(REPLACE(REPLACE(requester_phone, ' ', ''), '-', ''), '+', '') = ",
             )
-            .push_bind(p.to_string());
+            .bind(p.to_string());
         }
         if let Some(r) = f.requester.as_deref() {
-            qb.push(" AND requester_name LIKE ")
-                .push_bind(format!("%{}%", r.replace(['%', '_'], "")));
+            qb.push(" AND LOWER(requester_name) LIKE LOWER(")
+                .bind(format!("%{}%", r.replace(['%', '_'], "")))
+                .push(")");
         }
         if let Some(b) = f.before_id {
-            qb.push(" AND id < ").push_bind(b);
+            qb.push(" AND id < ").bind(b);
         }
-        qb.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        qb.push(" ORDER BY id DESC LIMIT ").bind(f.limit);
         let rows = qb.build().fetch_all(&self.read).await?;
         Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
     }
@@ -1239,7 +1268,7 @@ async fn name_department(
     if payload.get("department_name").is_some() {
         return Ok(());
     }
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM departments WHERE id = ?")
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM departments WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -1250,18 +1279,54 @@ async fn name_department(
 /// The next feed sequence number, for one changed case. Taken on the one write connection
 /// inside the write's transaction, so sequence order is commit order.
 async fn next_seq(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query_scalar("UPDATE feed_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
-            .fetch_one(conn)
-            .await?,
-    )
+    take_seqs(conn, 1).await
 }
 
-/// The schema's migrations, embedded in the binary.
-fn migrator() -> sqlx::migrate::Migrator {
-    use sqlx::SqlSafeStr;
-    use sqlx::migrate::{Migration, MigrationType, Migrator};
-    let all = [
+/// The schema's migrations for the dialect, embedded in the binary.
+fn migrator(dialect: Dialect) -> sqlx::migrate::Migrator {
+    match dialect {
+        Dialect::Sqlite => sqlite_migrator(),
+        Dialect::Postgres => postgres_migrator(),
+    }
+}
+
+fn postgres_migrator() -> sqlx::migrate::Migrator {
+    migrations(&[
+        (
+            1,
+            "init",
+            include_str!("../../assets/migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "feed",
+            include_str!("../../assets/migrations/postgres/0002_feed.sql"),
+        ),
+        (
+            3,
+            "contract",
+            include_str!("../../assets/migrations/postgres/0003_contract.sql"),
+        ),
+        (
+            4,
+            "clocks_from",
+            include_str!("../../assets/migrations/postgres/0004_clocks_from.sql"),
+        ),
+        (
+            5,
+            "answers",
+            include_str!("../../assets/migrations/postgres/0005_answers.sql"),
+        ),
+        (
+            6,
+            "groups",
+            include_str!("../../assets/migrations/postgres/0006_groups.sql"),
+        ),
+    ])
+}
+
+fn sqlite_migrator() -> sqlx::migrate::Migrator {
+    migrations(&[
         (
             1,
             "init",
@@ -1292,10 +1357,15 @@ fn migrator() -> sqlx::migrate::Migrator {
             "groups",
             include_str!("../../assets/migrations/sqlite/0006_groups.sql"),
         ),
-    ];
+    ])
+}
+
+fn migrations(all: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
     Migrator::with_migrations(
-        all.into_iter()
-            .map(|(version, name, sql)| {
+        all.iter()
+            .map(|&(version, name, sql)| {
                 Migration::new(
                     version,
                     name.into(),
@@ -1321,7 +1391,7 @@ impl Store {
         let Some(k) = idem else { return Ok(None) };
         let row = sqlx::query(
             "SELECT request, status, body FROM idempotency
-             WHERE user_name = ? AND key = ? AND created_at > ?",
+             WHERE user_name = $1 AND key = $2 AND created_at > $3",
         )
         .bind(&actor.name)
         .bind(&k.key)
@@ -1384,7 +1454,7 @@ fn answered(wrote: Result<Wrote, StoreError>) -> Result<Written<CaseRecord>, Sto
 }
 
 async fn load_for_update(conn: &mut DbConnection, id: i64) -> Result<CaseRecord, StoreError> {
-    let row = sqlx::query("SELECT * FROM cases WHERE id = ?")
+    let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await?;
@@ -1430,7 +1500,7 @@ async fn insert_event_as(
 ) -> Result<i64, StoreError> {
     let id = sqlx::query_scalar(
         "INSERT INTO events (case_id, at, actor, actor_role, action, from_status, to_status, payload)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(case_id)
     .bind(ms(at))
@@ -1453,21 +1523,21 @@ const INSERT_CASE: &str = "INSERT INTO cases (
     ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
     escalation_clock, escalation_due_at, escalation_level, escalated_at, clocks_from, next_due_at,
     change_seq)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29,
+            $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET
-    reference = ?, version = ?, channel = ?, category = ?, title = ?, description = ?,
-    requester_name = ?, requester_phone = ?, town = ?, address = ?, lat = ?, long = ?, tier = ?,
-    status = ?, department_id = ?, claimed_by = ?, received_at = ?, triaged_at = ?,
-    first_dispatched_at = ?, dispatched_at = ?, signed_at = ?, resolved_at = ?,
-    followed_up_at = ?, closed_at = ?, updated_at = ?, feedback_due_override = ?,
-    return_count = ?, extension_count = ?, urge_count = ?, ext_until = ?, ext_reason = ?,
-    ext_by = ?, ext_at = ?, satisfaction = ?, merged_into = ?, follow_up_required = ?,
-    awaiting_ruling = ?, escalation_clock = ?, escalation_due_at = ?, escalation_level = ?,
-    escalated_at = ?, clocks_from = ?, next_due_at = ?, change_seq = ?
-    WHERE id = ?";
+    reference = $1, version = $2, channel = $3, category = $4, title = $5, description = $6,
+    requester_name = $7, requester_phone = $8, town = $9, address = $10, lat = $11, long = $12, tier = $13,
+    status = $14, department_id = $15, claimed_by = $16, received_at = $17, triaged_at = $18,
+    first_dispatched_at = $19, dispatched_at = $20, signed_at = $21, resolved_at = $22,
+    followed_up_at = $23, closed_at = $24, updated_at = $25, feedback_due_override = $26,
+    return_count = $27, extension_count = $28, urge_count = $29, ext_until = $30, ext_reason = $31,
+    ext_by = $32, ext_at = $33, satisfaction = $34, merged_into = $35, follow_up_required = $36,
+    awaiting_ruling = $37, escalation_clock = $38, escalation_due_at = $39, escalation_level = $40,
+    escalated_at = $41, clocks_from = $42, next_due_at = $43, change_seq = $44
+    WHERE id = $45";
 
 type SqliteQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
 
@@ -1515,8 +1585,8 @@ fn bind_record<'q>(q: SqliteQuery<'q>, r: &'q CaseRecord, policy: &Policy) -> Sq
         .bind(ext.map(|e| ms(e.requested_at)))
         .bind(r.satisfaction.as_ref().map(enum_str))
         .bind(r.merged_into)
-        .bind(r.follow_up_required)
-        .bind(r.awaiting_ruling)
+        .bind(i64::from(r.follow_up_required))
+        .bind(i64::from(r.awaiting_ruling))
         .bind(r.escalation_clock.map(ClockKind::as_str))
         .bind(opt_ms(r.escalation_due_at))
         .bind(r.escalation_level)
@@ -1538,10 +1608,16 @@ fn department_from_row(r: &DbRow) -> Result<Department, StoreError> {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
         kind: parse_enum(&kind)?,
-        active: r.try_get("active")?,
+        active: flag(r, "active")?,
         version: r.try_get("version")?,
         on_duty: Vec::new(),
     })
+}
+
+/// A yes/no column: an integer on both databases (the `Any` driver reads SQLite's integers as
+/// integers, never as booleans).
+fn flag(r: &DbRow, column: &str) -> Result<bool, sqlx::Error> {
+    Ok(r.try_get::<i64, _>(column)? != 0)
 }
 
 fn user_from_row(r: &DbRow) -> Result<User, sqlx::Error> {
@@ -1619,8 +1695,8 @@ fn record_from_row(r: &DbRow) -> Result<CaseRecord, sqlx::Error> {
             .map(parse_enum::<Satisfaction>)
             .transpose()?,
         merged_into: r.try_get("merged_into")?,
-        follow_up_required: r.try_get("follow_up_required")?,
-        awaiting_ruling: r.try_get("awaiting_ruling")?,
+        follow_up_required: flag(r, "follow_up_required")?,
+        awaiting_ruling: flag(r, "awaiting_ruling")?,
         escalation_clock: escalation_clock
             .as_deref()
             .map(parse_enum::<ClockKind>)

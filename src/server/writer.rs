@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::store::{Db, DbConnection, DbPool};
+use super::store::{Db, DbConnection, DbPool, Dialect};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::pool::PoolConnection;
@@ -41,6 +41,13 @@ impl StoreFault {
     /// The fault behind `e`, if it is one (and not a bug or a refused statement).
     pub fn of(e: &sqlx::Error) -> Option<StoreFault> {
         match e {
+            sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some() =>
+            {
+                Self::of_sqlstate(db.code()?.as_ref())
+            }
             sqlx::Error::Database(db) => {
                 let code: i32 = db.code()?.parse().ok()?;
                 // Extended result codes: the primary code is the low byte.
@@ -53,6 +60,22 @@ impl StoreFault {
             }
             sqlx::Error::PoolTimedOut => Some(StoreFault::Busy),
             sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => Some(StoreFault::Io),
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL's faults, by SQLSTATE: the server going away or not taking connections
+    /// (a restart under load), and running out of disk, memory or connections.
+    fn of_sqlstate(code: &str) -> Option<StoreFault> {
+        match code {
+            "53100" => Some(StoreFault::Full), // disk full
+            // Too many connections, out of memory: another try soon may get through.
+            c if c.starts_with("53") => Some(StoreFault::Busy),
+            // Lock not available, serialization failure, deadlock.
+            "55P03" | "40001" | "40P01" => Some(StoreFault::Busy),
+            // Admin or crash shutdown, cannot connect now, connection exceptions.
+            c if c.starts_with("57P") || c.starts_with("08") => Some(StoreFault::Io),
+            c if c.starts_with("58") => Some(StoreFault::Io), // system error (I/O)
             _ => None,
         }
     }
@@ -172,7 +195,9 @@ impl WriteTx {
         let mut tx = WriteTx {
             conn: Some(pool.acquire().await?),
         };
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+        for statement in Dialect::of(&tx).begin_write() {
+            sqlx::query(*statement).execute(&mut *tx).await?;
+        }
         Ok(tx)
     }
 
@@ -479,7 +504,7 @@ async fn drain(
                     .writes
                     .fetch_add(applied.len() as u64, Ordering::Relaxed);
                 if let Some(seq) = head {
-                    feed.send_replace(seq);
+                    super::store::raise_feed(&feed, seq);
                 }
                 for deliver in applied {
                     deliver(Ok(()));

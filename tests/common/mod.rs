@@ -1,10 +1,11 @@
-//! The test harness: every test gets its own SQLite file, its own server on 127.0.0.1:0 with a
+//! The test harness: every test gets its own SQLite file (or PostgreSQL database, see `pg`), its own server on 127.0.0.1:0 with a
 //! manual clock, and typed clients signed in as each role.
 //! `actions` builds every `CaseAction`; `checks` holds the desk's clock and reads cases back.
 #![allow(dead_code)]
 
 pub mod actions;
 pub mod checks;
+pub mod pg;
 
 use std::sync::Arc;
 
@@ -47,7 +48,7 @@ pub async fn spawn_app_with(mut config: ServerConfig) -> TestApp {
     config.listen = "127.0.0.1:0".into();
     // Tests climb the escalation ladder explicitly, at the manual clock's time.
     config.escalation_interval_seconds = 0;
-    config.database = format!("sqlite:{}", dir.path().join("jieyou.db").display());
+    config.database = pg::database_url(dir.path(), "jieyou.db").await;
     let clock = ManualClock::new(start_time());
     let server = jieyou::server::spawn(config, Arc::new(clock.clone()))
         .await

@@ -109,7 +109,7 @@ impl Store {
     pub async fn answer_detail(&self, id: i64) -> Result<AnswerDetail, StoreError> {
         let answer = self.answer(id).await?;
         let rows =
-            sqlx::query("SELECT * FROM answer_versions WHERE answer_id = ? ORDER BY version DESC")
+            sqlx::query("SELECT * FROM answer_versions WHERE answer_id = $1 ORDER BY version DESC")
                 .bind(id)
                 .fetch_all(&self.read)
                 .await?;
@@ -138,7 +138,7 @@ impl Store {
     }
 
     pub async fn answer(&self, id: i64) -> Result<Answer, StoreError> {
-        let sql = format!("{CURRENT} WHERE a.id = ?");
+        let sql = format!("{CURRENT} WHERE a.id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(&self.read)
@@ -158,7 +158,7 @@ impl Store {
     ) -> Result<Answer, StoreError> {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO answers (version, created_at) VALUES (1, ?) RETURNING id",
+            "INSERT INTO answers (version, created_at) VALUES (1, $1) RETURNING id",
         )
         .bind(ms(now))
         .fetch_one(&mut *tx)
@@ -179,7 +179,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<Answer, StaleAnswer>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT version, retired_at FROM answers WHERE id = ?")
+        let row = sqlx::query("SELECT version, retired_at FROM answers WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -198,7 +198,7 @@ impl Store {
             .into());
         }
         let next = version + 1;
-        sqlx::query("UPDATE answers SET version = ? WHERE id = ?")
+        sqlx::query("UPDATE answers SET version = $1 WHERE id = $2")
             .bind(next)
             .bind(id)
             .execute(&mut *tx)
@@ -217,8 +217,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Answer, StoreError> {
         let done = sqlx::query(
-            "UPDATE answers SET retired_at = COALESCE(retired_at, ?),
-                retired_by = COALESCE(retired_by, ?) WHERE id = ?",
+            "UPDATE answers SET retired_at = COALESCE(retired_at, $1),
+                retired_by = COALESCE(retired_by, $2) WHERE id = $3",
         )
         .bind(ms(now))
         .bind(&actor.name)
@@ -241,7 +241,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT u.case_id, u.version, u.used_at, u.used_by, c.reference, c.title
              FROM answer_uses u JOIN cases c ON c.id = u.case_id
-             WHERE u.answer_id = ? AND u.used_at >= ? ORDER BY u.used_at DESC, u.id DESC",
+             WHERE u.answer_id = $1 AND u.used_at >= $2 ORDER BY u.used_at DESC, u.id DESC",
         )
         .bind(id)
         .bind(ms(since))
@@ -275,7 +275,7 @@ async fn insert_version(
     sqlx::query(
         "INSERT INTO answer_versions (answer_id, version, title, body, category, tags,
             valid_from, valid_until, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(version)
@@ -303,7 +303,7 @@ pub(super) async fn check_answer_ref(
     let row = sqlx::query(
         "SELECT a.version, a.retired_at, v.valid_from, v.valid_until
          FROM answers a JOIN answer_versions v ON v.answer_id = a.id AND v.version = a.version
-         WHERE a.id = ?",
+         WHERE a.id = $1",
     )
     .bind(r.id)
     .fetch_optional(&mut *conn)
@@ -348,7 +348,7 @@ pub(super) async fn record_answer_use(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO answer_uses (answer_id, version, case_id, event_id, used_at, used_by)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(r.id)
     .bind(r.version)

@@ -6,10 +6,8 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
-use sqlx::QueryBuilder;
 
-use super::Db;
-
+use super::dialect::{Sql, take_seqs};
 use super::{SYSTEM_ROLE, Store, StoreError, bind_update, ms, record_from_row};
 use crate::domain;
 use crate::wire::{EscalationStep, Tier};
@@ -62,12 +60,15 @@ impl Store {
             .max()
             .unwrap_or(0)
             .min(EscalationStep::ALL.len()) as i64;
-        let due: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM cases INDEXED BY cases_next_due
-              WHERE next_due_at < ? AND status != 'closed'
-                AND NOT (escalation_due_at IS next_due_at AND escalation_level >= ?)
+        let sql = format!(
+            "SELECT id FROM cases {}
+              WHERE next_due_at < $1 AND status != 'closed'
+                AND NOT (escalation_due_at IS NOT DISTINCT FROM next_due_at
+                         AND escalation_level >= $2)
               ORDER BY id",
-        )
+            self.dialect.indexed_by("cases_next_due")
+        );
+        let due: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(ms(now))
         .bind(top)
         .fetch_all(&self.read)
@@ -76,11 +77,15 @@ impl Store {
         for ids in due.chunks(batch) {
             let mut tx = self.begin_write().await?;
             // Re-read under the write lock: an action may have moved a case since.
-            let rows =
-                sqlx::query("SELECT * FROM cases WHERE id IN (SELECT value FROM json_each(?))")
-                    .bind(serde_json::to_string(ids).unwrap_or_default())
-                    .fetch_all(&mut *tx)
-                    .await?;
+            let mut select = Sql::new("SELECT * FROM cases WHERE id IN (");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    select.push(", ");
+                }
+                select.bind(*id);
+            }
+            select.push(")");
+            let rows = select.build().fetch_all(&mut *tx).await?;
             // Climb in memory first; then one range of feed numbers and one insert of the
             // events for the whole batch.
             let mut climbed = vec![];
@@ -96,12 +101,7 @@ impl Store {
                 continue;
             }
             let n = climbed.len() as i64;
-            let head: i64 = sqlx::query_scalar(
-                "UPDATE feed_counter SET seq = seq + ? WHERE id = 1 RETURNING seq",
-            )
-            .bind(n)
-            .fetch_one(&mut *tx)
-            .await?;
+            let head = take_seqs(&mut tx, n).await?;
             let mut names: HashMap<i64, Option<String>> = HashMap::new();
             let mut events = vec![];
             for (seq, (rec, fired)) in (head - n + 1..).zip(&climbed) {
@@ -114,7 +114,7 @@ impl Store {
                     if let Some(d) = payload.get("department_id").and_then(|v| v.as_i64()) {
                         if let Entry::Vacant(slot) = names.entry(d) {
                             let name: Option<String> =
-                                sqlx::query_scalar("SELECT name FROM departments WHERE id = ?")
+                                sqlx::query_scalar("SELECT name FROM departments WHERE id = $1")
                                     .bind(d)
                                     .fetch_optional(&mut *tx)
                                     .await?;
@@ -127,26 +127,26 @@ impl Store {
             }
             // Well under SQLite's limit of bound values per statement.
             for chunk in events.chunks(1000) {
-                let mut insert = QueryBuilder::<Db>::new(
+                let mut insert = Sql::new(
                     "INSERT INTO events (case_id, at, actor, actor_role, action, from_status,
-                     to_status, payload) ",
+                     to_status, payload) VALUES ",
                 );
                 // The ladder acts with a supervisor's authority; its events are marked as the
                 // system's own (see `event_from_row`).
-                insert.push_values(chunk, |mut row, (case_id, status, payload)| {
-                    row.push_bind(*case_id)
-                        .push_bind(ms(now))
-                        .push_bind(domain::SYSTEM_ACTOR)
-                        .push_bind(SYSTEM_ROLE)
-                        .push_bind("escalate")
-                        .push_bind(*status)
-                        .push_bind(*status)
-                        .push_bind(payload.as_str());
-                });
+                for (i, (case_id, status, payload)) in chunk.iter().enumerate() {
+                    insert.push(if i == 0 { "(" } else { ", (" });
+                    insert.bind(*case_id).push(", ").bind(ms(now)).push(", ");
+                    insert.bind(domain::SYSTEM_ACTOR.to_string()).push(", ");
+                    insert.bind(SYSTEM_ROLE.to_string()).push(", ");
+                    insert.bind("escalate".to_string()).push(", ");
+                    insert.bind(status.to_string()).push(", ");
+                    insert.bind(status.to_string()).push(", ");
+                    insert.bind(payload.clone()).push(")");
+                }
                 insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            self.feed.send_replace(head);
+            self.advance_feed(head);
             pass.rungs += events.len();
             pass.cases += climbed.len();
             pass.batches += 1;

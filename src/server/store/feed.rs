@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use super::DbConnection;
 use sqlx::{ConnectOptions, Connection, Row};
 
-use super::{Store, StoreError, migrator, record_from_row};
+use super::{Store, StoreError, record_from_row, sqlite_migrator};
 use crate::domain::CaseRecord;
 
 /// One page of the feed after a cursor.
@@ -32,7 +32,7 @@ pub(super) async fn record_departure(
     department_id: i64,
     seq: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO departures (case_id, department_id, seq) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO departures (case_id, department_id, seq) VALUES ($1, $2, $3)")
         .bind(case_id)
         .bind(department_id)
         .bind(seq)
@@ -51,7 +51,7 @@ pub async fn adopt_restored_copy(url: &str) -> Result<String, StoreError> {
         .foreign_keys(true)
         .connect()
         .await?;
-    migrator().run(&mut conn).await?;
+    sqlite_migrator().run(&mut conn).await?;
     let id: String = sqlx::query_scalar(
         "UPDATE database_identity SET database_id = lower(hex(randomblob(16))) WHERE id = 1
          RETURNING database_id",
@@ -102,7 +102,7 @@ impl Store {
         let rows = match department_id {
             None => {
                 let sql = format!(
-                    "SELECT change_seq AS pos, 0 AS gone, {} FROM cases WHERE change_seq > ?
+                    "SELECT change_seq AS pos, 0 AS gone, {} FROM cases WHERE change_seq > $1
                      ORDER BY change_seq LIMIT {}",
                     case_columns(""),
                     limit + 1
@@ -116,12 +116,12 @@ impl Store {
                 let sql = format!(
                     "WITH entries (case_id, pos, gone) AS (
                          SELECT id, change_seq, 0 FROM cases
-                          WHERE change_seq > ?1 AND department_id = ?2
+                          WHERE change_seq > $1 AND department_id = $2
                          UNION ALL
                          SELECT p.case_id, MAX(p.seq), 1 FROM departures p
                            JOIN cases c ON c.id = p.case_id
-                          WHERE p.seq > ?1 AND p.department_id = ?2
-                            AND c.department_id IS NOT ?2
+                          WHERE p.seq > $1 AND p.department_id = $2
+                            AND c.department_id IS DISTINCT FROM $2
                           GROUP BY p.case_id
                      )
                      SELECT e.pos, e.gone, {} FROM entries e JOIN cases c ON c.id = e.case_id
@@ -168,8 +168,8 @@ impl Store {
         limit: i64,
     ) -> Result<SnapshotPage, StoreError> {
         let sql = format!(
-            "SELECT {} FROM cases WHERE id > ? AND (status != 'closed' OR closed_at > ?)
-               AND (? IS NULL OR department_id = ?) ORDER BY id LIMIT {}",
+            "SELECT {} FROM cases WHERE id > $1 AND (status != 'closed' OR closed_at > $2)
+               AND ($3 IS NULL OR department_id = $4) ORDER BY id LIMIT {}",
             case_columns(""),
             limit + 1
         );
@@ -205,11 +205,13 @@ impl Store {
         // Both halves walk an index: cases by sequence, departures per department.
         let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT department_id, MAX(change_seq) FROM cases
-              WHERE change_seq > ?1 AND department_id IS NOT NULL GROUP BY department_id
+              WHERE change_seq > $1 AND department_id IS NOT NULL GROUP BY department_id
              UNION ALL
-             SELECT d.id, (SELECT MAX(p.seq) FROM departures p
-                            WHERE p.department_id = d.id AND p.seq > ?1) AS seq
-               FROM departments d WHERE seq IS NOT NULL",
+             SELECT id, seq FROM (
+                 SELECT d.id, (SELECT MAX(p.seq) FROM departures p
+                                WHERE p.department_id = d.id AND p.seq > $1) AS seq
+                   FROM departments d) AS heads
+              WHERE seq IS NOT NULL",
         )
         .bind(after)
         .fetch_all(&self.read)
@@ -316,7 +318,7 @@ mod tests {
             .connect()
             .await
             .unwrap();
-        let first = migrator().iter().take(1).cloned().collect();
+        let first = sqlite_migrator().iter().take(1).cloned().collect();
         Migrator::with_migrations(first)
             .run(&mut conn)
             .await

@@ -39,13 +39,13 @@ pub(super) async fn join_group(
     let mut candidates = BTreeMap::new();
     let lookups: [(&'static str, &str); 2] = [
         (
-            "SELECT * FROM cases WHERE requester_phone = ? AND status = 'new' AND tier IS NULL
-               AND id != ? ORDER BY id DESC LIMIT 100",
+            "SELECT * FROM cases WHERE requester_phone = $1 AND status = 'new' AND tier IS NULL
+               AND id != $2 ORDER BY id DESC LIMIT 100",
             &rec.requester_phone,
         ),
         (
-            "SELECT * FROM cases WHERE town = ? AND status = 'new' AND tier IS NULL
-               AND id != ? ORDER BY id DESC LIMIT 100",
+            "SELECT * FROM cases WHERE town = $1 AND status = 'new' AND tier IS NULL
+               AND id != $2 ORDER BY id DESC LIMIT 100",
             &rec.town,
         ),
     ];
@@ -74,7 +74,7 @@ pub(super) async fn join_group(
         return Ok(None);
     };
     let anchor = matched.group.unwrap_or(matched.id);
-    sqlx::query("UPDATE cases SET group_id = ? WHERE id = ?")
+    sqlx::query("UPDATE cases SET group_id = $1 WHERE id = $2")
         .bind(anchor)
         .bind(id)
         .execute(&mut *conn)

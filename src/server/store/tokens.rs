@@ -84,14 +84,14 @@ impl TokenCache {
         // carries the counter from before it, and is not remembered once the newer one is known.
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, name, role, department_id, revoked_at, COALESCE({EPOCH_SQL}, 0) AS epoch
-               FROM users WHERE token_hash = ?"
+               FROM users WHERE token_hash = $1"
         )))
         .bind(hash)
         .fetch_optional(read)
         .await?;
         let Some(r) = row else {
             let retired: Option<i64> =
-                sqlx::query_scalar("SELECT user_id FROM retired_tokens WHERE token_hash = ?")
+                sqlx::query_scalar("SELECT user_id FROM retired_tokens WHERE token_hash = $1")
                     .bind(hash)
                     .fetch_optional(read)
                     .await?;
