@@ -17,8 +17,6 @@
 //! The thresholds were chosen on the labelled set in `tests/data/similar_requests.toml` (see
 //! `tests/similar_groups.rs`).
 
-use std::collections::HashMap;
-
 /// What the rule reads of a request.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
@@ -81,30 +79,87 @@ pub fn normalise(text: &str) -> String {
 
 /// How alike two requests read, from 0 (nothing in common) to 1.
 pub fn similarity(a: &Request<'_>, b: &Request<'_>) -> f64 {
-    let text = |r: &Request<'_>| normalise(&format!("{}{}", r.title, r.description));
-    dice(&text(a), &text(b))
+    Bigrams::of(a.title, a.description).dice(&Bigrams::of(b.title, b.description))
 }
 
 /// The Sørensen–Dice coefficient of the two texts' character bigrams (as multisets).
+#[cfg(test)]
 fn dice(a: &str, b: &str) -> f64 {
-    let bigrams = |s: &str| -> HashMap<(char, char), usize> {
-        let chars: Vec<char> = s.chars().collect();
-        let mut counts = HashMap::new();
-        for w in chars.windows(2) {
-            *counts.entry((w[0], w[1])).or_insert(0) += 1;
-        }
-        counts
-    };
-    let (ba, bb) = (bigrams(a), bigrams(b));
-    let total: usize = ba.values().sum::<usize>() + bb.values().sum::<usize>();
-    if total == 0 {
-        return if a == b { 1.0 } else { 0.0 };
+    Bigrams::of_normalised(a).dice(&Bigrams::of_normalised(b))
+}
+
+/// A text's character bigrams as a sorted multiset, computed once: comparing two is a merge
+/// of two short sorted arrays, without allocating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bigrams {
+    /// Each bigram as its two characters packed in one integer, sorted.
+    pairs: Box<[u64]>,
+    /// A text too short for a bigram (empty or one character) is compared whole.
+    short: Option<char>,
+}
+
+impl Bigrams {
+    /// The bigrams of a request's normalised title and description.
+    pub fn of(title: &str, description: &str) -> Bigrams {
+        Bigrams::of_normalised(&normalise(&format!("{title}{description}")))
     }
-    let common: usize = ba
-        .iter()
-        .map(|(k, n)| (*n).min(bb.get(k).copied().unwrap_or(0)))
-        .sum();
-    2.0 * common as f64 / total as f64
+
+    fn of_normalised(text: &str) -> Bigrams {
+        let chars: Vec<char> = text.chars().collect();
+        let mut pairs: Vec<u64> = chars
+            .windows(2)
+            .map(|w| (u64::from(w[0]) << 32) | u64::from(w[1]))
+            .collect();
+        pairs.sort_unstable();
+        Bigrams {
+            pairs: pairs.into_boxed_slice(),
+            short: chars.first().copied().filter(|_| chars.len() < 2),
+        }
+    }
+
+    /// The Sørensen–Dice coefficient of the two multisets.
+    pub fn dice(&self, other: &Bigrams) -> f64 {
+        let (a, b) = (&self.pairs, &other.pairs);
+        let total = a.len() + b.len();
+        if total == 0 {
+            return if self.short == other.short { 1.0 } else { 0.0 };
+        }
+        let (mut i, mut j, mut common) = (0, 0, 0usize);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    common += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        2.0 * common as f64 / total as f64
+    }
+}
+
+/// What the rule reads of a request, prepared once: the phone's digits, the trimmed town, the
+/// category and the text's bigrams. Kept in memory for the open untriaged cases, so that a new
+/// case is compared with them without reading or normalising their text again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub phone_digits: String,
+    pub town: String,
+    pub category: String,
+    pub bigrams: Bigrams,
+}
+
+impl Prepared {
+    pub fn of(r: &Request<'_>) -> Prepared {
+        Prepared {
+            phone_digits: phone_digits(r.phone),
+            town: r.town.trim().to_string(),
+            category: r.category.to_string(),
+            bigrams: Bigrams::of(r.title, r.description),
+        }
+    }
 }
 
 /// The same phone number (enough digits to tell callers apart).
@@ -116,10 +171,16 @@ pub fn same_phone(a: &Request<'_>, b: &Request<'_>) -> bool {
 /// Whether `a` and `b` are the same request (see the module's rule), with the similarity that
 /// decided it, so a caller choosing among several matches can take the closest.
 pub fn score(a: &Request<'_>, b: &Request<'_>) -> Option<f64> {
-    let sim = similarity(a, b);
+    score_prepared(&Prepared::of(a), &Prepared::of(b))
+}
+
+/// [`score`] of two prepared requests.
+pub fn score_prepared(a: &Prepared, b: &Prepared) -> Option<f64> {
+    let sim = a.bigrams.dice(&b.bigrams);
     let same_category = a.category == b.category;
-    let by_phone = same_phone(a, b) && (same_category || sim >= PHONE_THRESHOLD);
-    let by_town = a.town.trim() == b.town.trim() && same_category && sim >= TOWN_THRESHOLD;
+    let same_phone = a.phone_digits.len() >= MIN_PHONE_DIGITS && a.phone_digits == b.phone_digits;
+    let by_phone = same_phone && (same_category || sim >= PHONE_THRESHOLD);
+    let by_town = a.town == b.town && same_category && sim >= TOWN_THRESHOLD;
     (by_phone || by_town).then_some(sim)
 }
 

@@ -9,6 +9,7 @@
 //! The feed's reads (deltas with tombstones, the database's identity) are in `store/feed.rs`.
 
 mod answers;
+mod candidates;
 mod dialect;
 mod escalation;
 mod feed;
@@ -179,6 +180,8 @@ pub struct Store {
     /// Runs the writes of cases in group commits.
     writer: GroupWriter,
     tokens: Arc<tokens::TokenCache>,
+    /// The open untriaged cases a new case may be grouped with.
+    candidates: Arc<candidates::CandidateIndex>,
 }
 
 fn new_token() -> String {
@@ -271,7 +274,13 @@ impl Store {
                 .fetch_one(&write)
                 .await?;
         let (feed, _) = watch::channel(seq);
-        let writer = GroupWriter::start(write.clone(), feed.clone());
+        let candidates = Arc::new(candidates::CandidateIndex::default());
+        let lost = candidates.clone();
+        let writer = GroupWriter::start(
+            write.clone(),
+            feed.clone(),
+            Box::new(move || lost.drop_all()),
+        );
         let listener = match dialect {
             Dialect::Sqlite => None,
             Dialect::Postgres => Some(notify::listen(url, read.clone(), feed.clone()).await?),
@@ -291,6 +300,7 @@ impl Store {
             health: WriteHealth::default(),
             writer,
             tokens: Arc::default(),
+            candidates,
         })
     }
 
@@ -765,9 +775,14 @@ impl Store {
             .writer
             .write(move |conn| {
                 Box::pin(async move {
-                    store
+                    let tentative = store.candidates.tentative();
+                    let step = store
                         .create_in(conn, &new, &actor, now, idem.as_ref(), Box::new(render))
-                        .await
+                        .await;
+                    if step.is_ok() {
+                        tentative.keep();
+                    }
+                    step
                 })
             })
             .await;
@@ -799,7 +814,7 @@ impl Store {
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let group = groups::join_group(conn, id, &rec).await?;
+        let group = candidates::join_group(&self.candidates, conn, id, seq, &rec).await?;
         let rec = CaseRecord { id, group, ..rec };
         let payload = serde_json::json!({ "channel": rec.channel });
         let event = self

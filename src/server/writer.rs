@@ -278,6 +278,9 @@ pub(super) struct Step<T> {
 const GROUP_LIMIT: usize = 128;
 
 /// Hands a write's result to its caller once its group is committed, or the group's error.
+/// Told that writes which ran were rolled back after all.
+pub(super) type Lost = Box<dyn Fn() + Send + Sync>;
+
 type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 /// The result of running one queued write on the group's connection.
@@ -369,10 +372,11 @@ struct Counters {
 }
 
 impl GroupWriter {
-    pub(super) fn start(pool: DbPool, feed: watch::Sender<i64>) -> GroupWriter {
+    /// `lost` is called when a group's writes are rolled back together (it did not commit).
+    pub(super) fn start(pool: DbPool, feed: watch::Sender<i64>, lost: Lost) -> GroupWriter {
         let (jobs, queue) = mpsc::unbounded_channel();
         let stats = Arc::new(Counters::default());
-        tokio::spawn(drain(pool, feed, queue, stats.clone()));
+        tokio::spawn(drain(pool, feed, queue, stats.clone(), lost));
         GroupWriter { jobs, stats }
     }
 
@@ -417,6 +421,7 @@ async fn drain(
     feed: watch::Sender<i64>,
     mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
     stats: Arc<Counters>,
+    lost: Lost,
 ) {
     // A write taken from the queue for a group that ended before it ran.
     let mut carried: Option<Box<dyn Job>> = None;
@@ -511,6 +516,7 @@ async fn drain(
                 }
             }
             Err(e) => {
+                lost();
                 for deliver in applied {
                     deliver(Err(group_error(&e)));
                 }
