@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use super::limits::Limits;
+pub use super::metrics::MetricsConfig;
 use crate::catalog::Catalog;
 use crate::wire::Policy;
 
@@ -43,6 +44,11 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// The categories and towns a case may name (`[catalog]`); Kaihua's by default.
     pub catalog: Catalog,
+    /// Apply the database's missing migrations at start; off (`--no-migrate`), a server whose
+    /// database is behind refuses to start, for deployments that run `jieyou migrate` first.
+    pub migrate_on_start: bool,
+    /// `GET /metrics` for Prometheus (`[metrics]`).
+    pub metrics: MetricsConfig,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +65,8 @@ impl Default for ServerConfig {
             policy: Policy::default(),
             limits: Limits::default(),
             catalog: Catalog::default(),
+            migrate_on_start: true,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -73,7 +81,8 @@ pub fn default_database_url() -> anyhow::Result<String> {
 }
 
 impl ServerConfig {
-    /// Defaults, then `file` (if any), then `JIEYOU_LISTEN`, `JIEYOU_DATABASE_URL`, … .
+    /// Defaults, then `file` (if any), then `JIEYOU_LISTEN`, `JIEYOU_DATABASE_URL`,
+    /// `JIEYOU_METRICS_TOKEN`.
     pub fn load(file: Option<&Path>) -> anyhow::Result<ServerConfig> {
         let mut fig = Figment::from(Serialized::defaults(ServerConfig::default()));
         if let Some(f) = file {
@@ -88,6 +97,11 @@ impl ServerConfig {
                 Env::raw()
                     .only(&["JIEYOU_DATABASE_URL"])
                     .map(|_| "database".into()),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["JIEYOU_METRICS_TOKEN"])
+                    .map(|_| "metrics.token".into()),
             );
         let cfg: ServerConfig = fig.extract()?;
         cfg.validate()?;
@@ -102,6 +116,13 @@ impl ServerConfig {
             anyhow::bail!("idempotency_hours must be at least 1");
         }
         self.limits.validate()?;
+        if let Some(t) = &self.metrics.token
+            && (t.len() < 16 || !t.chars().all(|c| c.is_ascii_graphic()))
+        {
+            anyhow::bail!(
+                "metrics.token: must be at least 16 printable ASCII characters without spaces"
+            );
+        }
         self.catalog.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.policy
             .time_zone

@@ -12,11 +12,15 @@ mod answers;
 mod escalation;
 mod feed;
 mod groups;
+mod metrics;
+mod schema;
 mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
+pub use metrics::OpenCases;
+pub use schema::{MigrationName, SchemaStatus};
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::str::FromStr;
