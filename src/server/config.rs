@@ -206,6 +206,8 @@ mod tests {
         assert_eq!(cfg.policy, Policy::default());
         assert_eq!(cfg.limits, Limits::default());
         assert_eq!(cfg.catalog, Catalog::kaihua());
+        assert_eq!(cfg.metrics, MetricsConfig::default());
+        assert!(cfg.migrate_on_start);
         assert_eq!(cfg.listen, "0.0.0.0:8080");
         assert_eq!(
             cfg.database_path(),
@@ -279,6 +281,25 @@ mod tests {
         assert!(e.contains("ref_prefix"), "{e}");
         let e = refusal("desk_name = \"desk\\u202E\"\n");
         assert!(e.contains("desk_name"), "{e}");
+    }
+
+    #[test]
+    fn metrics_keys_are_read_and_a_weak_token_is_refused() {
+        let e = refusal("[metrics]\ntoken = \"short\"\n");
+        assert!(e.contains("metrics.token"), "{e}");
+        let e = refusal("[metrics]\ntoken = \"has spaces in it, sixteen+\"\n");
+        assert!(e.contains("metrics.token"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(
+            &f,
+            "migrate_on_start = false\n[metrics]\nenabled = false\ntoken = \"0123456789abcdef\"\n",
+        )
+        .unwrap();
+        let cfg = ServerConfig::load(Some(&f)).unwrap();
+        assert!(!cfg.migrate_on_start);
+        assert!(!cfg.metrics.enabled);
+        assert_eq!(cfg.metrics.token.as_deref(), Some("0123456789abcdef"));
     }
 
     #[test]
