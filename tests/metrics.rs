@@ -528,3 +528,39 @@ async fn a_configured_token_is_required() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_request_cut_off_by_the_request_timeout_is_counted_as_answered() {
+    let mut config = ServerConfig::default();
+    config.limits.request_timeout_seconds = 1;
+    let app = spawn_app_with(config).await;
+    let url = app.server.url();
+    let path = app.dir.path().join("jieyou.db");
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    // The write waits for the lock longer than the request may take: the client gets the
+    // request timeout's 503.
+    let cut_off = app
+        .intake
+        .create_case(&new_case("电梯困人"), &new_idempotency_key())
+        .await;
+    assert!(cut_off.is_err());
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let m = scrape(&url).await;
+    assert_eq!(
+        m.get(
+            "jieyou_http_requests_total",
+            &[
+                ("route", "/api/v1/cases"),
+                ("method", "POST"),
+                ("status", "503")
+            ]
+        ),
+        1.0
+    );
+}

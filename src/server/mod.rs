@@ -164,13 +164,13 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     if serve_metrics {
         app = app.merge(metrics::router(state));
     }
-    let app = app
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            metrics::track,
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
-    let app = limits::harden(app, &limits);
+    let app = app.layer(tower_http::trace::TraceLayer::new_for_http());
+    // Outermost, so that the answers of the limits (timeouts, panics, oversized requests) are
+    // counted too; a router's layers run after routing, so the route template is known.
+    let app = limits::harden(app, &limits).layer(axum::middleware::from_fn_with_state(
+        metrics,
+        metrics::track,
+    ));
     let task = tokio::spawn(listener::serve(listener, app, limits, shutdown.clone()));
     tracing::info!(%addr, database, "serving");
     Ok(RunningServer {
