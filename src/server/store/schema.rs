@@ -36,12 +36,6 @@ pub struct SchemaStatus {
     pub unknown: Vec<i64>,
 }
 
-impl SchemaStatus {
-    pub fn is_current(&self) -> bool {
-        self.pending.is_empty() && self.unknown.is_empty()
-    }
-}
-
 impl Store {
     /// The schema of the existing database at `url` against this build's migrations. Creates
     /// nothing but the (empty) migrations table; a database that does not exist is an error.
