@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run the central request API
     Serve(jieyou::server::ServeArgs),
+    /// Create the server's database if missing and apply its migrations, then exit
+    Migrate(jieyou::server::MigrateArgs),
     /// Manage users of a server's database
     User(jieyou::server::UserArgs),
     /// Manage departments of a server's database
@@ -55,6 +57,7 @@ fn main() -> anyhow::Result<()> {
             init_server_logging();
             runtime()?.block_on(jieyou::server::serve(args))
         }
+        Some(Command::Migrate(args)) => runtime()?.block_on(jieyou::server::migrate(args)),
         Some(Command::User(args)) => runtime()?.block_on(jieyou::server::user(args)),
         Some(Command::Department(args)) => runtime()?.block_on(jieyou::server::department(args)),
         Some(Command::Backup(args)) => runtime()?.block_on(jieyou::server::backup(args)),

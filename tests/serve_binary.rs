@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use e2e::{BIN, serve, serve_with, sigterm, succeeded, user_add, user_add_to};
 use jieyou::client::{Client, new_idempotency_key};
 use jieyou::wire::{Channel, Location, NewCase, Requester};
+use sqlx::Connection;
 
 #[cfg(unix)]
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
@@ -189,6 +190,7 @@ fn help_and_version_and_completions() {
         &["user"],
         &["user", "add"],
         &["department"],
+        &["migrate"],
         &["report"],
         &["demo"],
     ] {
@@ -220,4 +222,134 @@ fn help_and_version_and_completions() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no role \"boss\""));
+}
+
+/// Runs `jieyou serve --no-migrate` on `db`, which must refuse to start: its stderr.
+fn refused_without_migrating(db: &str) -> String {
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            db,
+            "--no-migrate",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + e2e::WAIT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve --no-migrate started on a database that is not migrated");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening"),
+        "{out:?}"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_first_then_serve_without_migrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("desk.db").display());
+    let out = succeeded(
+        Command::new(BIN)
+            .args(["migrate", "--database", &db])
+            .output()
+            .unwrap(),
+    );
+    let listed: Vec<&str> = out.lines().skip(1).map(str::trim).collect();
+    assert!(
+        out.starts_with(&format!(
+            "jieyou migrate: applied {} migration(s):",
+            listed.len()
+        )),
+        "{out}"
+    );
+    assert_eq!(listed.first(), Some(&"0001_init"), "{out}");
+    let again = succeeded(
+        Command::new(BIN)
+            .args(["migrate", "--database", &db])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        again.trim(),
+        "jieyou migrate: the schema was current; applied none"
+    );
+
+    let token = user_add(&db, "intake-wang", "intake");
+    let (mut child, url) = serve_with(&db, "127.0.0.1:0", &["--no-migrate"]);
+    let client = Client::new(&url, &token).unwrap();
+    let new = NewCase {
+        channel: Channel::Hotline12345,
+        category: "supplies".into(),
+        title: "社区团购物资未送达".into(),
+        description: "封控小区团购的蔬菜三天未到".into(),
+        requester: Requester {
+            name: "周女士".into(),
+            phone: "13900002222".into(),
+        },
+        location: Location {
+            town: "华埠镇".into(),
+            address: "华锋村".into(),
+            lat: None,
+            long: None,
+        },
+    };
+    client
+        .create_case(&new, &new_idempotency_key())
+        .await
+        .unwrap();
+    terminate(&mut child);
+}
+
+#[test]
+fn serve_without_migrating_refuses_a_database_that_is_missing_or_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("desk.db");
+    let db = format!("sqlite:{}", path.display());
+    let missing = refused_without_migrating(&db);
+    assert!(missing.contains("jieyou migrate"), "{missing}");
+    assert!(!path.exists(), "--no-migrate created the database");
+
+    // A database this build has more migrations for, as after an upgrade of the binary.
+    succeeded(
+        Command::new(BIN)
+            .args(["migrate", "--database", &db])
+            .output()
+            .unwrap(),
+    );
+    let rt = e2e::runtime();
+    let newest: String = rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+        let (version, name): (i64, String) = sqlx::query_as(
+            "SELECT version, description FROM _sqlx_migrations ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+            .bind(version)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        format!("{version:04}_{name}")
+    });
+    let behind = refused_without_migrating(&db);
+    assert!(behind.contains("schema is behind"), "{behind}");
+    assert!(behind.contains(&newest), "{behind}");
+    assert!(behind.contains("jieyou migrate"), "{behind}");
 }

@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 use super::limits::Limits;
+pub use super::metrics::MetricsConfig;
 use crate::catalog::Catalog;
 use crate::wire::Policy;
 
@@ -43,6 +44,11 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// The categories and towns a case may name (`[catalog]`); Kaihua's by default.
     pub catalog: Catalog,
+    /// Apply the database's missing migrations at start; off (`--no-migrate`), a server whose
+    /// database is behind refuses to start, for deployments that run `jieyou migrate` first.
+    pub migrate_on_start: bool,
+    /// `GET /metrics` for Prometheus (`[metrics]`).
+    pub metrics: MetricsConfig,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +65,8 @@ impl Default for ServerConfig {
             policy: Policy::default(),
             limits: Limits::default(),
             catalog: Catalog::default(),
+            migrate_on_start: true,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -73,7 +81,8 @@ pub fn default_database_url() -> anyhow::Result<String> {
 }
 
 impl ServerConfig {
-    /// Defaults, then `file` (if any), then `JIEYOU_LISTEN`, `JIEYOU_DATABASE_URL`, … .
+    /// Defaults, then `file` (if any), then `JIEYOU_LISTEN`, `JIEYOU_DATABASE_URL`,
+    /// `JIEYOU_METRICS_TOKEN`.
     pub fn load(file: Option<&Path>) -> anyhow::Result<ServerConfig> {
         let mut fig = Figment::from(Serialized::defaults(ServerConfig::default()));
         if let Some(f) = file {
@@ -88,6 +97,11 @@ impl ServerConfig {
                 Env::raw()
                     .only(&["JIEYOU_DATABASE_URL"])
                     .map(|_| "database".into()),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["JIEYOU_METRICS_TOKEN"])
+                    .map(|_| "metrics.token".into()),
             );
         let cfg: ServerConfig = fig.extract()?;
         cfg.validate()?;
@@ -102,6 +116,13 @@ impl ServerConfig {
             anyhow::bail!("idempotency_hours must be at least 1");
         }
         self.limits.validate()?;
+        if let Some(t) = &self.metrics.token
+            && (t.len() < 16 || !t.chars().all(|c| c.is_ascii_graphic()))
+        {
+            anyhow::bail!(
+                "metrics.token: must be at least 16 printable ASCII characters without spaces"
+            );
+        }
         self.catalog.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.policy
             .time_zone
@@ -185,6 +206,8 @@ mod tests {
         assert_eq!(cfg.policy, Policy::default());
         assert_eq!(cfg.limits, Limits::default());
         assert_eq!(cfg.catalog, Catalog::kaihua());
+        assert_eq!(cfg.metrics, MetricsConfig::default());
+        assert!(cfg.migrate_on_start);
         assert_eq!(cfg.listen, "0.0.0.0:8080");
         assert_eq!(
             cfg.database_path(),
@@ -258,6 +281,25 @@ mod tests {
         assert!(e.contains("ref_prefix"), "{e}");
         let e = refusal("desk_name = \"desk\\u202E\"\n");
         assert!(e.contains("desk_name"), "{e}");
+    }
+
+    #[test]
+    fn metrics_keys_are_read_and_a_weak_token_is_refused() {
+        let e = refusal("[metrics]\ntoken = \"short\"\n");
+        assert!(e.contains("metrics.token"), "{e}");
+        let e = refusal("[metrics]\ntoken = \"has spaces in it, sixteen+\"\n");
+        assert!(e.contains("metrics.token"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.toml");
+        std::fs::write(
+            &f,
+            "migrate_on_start = false\n[metrics]\nenabled = false\ntoken = \"0123456789abcdef\"\n",
+        )
+        .unwrap();
+        let cfg = ServerConfig::load(Some(&f)).unwrap();
+        assert!(!cfg.migrate_on_start);
+        assert!(!cfg.metrics.enabled);
+        assert_eq!(cfg.metrics.token.as_deref(), Some("0123456789abcdef"));
     }
 
     #[test]

@@ -61,6 +61,7 @@ impl ApiError {
     /// 503 with Retry-After: a write the store could not make, not applied.
     pub fn store_fault(fault: StoreFault, cause: &str) -> Self {
         tracing::warn!(error = %cause, ?fault, "store fault");
+        crate::server::metrics::count_store_fault(fault);
         let (kind, title, what) = fault_problem(fault);
         ApiError::Service {
             status: StatusCode::SERVICE_UNAVAILABLE,

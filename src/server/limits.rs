@@ -242,6 +242,15 @@ impl LongPolls {
             user: user.to_string(),
         })
     }
+
+    /// Long polls held now, by every user.
+    pub fn held(&self) -> usize {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .sum()
+    }
 }
 
 impl Drop for LongPollSlot {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod feed_hub;
 pub mod limits;
 pub mod listener;
+pub mod metrics;
 pub mod routes;
 pub mod store;
 pub mod writer;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub long_polls: Arc<limits::LongPolls>,
     /// The feed's heads and shared delta answers.
     pub feed: Arc<feed_hub::FeedHub>,
+    /// What `/metrics` shows.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// A server running in this process.
@@ -81,6 +84,9 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         config.database.clone()
     };
     crate::server::store::Dialect::of_url(&database)?;
+    if !config.migrate_on_start {
+        refuse_a_schema_behind(&database).await?;
+    }
     let mut store = Store::open_with(
         &database,
         &config.ref_prefix,
@@ -137,6 +143,8 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         ));
     }
     let limits = config.limits.clone();
+    let serve_metrics = config.metrics.enabled;
+    let metrics = Arc::new(metrics::Metrics::new());
     let feed = feed_hub::FeedHub::start(store.clone(), shutdown.clone())
         .await
         .context("reading the change feed's heads")?;
@@ -148,9 +156,19 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         shutdown: shutdown.clone(),
         long_polls: Arc::default(),
         feed: feed.clone(),
+        metrics: metrics.clone(),
     };
-    let app = routes::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    let app = limits::harden(app, &limits);
+    let mut app = routes::router(state.clone());
+    if serve_metrics {
+        app = app.merge(metrics::router(state));
+    }
+    let app = app.layer(tower_http::trace::TraceLayer::new_for_http());
+    // Outermost, so that the answers of the limits (timeouts, panics, oversized requests) are
+    // counted too; a router's layers run after routing, so the route template is known.
+    let app = limits::harden(app, &limits).layer(axum::middleware::from_fn_with_state(
+        metrics,
+        metrics::track,
+    ));
     let task = tokio::spawn(listener::serve(listener, app, limits, shutdown.clone()));
     tracing::info!(%addr, database, "serving");
     Ok(RunningServer {
@@ -160,6 +178,31 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         shutdown,
         task,
     })
+}
+
+/// With `migrate_on_start` off: the database must exist and have every migration of this
+/// build, so that instances never change the schema under each other.
+async fn refuse_a_schema_behind(database: &str) -> anyhow::Result<()> {
+    let status = Store::schema_status(database).await.map_err(|e| {
+        anyhow::anyhow!(
+            "--no-migrate: cannot read the database's schema ({e}); create and migrate it first with `jieyou migrate --database URL`"
+        )
+    })?;
+    if !status.unknown.is_empty() {
+        anyhow::bail!(
+            "the database has migrations this build does not know ({:?}): it was migrated by a newer jieyou; run that version",
+            status.unknown
+        );
+    }
+    if !status.pending.is_empty() {
+        let names: Vec<String> = status.pending.iter().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "--no-migrate: the database's schema is behind this build ({} migration(s) not applied: {}); run `jieyou migrate --database URL` first, then start the servers",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// How often expired idempotency keys are purged. Writes ignore expired keys meanwhile, so
@@ -201,6 +244,10 @@ pub struct ServeArgs {
     /// Server config file (TOML): desk name, reference prefix, deadline policy
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Do not migrate the database; refuse to start if its schema is behind (run `jieyou
+    /// migrate` first). Same as `migrate_on_start = false` in the config file
+    #[arg(long)]
+    pub no_migrate: bool,
 }
 
 /// `jieyou serve`: runs until SIGTERM or Ctrl-C.
@@ -211,6 +258,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(d) = args.database {
         config.database = d;
+    }
+    if args.no_migrate {
+        config.migrate_on_start = false;
     }
     // Listening for the signals before saying "listening": a SIGTERM sent as soon as the
     // server is up must stop it gracefully, not kill it.
@@ -247,6 +297,37 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
             () = term => {},
         }
     }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  jieyou migrate --database sqlite:/var/lib/jieyou/desk.db
+  JIEYOU_DATABASE_URL=postgres://jieyou@db/jieyou jieyou migrate")]
+pub struct MigrateArgs {
+    /// Database URL, `sqlite:PATH` [default: jieyou.db in the platform data dir]
+    #[arg(long, env = "JIEYOU_DATABASE_URL")]
+    pub database: Option<String>,
+}
+
+/// `jieyou migrate`: creates the database if missing, applies the migrations it lacks, and
+/// says which.
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let database = match args.database {
+        Some(d) => d,
+        None => config::default_database_url()?,
+    };
+    let applied = Store::migrate_only(&database)
+        .await
+        .context("migrating the database")?;
+    if applied.is_empty() {
+        println!("jieyou migrate: the schema was current; applied none");
+    } else {
+        println!("jieyou migrate: applied {} migration(s):", applied.len());
+        for m in applied {
+            println!("  {m}");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]

@@ -14,7 +14,9 @@ mod dialect;
 mod escalation;
 mod feed;
 mod groups;
+mod metrics;
 mod notify;
+mod schema;
 mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
@@ -22,6 +24,8 @@ pub use dialect::Dialect;
 pub(crate) use notify::raise as raise_feed;
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
+pub use metrics::OpenCases;
+pub use schema::{MigrationName, SchemaStatus};
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::sync::Arc;
