@@ -405,7 +405,8 @@ async fn the_claims_of_an_ended_shift_are_released_or_handed_over() {
     }
 }
 
-#[tokio::test]
+// The report runs the real binary, blocking one worker while the server answers on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_brief_of_a_scripted_shift_lists_what_the_next_shift_needs() {
     let app = spawn_app().await;
     let dept = app.departments[0].id;
