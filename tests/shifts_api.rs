@@ -386,6 +386,19 @@ async fn the_claims_of_an_ended_shift_are_released_or_handed_over() {
         Some("op-zhao")
     );
 
+    // Back on shift, op-li's claims are op-li's again: the ended shift's are not handed on.
+    let back = start(&app.operator).await;
+    let p = refused(
+        &app.supervisor,
+        Method::POST,
+        &path,
+        Some(json!({ "to": null })),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(kind(&p), "shift-running");
+    assert!(p.detail.contains(&back.id.to_string()), "{}", p.detail);
+
     // op-zhao's shift ends: a release leaves the cases unclaimed, each with its event.
     let zhao = end(&app.operator2, "").await.shift;
     let moved: HandOverResult = ok(
