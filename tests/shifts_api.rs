@@ -785,3 +785,51 @@ async fn the_openapi_document_names_the_shift_routes() {
         8
     );
 }
+
+/// `jieyou shift start|status|end` as an operator runs them, with the token in the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shift_command_starts_shows_and_ends_a_shift() {
+    let app = spawn_app().await;
+    let token = app
+        .server
+        .store
+        .add_user("op-cli", Role::Operator, None)
+        .await
+        .unwrap();
+    let url = app.server.url();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_jieyou"))
+            .arg("shift")
+            .args(args)
+            .args(["--server", &url, "--lang", "en"])
+            .env("JIEYOU_TOKEN", &token)
+            .output()
+            .unwrap()
+    };
+    let text = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(text(run(&["status"])), "Not on shift.\n");
+    let started = text(run(&["start"]));
+    assert!(
+        started.starts_with("Shift 1 started at 2022-05-08 21:04"),
+        "{started}"
+    );
+    assert!(text(run(&["status"])).starts_with("On shift 1 since"));
+    let again = run(&["start"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("op-cli has been on shift 1"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let brief = text(run(&["end", "--note", "交给夜班"]));
+    assert!(brief.starts_with("# Shift handover"), "{brief}");
+    assert!(brief.contains("> 交给夜班"), "{brief}");
+    assert_eq!(text(run(&["status"])), "Not on shift.\n");
+}

@@ -16,16 +16,16 @@ use crate::wire::{BriefCase, HandoverBrief, HandoverList, Shift, Timestamp};
 #[derive(Debug, Clone, clap::Args)]
 pub struct Connection {
     /// Server URL [default: `server` in the console's config file]
-    #[arg(long, env = "JIEYOU_SERVER")]
+    #[arg(long, env = "JIEYOU_SERVER", global = true)]
     pub server: Option<String>,
     /// Bearer token [default: `token` in the console's config file]
-    #[arg(long, env = "JIEYOU_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "JIEYOU_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
     /// Read this configuration file after the one in the platform config directory
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
     /// Language of the output: en or zh-CN (default: the console's)
-    #[arg(long, env = "JIEYOU_LANGUAGE", value_name = "LANG")]
+    #[arg(long, env = "JIEYOU_LANGUAGE", value_name = "LANG", global = true)]
     pub lang: Option<String>,
 }
 
