@@ -9,6 +9,7 @@ pub mod feed_hub;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod presence;
 pub mod routes;
 pub mod store;
 pub mod writer;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub feed: Arc<feed_hub::FeedHub>,
     /// What `/metrics` shows.
     pub metrics: Arc<metrics::Metrics>,
+    /// Who has which case open.
+    pub presence: Arc<presence::PresenceHub>,
 }
 
 /// A server running in this process.
@@ -51,6 +54,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub store: Store,
     pub feed: Arc<feed_hub::FeedHub>,
+    pub presence: Arc<presence::PresenceHub>,
     pub shutdown: CancellationToken,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -142,6 +146,18 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
             },
         ));
     }
+    let presence = Arc::new(presence::PresenceHub::default());
+    {
+        let (presence, clock) = (presence.clone(), clock.clone());
+        tokio::spawn(every_until_shutdown(
+            PRESENCE_EXPIRY_EVERY,
+            shutdown.clone(),
+            move || {
+                presence.expire(clock.now());
+                std::future::ready(())
+            },
+        ));
+    }
     let limits = config.limits.clone();
     let serve_metrics = config.metrics.enabled;
     let metrics = Arc::new(metrics::Metrics::new());
@@ -157,6 +173,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         long_polls: Arc::default(),
         feed: feed.clone(),
         metrics: metrics.clone(),
+        presence: presence.clone(),
     };
     let mut app = routes::router(state.clone());
     if serve_metrics {
@@ -175,6 +192,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         addr,
         store,
         feed,
+        presence,
         shutdown,
         task,
     })
@@ -208,6 +226,10 @@ async fn refuse_a_schema_behind(database: &str) -> anyhow::Result<()> {
 /// How often expired idempotency keys are purged. Writes ignore expired keys meanwhile, so
 /// this bounds only the table's size, never what a retried request gets.
 const IDEMPOTENCY_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How often lapsed presence is removed: a console that went away vanishes from the others'
+/// screens at most this long after its presence lapsed.
+const PRESENCE_EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs `pass` every `every` until shutdown (the escalation ladder's clock, the idempotency
 /// purge); a pass that overruns delays the next rather than queueing several.

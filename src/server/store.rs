@@ -17,6 +17,7 @@ mod groups;
 mod metrics;
 mod notify;
 mod schema;
+mod shifts;
 mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
@@ -26,6 +27,7 @@ pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
 pub use metrics::OpenCases;
 pub use schema::{MigrationName, SchemaStatus};
+pub use shifts::ShiftRefusal;
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::sync::Arc;
@@ -1341,6 +1343,11 @@ fn postgres_migrator() -> sqlx::migrate::Migrator {
             "groups",
             include_str!("../../assets/migrations/postgres/0006_groups.sql"),
         ),
+        (
+            7,
+            "shifts",
+            include_str!("../../assets/migrations/postgres/0007_shifts.sql"),
+        ),
     ])
 }
 
@@ -1375,6 +1382,11 @@ fn sqlite_migrator() -> sqlx::migrate::Migrator {
             6,
             "groups",
             include_str!("../../assets/migrations/sqlite/0006_groups.sql"),
+        ),
+        (
+            7,
+            "shifts",
+            include_str!("../../assets/migrations/sqlite/0007_shifts.sql"),
         ),
     ])
 }
