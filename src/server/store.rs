@@ -18,9 +18,9 @@ mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
 pub use dialect::Dialect;
-pub(crate) use notify::raise as raise_feed;
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
+pub(crate) use notify::raise as raise_feed;
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::sync::Arc;
