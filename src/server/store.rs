@@ -668,7 +668,7 @@ impl Store {
     ) -> Result<(Vec<Event>, i64), StoreError> {
         let mut tx = self.read.begin().await?;
         let rows = sqlx::query(
-            "SELECT * FROM (SELECT * FROM events WHERE case_id = $1 ORDER BY id DESC LIMIT $2)
+            "SELECT * FROM (SELECT * FROM events WHERE case_id = $1 ORDER BY id DESC LIMIT $2) AS latest
              ORDER BY id",
         )
         .bind(case_id)
