@@ -13,7 +13,7 @@ use common::actions::{
     answer_online, decide_extension, note, request_extension, resolve, sign_for, triage,
 };
 use common::checks::{at, problem_of, t};
-use common::{TestApp, dispatched_red, spawn_app, spawn_app_with};
+use common::{TestApp, dispatched_red, spawn_app, spawn_app_sqlite, spawn_app_with};
 use jieyou::client::{Client, new_idempotency_key};
 use jieyou::report::DailyReport;
 use jieyou::server::{Clock, ServerConfig};
@@ -24,7 +24,7 @@ use reqwest::{Method, StatusCode};
 use sqlx::sqlite::SqlitePoolOptions;
 
 fn db_url(app: &TestApp) -> String {
-    format!("sqlite:{}", app.dir.path().join("jieyou.db").display())
+    app.database.clone()
 }
 
 /// A second connection to the server's database file, to look at what it stored.
@@ -150,7 +150,7 @@ async fn overdue_ids(app: &TestApp, overdue: bool) -> Vec<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overdue_search_reads_each_cases_stored_next_deadline_kept_by_every_write() {
-    let app = spawn_app().await;
+    let app = spawn_app_sqlite().await;
     // Untriaged, due 21:19.
     let fresh = app.create("询问返乡隔离政策").await;
     // Red, dispatched at 21:14, sign-for due 21:29.
@@ -224,7 +224,7 @@ async fn overdue_search_reads_each_cases_stored_next_deadline_kept_by_every_writ
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_without_stored_deadlines_is_filled_in_at_start_up() {
-    let app = spawn_app().await;
+    let app = spawn_app_sqlite().await;
     let late = app.create("孕妇产检无法出村").await;
     app.clock.set(t(10));
     let on_time = app.create("特殊奶粉断货").await;
@@ -426,7 +426,7 @@ async fn a_weak_etag_in_if_match_never_matches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_expires_after_a_day_and_is_purged() {
-    let app = spawn_app().await;
+    let app = spawn_app_sqlite().await;
     let c = app.create("透析病人需要转运").await;
     let id = c.case.id;
     let path = format!("/api/v1/cases/{id}/note");

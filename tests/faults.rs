@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use common::{TestApp, checks, dispatched_red, new_case, spawn_app, spawn_app_with};
+use common::{
+    TestApp, checks, dispatched_red, new_case, spawn_app, spawn_app_sqlite, spawn_app_with,
+    spawn_app_with_sqlite,
+};
 use jieyou::client::new_idempotency_key;
 use jieyou::server::limits::{self, Limits};
 use jieyou::server::{Clock, ServerConfig};
@@ -130,7 +133,7 @@ fn long_case() -> NewCase {
 
 #[tokio::test]
 async fn a_full_database_answers_503_writes_nothing_and_recovers_without_a_restart() {
-    let app = spawn_app().await;
+    let app = spawn_app_sqlite().await;
     let intake = Intake::new(&app).await;
     let red = dispatched_red(&app, "透析病人需要转运").await;
     let snapshot = app.supervisor.changes(None, None).await.unwrap();
@@ -189,7 +192,7 @@ async fn a_full_database_answers_503_writes_nothing_and_recovers_without_a_resta
 async fn a_database_locked_by_another_connection_answers_503_until_it_is_released() {
     let mut config = ServerConfig::default();
     config.limits.database_busy_timeout_ms = 200;
-    let app = spawn_app_with(config).await;
+    let app = spawn_app_with_sqlite(config).await;
     let intake = Intake::new(&app).await;
     assert_eq!(readyz(&app).await.status, StatusCode::OK);
 

@@ -43,10 +43,14 @@ async fn refused_within_bound(client: &Client) {
 
 /// The database as another process (`jieyou user …`) opens it.
 async fn other_process(app: &TestApp) -> Store {
-    let url = format!("sqlite:{}", app.dir.path().join("jieyou.db").display());
-    Store::open(&url, "KH", chrono_tz::Asia::Shanghai, Policy::default())
-        .await
-        .unwrap()
+    Store::open(
+        &app.database,
+        "KH",
+        chrono_tz::Asia::Shanghai,
+        Policy::default(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -184,7 +184,10 @@ async fn writes_answer_503_while_postgresql_restarts_then_resume() {
         statuses.keys().all(|s| matches!(s, 201 | 503)),
         "only successes and 503s: {statuses:?}"
     );
-    assert!(statuses.contains_key(&503), "the restart was seen: {statuses:?}");
+    assert!(
+        statuses.contains_key(&503),
+        "the restart was seen: {statuses:?}"
+    );
     // Without restarting the servers, writes work again once PostgreSQL is back.
     let mut resumed = false;
     for _ in 0..50 {

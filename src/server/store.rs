@@ -22,12 +22,12 @@ mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
 pub use dialect::Dialect;
-pub(crate) use notify::raise as raise_feed;
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
 pub use metrics::OpenCases;
 pub use schema::{MigrationName, SchemaStatus};
 pub use shifts::ShiftRefusal;
+pub(crate) use notify::raise as raise_feed;
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::sync::Arc;
@@ -684,7 +684,7 @@ impl Store {
     ) -> Result<(Vec<Event>, i64), StoreError> {
         let mut tx = self.read.begin().await?;
         let rows = sqlx::query(
-            "SELECT * FROM (SELECT * FROM events WHERE case_id = $1 ORDER BY id DESC LIMIT $2)
+            "SELECT * FROM (SELECT * FROM events WHERE case_id = $1 ORDER BY id DESC LIMIT $2) AS latest
              ORDER BY id",
         )
         .bind(case_id)

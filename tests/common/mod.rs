@@ -21,6 +21,8 @@ pub struct TestApp {
     pub server: RunningServer,
     pub clock: ManualClock,
     pub dir: tempfile::TempDir,
+    /// The database URL the server runs on.
+    pub database: String,
     pub intake: Client,
     pub operator: Client,
     pub operator2: Client,
@@ -43,12 +45,31 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(ServerConfig::default()).await
 }
 
-pub async fn spawn_app_with(mut config: ServerConfig) -> TestApp {
+pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+    spawn_on(config, false).await
+}
+
+/// For tests of SQLite's own mechanics (its file, its locks, its page cap): always SQLite.
+pub async fn spawn_app_sqlite() -> TestApp {
+    spawn_on(ServerConfig::default(), true).await
+}
+
+/// [`spawn_app_sqlite`] with a configuration.
+pub async fn spawn_app_with_sqlite(config: ServerConfig) -> TestApp {
+    spawn_on(config, true).await
+}
+
+async fn spawn_on(mut config: ServerConfig, sqlite: bool) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     config.listen = "127.0.0.1:0".into();
     // Tests climb the escalation ladder explicitly, at the manual clock's time.
     config.escalation_interval_seconds = 0;
-    config.database = pg::database_url(dir.path(), "jieyou.db").await;
+    config.database = if sqlite {
+        format!("sqlite:{}", dir.path().join("jieyou.db").display())
+    } else {
+        pg::database_url(dir.path(), "jieyou.db").await
+    };
+    let database = config.database.clone();
     let clock = ManualClock::new(start_time());
     let server = jieyou::server::spawn(config, Arc::new(clock.clone()))
         .await
@@ -91,6 +112,7 @@ pub async fn spawn_app_with(mut config: ServerConfig) -> TestApp {
         server,
         clock,
         dir,
+        database,
     }
 }
 

@@ -17,6 +17,7 @@ const DEFAULT_BIN: &str = "/usr/lib/postgresql/15/bin";
 pub struct Cluster {
     bin: PathBuf,
     data: PathBuf,
+    log: PathBuf,
     pub port: u16,
     as_postgres: bool,
 }
@@ -97,6 +98,7 @@ impl Cluster {
         let cluster = Cluster {
             bin,
             data,
+            log: root.join("log"),
             port,
             as_postgres,
         };
@@ -115,7 +117,7 @@ impl Cluster {
             .arg("-D")
             .arg(&cluster.data)
             .arg("-l")
-            .arg(root.join("log"))
+            .arg(&cluster.log)
             .args(["-o", &options, "-w", "start"]));
         cluster.stop_when_done(&root);
         cluster
@@ -133,12 +135,15 @@ impl Cluster {
         }
     }
 
-    /// `pg_ctl` with the cluster's data directory, e.g. `["restart", "-m", "fast"]`.
+    /// `pg_ctl` with the cluster's data directory and log, e.g. `["restart", "-m", "fast"]`
+    /// (the log keeps a started server off this process's pipes).
     pub fn pg_ctl(&self, args: &[&str]) {
         run(self
             .command("pg_ctl")
             .arg("-D")
             .arg(&self.data)
+            .arg("-l")
+            .arg(&self.log)
             .args(["-w"])
             .args(args));
     }

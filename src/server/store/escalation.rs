@@ -69,10 +69,10 @@ impl Store {
             self.dialect.indexed_by("cases_next_due")
         );
         let due: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(ms(now))
-        .bind(top)
-        .fetch_all(&self.read)
-        .await?;
+            .bind(ms(now))
+            .bind(top)
+            .fetch_all(&self.read)
+            .await?;
         let mut pass = EscalationPass::default();
         for ids in due.chunks(batch) {
             let mut tx = self.begin_write().await?;

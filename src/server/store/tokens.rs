@@ -22,7 +22,7 @@ pub const RECHECK: Duration = Duration::from_secs(1);
 const CAPACITY: usize = 100_000;
 
 /// The counter's value in SQL (0 before any revocation).
-const EPOCH_SQL: &str = "(SELECT CAST(value AS INTEGER) FROM store_meta WHERE key = 'token_epoch')";
+const EPOCH_SQL: &str = "(SELECT CAST(value AS BIGINT) FROM store_meta WHERE key = 'token_epoch')";
 
 #[derive(Default)]
 pub(super) struct TokenCache {
@@ -133,7 +133,8 @@ impl TokenCache {
 pub(super) async fn bump_epoch(tx: &mut WriteTx) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO store_meta (key, value) VALUES ('token_epoch', '1')
-         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+         ON CONFLICT (key) DO UPDATE
+         SET value = CAST(CAST(store_meta.value AS BIGINT) + 1 AS TEXT)",
     )
     .execute(&mut **tx)
     .await?;
