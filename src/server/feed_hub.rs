@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::body::Bytes;
 use tokio::sync::{OnceCell, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::encoded::Encoded;
 use super::store::{Store, StoreError};
 
 /// How often the database's feed counter is read for other processes' writes.
@@ -38,8 +38,9 @@ struct AnswerKey {
     second: i64,
 }
 
-/// A delta answer: `None` when the feed held nothing for the cursor after all.
-type Answer = Option<Bytes>;
+/// A delta answer (its JSON and gzip forms): `None` when the feed held nothing for the cursor
+/// after all.
+type Answer = Option<Arc<Encoded>>;
 
 pub struct FeedHub {
     store: Store,
@@ -245,8 +246,11 @@ impl FeedHub {
         let cell = Arc::new(OnceCell::new());
         answers.cells.insert(key, cell.clone());
         answers.order.push_back(key);
-        let size =
-            |c: &Arc<OnceCell<Answer>>| c.get().and_then(|a| a.as_ref()).map_or(0, Bytes::len);
+        let size = |c: &Arc<OnceCell<Answer>>| {
+            c.get()
+                .and_then(|a| a.as_ref())
+                .map_or(0, |a| a.held_bytes())
+        };
         let mut bytes: usize = answers.cells.values().map(size).sum();
         while answers.order.len() > CACHED_ANSWERS || bytes > CACHED_BYTES {
             let Some(oldest) = answers.order.pop_front() else {

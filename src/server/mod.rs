@@ -4,6 +4,7 @@ pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod cursor;
+pub mod encoded;
 pub mod error;
 pub mod feed_hub;
 pub mod limits;

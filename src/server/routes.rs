@@ -2,6 +2,7 @@
 //! applies the domain rules inside one transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -18,6 +19,7 @@ mod groups;
 
 use super::AppState;
 use super::cursor::{self, CursorRefusal, Position};
+use super::encoded::Encoded;
 use super::error::ApiError;
 use super::store::{
     CaseFilter, FeedPage, IdempotencyKey, SnapshotPage, StoredAnswer, TokenOwner, Written,
@@ -761,6 +763,7 @@ async fn changes(
     State(state): State<AppState>,
     Auth(actor): Auth,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let params = query_params(raw, &["since", "wait"])?;
     let wait: u64 = parse_param(&params, "wait", "a number of seconds")?.unwrap_or(0);
@@ -820,12 +823,13 @@ async fn changes(
                 .feed
                 .answer(dept, since, observed, second, || async {
                     let page = state.store.changes_since(since, page_size, dept).await?;
-                    Ok((!page.cases.is_empty() || !page.left.is_empty())
-                        .then(|| json_bytes(&state.changes_answer(page, false))))
+                    Ok((!page.cases.is_empty() || !page.left.is_empty()).then(|| {
+                        Arc::new(Encoded::new(json_bytes(&state.changes_answer(page, false))))
+                    }))
                 })
                 .await?;
             if let Some(body) = answer {
-                return Ok(json_response(body));
+                return Ok(body.response(&headers));
             }
         }
         if wait == 0 {
