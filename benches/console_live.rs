@@ -8,7 +8,8 @@
 //! answered it once and its time is shown apart; then the bench-built console runs in a tmux
 //! server of its own, 160×45, and the bench reads its screen with `capture-pane`:
 //!
-//! - start: from launching the console to the first screen showing live, populated rows;
+//! - start: from launching the console to the first screen showing live, populated rows (the
+//!   snapshot's first page), and to the pane headers counting every case;
 //! - idle: the console's CPU (% of one core) and RSS from `/proc` over a window in each view
 //!   (Queue, Overdue, Departments, Stats, Search) of an operator, and on a supervisor's
 //!   Overdue board;
@@ -174,6 +175,20 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
         "s",
         2.0,
     ));
+    // The snapshot's later pages still arrive: idle is measured once every case is held.
+    let headers: Vec<String> = ["Untriaged", "Red", "Orange", "Blue"]
+        .iter()
+        .enumerate()
+        .map(|(t, label)| {
+            let count = (0..sizes.cases).filter(|i| i % 4 == t).count();
+            format!("{label} {count} ─")
+        })
+        .collect();
+    let held = console.wait_for(|s| headers.iter().all(|h| s.contains(h.as_str())))?;
+    rows.push(Row::info(
+        "operator console: start to every case held",
+        format!("{:.1} s", held.as_secs_f64()),
+    ));
     let pid = console.pid()?;
     let mut rss_peak = 0.0_f64;
     for (key, view) in [
@@ -245,6 +260,10 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
         "s",
         2.0,
     ));
+    // Its Queue tab tells when every case is held; then back to the board.
+    console.keys(&["1"]);
+    console.wait_for(|s| headers.iter().all(|h| s.contains(h.as_str())))?;
+    console.keys(&["2"]);
     let (cpu, rss) = idle(console.pid()?, sizes.idle).await?;
     rss_peak = rss_peak.max(rss);
     rows.push(Row::at_most(
@@ -643,9 +662,14 @@ impl Console {
 
     /// Time from the launch to a screen that is live and shows case rows.
     fn wait_populated(&self) -> anyhow::Result<Duration> {
+        self.wait_for(|s| s.contains("● live") && s.contains("KH-"))
+    }
+
+    /// Time from the launch to a screen that `done` accepts.
+    fn wait_for(&self, done: impl Fn(&str) -> bool) -> anyhow::Result<Duration> {
         loop {
             let screen = self.screen();
-            if screen.contains("● live") && screen.contains("KH-") {
+            if done(&screen) {
                 return Ok(self.launched.elapsed());
             }
             if screen.contains("CONSOLE-EXITED") || self.launched.elapsed() > START_WAIT {

@@ -94,8 +94,9 @@ pub struct Index {
     pub warn_hi: i64,
     /// Cases changed since the alarms last looked.
     pub changed: Vec<i64>,
-    /// Every held and found case's text as the filter sees it, by id.
-    text: HashMap<i64, Folded>,
+    /// Every held and found case's text as the filter sees it, by id (looked up for every
+    /// listed case on every keystroke: a fast hash).
+    text: HashMap<i64, Folded, foldhash::fast::RandomState>,
     /// The filter and drill-down the shown lists were made with.
     query: Query,
     drill: Option<i64>,
@@ -142,6 +143,13 @@ fn count(n: &mut usize, add: bool) {
         *n += 1;
     } else {
         *n = n.saturating_sub(1);
+    }
+}
+
+impl Index {
+    fn shows(&self, f: &Folded) -> bool {
+        (self.query.finds(f) || f.dept.is_some_and(|d| self.dept_match.contains(&d)))
+            && (!f.held || self.drill.is_none_or(|d| f.dept == Some(d)))
     }
 }
 
@@ -374,15 +382,14 @@ impl App {
         self.ix.query = Query::new(q);
         self.ix.drill = drill;
         // The untriaged pane's rows stand for whole groups, so it is laid from every case.
-        let untriaged: Vec<(i64, i64)> = if everything {
-            self.ix.open[0].iter().copied().collect()
-        } else {
-            self.ix.open[0]
-                .iter()
-                .filter(|k| self.listed(k.1))
-                .copied()
-                .collect()
-        };
+        let ix = &self.ix;
+        let untriaged: Vec<((i64, i64), i64)> = ix.open[0]
+            .iter()
+            .filter_map(|k| {
+                let f = ix.text.get(&k.1)?;
+                (everything || ix.shows(f)).then_some((*k, f.group))
+            })
+            .collect();
         self.lay_untriaged(untriaged);
         for p in 1..PANES.len() {
             self.queues[p] = if everything {
@@ -407,11 +414,7 @@ impl App {
     /// Whether a held or found case passes the filter (and, when held, the drill-down), from
     /// its folded text.
     fn listed(&self, id: i64) -> bool {
-        let ix = &self.ix;
-        ix.text.get(&id).is_some_and(|f| {
-            (ix.query.finds(f) || f.dept.is_some_and(|d| ix.dept_match.contains(&d)))
-                && (!f.held || ix.drill.is_none_or(|d| f.dept == Some(d)))
-        })
+        self.ix.text.get(&id).is_some_and(|f| self.ix.shows(f))
     }
 
     /// The clock moved: cases that came within the amber threshold join the board, and those

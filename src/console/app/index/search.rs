@@ -17,6 +17,8 @@ pub struct Folded {
     /// Where the reference and the title end in `text`.
     ends: [u32; 2],
     pub dept: Option<i64>,
+    /// The similar-request group, for laying the untriaged pane without the case.
+    pub group: i64,
     /// Held (this console's own feed) rather than found by a server search.
     pub held: bool,
 }
@@ -45,6 +47,7 @@ impl Folded {
             text: text.into_boxed_str(),
             ends: [end(reference), end(title)],
             dept: c.department_id,
+            group: super::super::group_key(c),
             held,
         }
     }

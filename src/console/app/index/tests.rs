@@ -371,7 +371,7 @@ fn run(me: Me, seed: u64) {
 }
 
 /// Every held and found case's text folded from scratch.
-fn folded_afresh(app: &App) -> HashMap<i64, Folded> {
+fn folded_afresh(app: &App) -> HashMap<i64, Folded, foldhash::fast::RandomState> {
     let held = app.cases.values().map(|c| (c.id, Folded::new(c, true)));
     let found = app.archive.values().map(|c| (c.id, Folded::new(c, false)));
     held.chain(found).collect()
