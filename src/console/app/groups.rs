@@ -101,25 +101,21 @@ impl App {
         }
     }
 
-    /// The untriaged pane laid anew from its shown cases, in order (after the filter changed).
-    pub(super) fn lay_untriaged(&mut self, shown: Vec<(i64, i64)>) {
+    /// The untriaged pane laid anew from its shown cases, in order, each with its group key
+    /// (after the filter changed).
+    pub(super) fn lay_untriaged(&mut self, shown: Vec<((i64, i64), i64)>) {
         self.groups.clear_rows();
         self.groups.shown = shown.len();
-        for row in &shown {
-            if let Some(c) = self.cases.get(&row.1) {
-                let key = group_key(c);
-                self.groups.members.entry(key).or_default().insert(*row);
-            }
+        for (row, key) in &shown {
+            self.groups.members.entry(*key).or_default().insert(*row);
         }
         let groups = &mut self.groups;
         groups.expanded.retain(|k| groups.members.contains_key(k));
-        let rows = shown.into_iter().filter(|row| {
-            self.cases.get(&row.1).is_some_and(|c| {
-                let key = group_key(c);
-                self.groups
-                    .group(key)
-                    .is_none_or(|m| self.groups.expanded.contains(&key) || m.first() == Some(row))
-            })
+        let rows = shown.into_iter().filter_map(|(row, key)| {
+            self.groups
+                .group(key)
+                .is_none_or(|m| self.groups.expanded.contains(&key) || m.first() == Some(&row))
+                .then_some(row)
         });
         self.queues[0] = Ranked::from_sorted(rows);
     }

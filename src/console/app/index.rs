@@ -8,6 +8,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::{App, PANES};
 use crate::console::ranked::Ranked;
 use crate::wire::{Case, ClockKind, Role, Status, Tier};
+use search::{Folded, Query};
+
+mod search;
 
 /// A department's live load, for the Departments view.
 #[derive(Debug, Clone, Default)]
@@ -91,8 +94,11 @@ pub struct Index {
     pub warn_hi: i64,
     /// Cases changed since the alarms last looked.
     pub changed: Vec<i64>,
+    /// Every held and found case's text as the filter sees it, by id (looked up for every
+    /// listed case on every keystroke: a fast hash).
+    text: HashMap<i64, Folded, foldhash::fast::RandomState>,
     /// The filter and drill-down the shown lists were made with.
-    query: String,
+    query: Query,
     drill: Option<i64>,
     dept_match: HashSet<i64>,
 }
@@ -140,23 +146,10 @@ fn count(n: &mut usize, add: bool) {
     }
 }
 
-/// `hay.to_lowercase().contains(q)` for a lower-case `q`, without allocating for the usual
-/// text (ASCII, or CJK which has no case).
-pub fn lower_contains(hay: &str, q: &str) -> bool {
-    if hay.is_ascii() {
-        if !q.is_ascii() || q.len() > hay.len() {
-            return false;
-        }
-        let q = q.as_bytes();
-        return hay
-            .as_bytes()
-            .windows(q.len())
-            .any(|w| w.eq_ignore_ascii_case(q));
-    }
-    if hay.chars().all(|c| c.to_lowercase().eq([c])) {
-        hay.contains(q)
-    } else {
-        hay.to_lowercase().contains(q)
+impl Index {
+    fn shows(&self, f: &Folded) -> bool {
+        (self.query.finds(f) || f.dept.is_some_and(|d| self.dept_match.contains(&d)))
+            && (!f.held || self.drill.is_none_or(|d| f.dept == Some(d)))
     }
 }
 
@@ -166,8 +159,7 @@ fn board_key(red: bool, due: i64, id: i64) -> (i64, i64, i64) {
 
 impl App {
     fn keys(&self, c: &Case, held: bool) -> Keys {
-        let shown =
-            self.matches(c) && (!held || self.ix.drill.is_none_or(|d| c.department_id == Some(d)));
+        let shown = self.listed(c.id);
         let open = (held && c.status.is_open()).then(|| Open {
             pane: PANES.iter().position(|t| *t == c.tier).unwrap_or(0),
             group: super::group_key(c),
@@ -312,14 +304,17 @@ impl App {
             return;
         };
         self.apply(keys, false);
+        self.ix.text.remove(&id);
     }
 
     /// Puts a held or found case into every list it belongs to.
     pub(super) fn index(&mut self, id: i64) {
         let keys = if let Some(c) = self.cases.get(&id) {
             self.ix.changed.push(id);
+            self.ix.text.insert(id, Folded::new(c, true));
             self.keys(c, true)
         } else if let Some(c) = self.archive.get(&id) {
+            self.ix.text.insert(id, Folded::new(c, false));
             self.keys(c, false)
         } else {
             return;
@@ -383,53 +378,43 @@ impl App {
                 .map(|d| d.id)
                 .collect()
         };
-        self.ix.query = q;
+        let everything = q.is_empty() && drill.is_none();
+        self.ix.query = Query::new(q);
         self.ix.drill = drill;
         // The untriaged pane's rows stand for whole groups, so it is laid from every case.
-        let untriaged: Vec<(i64, i64)> = self.ix.open[0]
+        let ix = &self.ix;
+        let untriaged: Vec<((i64, i64), i64)> = ix.open[0]
             .iter()
-            .filter(|k| self.cases.get(&k.1).is_some_and(|c| self.shown(c, true)))
-            .copied()
+            .filter_map(|k| {
+                let f = ix.text.get(&k.1)?;
+                (everything || ix.shows(f)).then_some((*k, f.group))
+            })
             .collect();
         self.lay_untriaged(untriaged);
         for p in 1..PANES.len() {
-            let src = if refine {
-                &self.queues[p]
+            self.queues[p] = if everything {
+                self.ix.open[p].clone()
             } else {
-                &self.ix.open[p]
+                let src = if refine {
+                    &self.queues[p]
+                } else {
+                    &self.ix.open[p]
+                };
+                Ranked::from_sorted(src.iter().filter(|k| self.listed(k.1)).copied())
             };
-            let shown = Ranked::from_sorted(
-                src.iter()
-                    .filter(|k| self.cases.get(&k.1).is_some_and(|c| self.shown(c, true)))
-                    .copied(),
-            );
-            self.queues[p] = shown;
         }
-        let src = if refine { &self.search } else { &self.ix.all };
-        let shown = Ranked::from_sorted(
-            src.iter()
-                .filter(|k| match self.cases.get(&k.1) {
-                    Some(c) => self.shown(c, true),
-                    None => self.archive.get(&k.1).is_some_and(|c| self.shown(c, false)),
-                })
-                .copied(),
-        );
-        self.search = shown;
+        self.search = if everything {
+            self.ix.all.clone()
+        } else {
+            let src = if refine { &self.search } else { &self.ix.all };
+            Ranked::from_sorted(src.iter().filter(|k| self.listed(k.1)).copied())
+        };
     }
 
-    fn shown(&self, c: &Case, held: bool) -> bool {
-        self.matches(c) && (!held || self.ix.drill.is_none_or(|d| c.department_id == Some(d)))
-    }
-
-    /// The filter as applied: reference, title, town or the department's name or pinyin.
-    fn matches(&self, c: &Case) -> bool {
-        let q = self.ix.query.as_str();
-        q.is_empty()
-            || lower_contains(&c.reference, q)
-            || lower_contains(&c.title, q)
-            || lower_contains(&c.location.town, q)
-            || c.department_id
-                .is_some_and(|d| self.ix.dept_match.contains(&d))
+    /// Whether a held or found case passes the filter (and, when held, the drill-down), from
+    /// its folded text.
+    fn listed(&self, id: i64) -> bool {
+        self.ix.text.get(&id).is_some_and(|f| self.ix.shows(f))
     }
 
     /// The clock moved: cases that came within the amber threshold join the board, and those

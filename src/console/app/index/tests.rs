@@ -7,10 +7,11 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::super::supervision::DeptRow;
 use super::super::{App, Mode, PANES};
+use super::search::Folded;
 use crate::console::action::Action;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
-use crate::console::test_keys::{code, key};
+use crate::console::test_keys::{code, key, typed};
 use crate::wire::{Case, CaseList, ClockKind, LeftCase, Me, PendingExtension, Role, Status, Tier};
 use crossterm::event::KeyCode;
 
@@ -220,11 +221,13 @@ fn kept(app: &App) -> Lists {
 }
 
 const TOWNS: [&str; 4] = ["马金镇", "华埠镇", "池淮镇", "Kaihua"];
-const TITLES: [&str; 4] = [
+const TITLES: [&str; 5] = [
     "透析病人需要转运",
     "特殊奶粉断货",
     "Needs A ride",
     "询问返乡隔离政策",
+    // Upper case outside ASCII, with a final sigma that folds apart from a medial one.
+    "ΟΔΟΣ ΚΛΕΙΣΤΗ Ärztin",
 ];
 
 fn random_case(rng: &mut StdRng, id: i64, version: i64) -> Case {
@@ -319,10 +322,10 @@ fn run(me: Me, seed: u64) {
             }
             70..=84 => {
                 app.mode = Mode::Filter;
-                let action = match rng.random_range(0..8) {
+                let action = match rng.random_range(0..11) {
                     0 => code(KeyCode::Backspace),
                     1 => code(KeyCode::Esc),
-                    n => key(['k', '马', '0', 'h', '镇', 'e'][n - 2]),
+                    n => key(['k', '马', '0', 'h', '镇', 'e', 'Σ', 'ς', 'ä'][n - 2]),
                 };
                 app.update(action);
             }
@@ -363,7 +366,59 @@ fn run(me: Me, seed: u64) {
             }
         }
         assert_eq!(kept(&app), oracle(&app), "step {step}");
+        assert_eq!(app.ix.text, folded_afresh(&app), "step {step}");
     }
+}
+
+/// Every held and found case's text folded from scratch.
+fn folded_afresh(app: &App) -> HashMap<i64, Folded, foldhash::fast::RandomState> {
+    let held = app.cases.values().map(|c| (c.id, Folded::new(c, true)));
+    let found = app.archive.values().map(|c| (c.id, Folded::new(c, false)));
+    held.chain(found).collect()
+}
+
+#[test]
+fn the_filter_lists_what_the_old_matcher_lists_for_cjk_ascii_pinyin_and_folded_text() {
+    let mut cases = fixtures::many_cases(600);
+    for (i, c) in cases.iter_mut().enumerate() {
+        c.department_id = [None, Some(1), Some(3), Some(5)][i % 4];
+        if i % 7 == 0 {
+            c.title = TITLES[4].into();
+        }
+    }
+    let mut app = fixtures::app_as(Lang::ZhCn, fixtures::supervisor(), cases);
+    assert_eq!(app.ix.text, folded_afresh(&app));
+    app.mode = Mode::Filter;
+    // A CJK substring of a town, ASCII of a title in another case and of the references,
+    // pinyin initials and full pinyin of a department, and upper-case Greek and German.
+    for q in [
+        "马金",
+        "RIDE",
+        "hOsPital",
+        "h-2022",
+        "wjj",
+        "jiaotong",
+        "ΟΔΟΣ",
+        "ος κ",
+        "κλεισ",
+        "ÄRZ",
+        "卫健",
+    ] {
+        typed(&mut app, q);
+        let lists = kept(&app);
+        assert_eq!(lists, oracle(&app), "filter {q:?}");
+        assert!(!lists.search.is_empty(), "filter {q:?} finds something");
+        app.update(code(KeyCode::Backspace));
+        assert_eq!(
+            kept(&app),
+            oracle(&app),
+            "filter {q:?} less its last character"
+        );
+        app.update(code(KeyCode::Esc));
+        app.mode = Mode::Filter;
+    }
+    typed(&mut app, "no such text 无此");
+    assert!(kept(&app).search.is_empty());
 }
 
 #[test]
