@@ -218,6 +218,8 @@ pub enum Mode {
     Library(LibraryPanel),
     /// Which case of a group its duplicates are merged into (groups.rs).
     Merge(groups::MergeForm),
+    /// Ending a shift, a handover brief, the handovers panel (shifts.rs).
+    Shift(shifts::ShiftMode),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -309,6 +311,10 @@ pub struct App {
     pub library: Library,
     /// Similar-request groups in the untriaged pane (app/groups.rs).
     pub groups: groups::GroupState,
+    /// Who has which case open, and what this console last published (app/presence.rs).
+    pub presence: presence::PresenceState,
+    /// This user's shift, the handover briefs and everyone's latest shift (app/shifts.rs).
+    pub shifts: shifts::ShiftState,
 }
 
 impl App {
@@ -365,6 +371,8 @@ impl App {
             intake: intake::IntakeState::default(),
             library: Library::default(),
             groups: groups::GroupState::default(),
+            presence: presence::PresenceState::default(),
+            shifts: shifts::ShiftState::default(),
         }
     }
 
@@ -480,8 +488,10 @@ impl App {
     // ---- update ----------------------------------------------------------------------------
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
-        let effects = self.step(action);
+        let mut effects = self.step(action);
         self.refresh_detail_text();
+        self.presence_effects(&mut effects);
+        self.shift_effects(&mut effects);
         effects
     }
 
@@ -659,6 +669,9 @@ impl App {
                 vec![]
             }
             a @ (Action::ReportLoaded { .. } | Action::ReportFailed { .. }) => self.sup_report(a),
+            Action::PresenceLoaded(list) => self.on_presence_loaded(list),
+            Action::PresenceFailed(error) => self.on_presence_failed(&error),
+            Action::Shifts(a) => self.on_shift_action(a),
             Action::SearchFailed { error, .. } => {
                 let text = self
                     .i18n
@@ -856,8 +869,10 @@ mod keys;
 mod library;
 mod paste;
 mod pending;
+mod presence;
 mod roles;
 mod send;
+mod shifts;
 
 pub use answer_editor::{AnswerEditor, EditorFocus, LIBRARY_MAX_AGE_SECONDS, Library};
 pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
@@ -868,5 +883,7 @@ pub use intake::{
     NEW_CASE_FIELDS, NewCaseForm, PHONE, TITLE, TOWN, is_picker,
 };
 pub use library::{FollowUp, LibraryPanel};
+pub use presence::{PresenceState, presence_mark};
+pub use shifts::{BriefView, EndShiftForm, ShiftAction, ShiftMode, ShiftRequest, ShiftState};
 
 pub mod supervision;

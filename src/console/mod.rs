@@ -18,6 +18,7 @@ pub mod layout;
 pub mod pace;
 pub mod permissions;
 pub mod pinyin;
+pub mod presence;
 pub mod ranked;
 pub mod text;
 pub mod textfield;

@@ -376,7 +376,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ],
             );
         }
-        Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) | Mode::Library(_) => {}
+        Mode::Normal
+        | Mode::Filter
+        | Mode::Help
+        | Mode::Sup(_)
+        | Mode::Library(_)
+        | Mode::Shift(_) => {}
     }
 }
 

@@ -6,6 +6,7 @@ mod department;
 mod departments;
 mod detail;
 mod dialog;
+mod handover;
 mod help;
 mod intake;
 mod library;
@@ -58,6 +59,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
         Mode::Help => help::help(frame, area, app, theme),
         Mode::Sup(_) => sup_dialog::sup_dialog(frame, area, app, theme),
         Mode::Library(p) => library::library(frame, area, app, theme, p),
+        Mode::Shift(m) => handover::shift(frame, area, app, theme, m, now),
         _ => dialog::dialog(frame, area, app, theme),
     }
 }
