@@ -209,7 +209,7 @@ pub enum Effect {
     /// Ring and/or notify; the loop writes the bytes to the terminal (never drawing).
     Alarm(super::alarm::Alarm),
     /// `PUT /presence`, after the detail's debounce (a newer one replaces one not yet sent);
-    /// on quitting, sent before the console exits.
+    /// on quitting, sent before the console exits. From `App::take_background`.
     Presence(PresenceUpdate),
     /// Shift work's requests (app/shifts.rs); answered with `Action::Shifts`.
     Shift(ShiftRequest),

@@ -315,6 +315,8 @@ pub struct App {
     pub presence: presence::PresenceState,
     /// This user's shift, the handover briefs and everyone's latest shift (app/shifts.rs).
     pub shifts: shifts::ShiftState,
+    /// Requests made by the console itself, waiting for `take_background`.
+    background: Vec<Effect>,
 }
 
 impl App {
@@ -373,6 +375,7 @@ impl App {
             groups: groups::GroupState::default(),
             presence: presence::PresenceState::default(),
             shifts: shifts::ShiftState::default(),
+            background: Vec::new(),
         }
     }
 
@@ -488,11 +491,17 @@ impl App {
     // ---- update ----------------------------------------------------------------------------
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
-        let mut effects = self.step(action);
+        let effects = self.step(action);
         self.refresh_detail_text();
-        self.presence_effects(&mut effects);
-        self.shift_effects(&mut effects);
+        self.presence_effects(effects.contains(&Effect::Quit));
+        self.shift_effects();
         effects
+    }
+
+    /// The requests the console makes by itself, not asked for by this action (presence,
+    /// heartbeats, the shifts' refresh); the loop takes them after each batch of actions.
+    pub fn take_background(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.background)
     }
 
     fn step(&mut self, action: Action) -> Vec<Effect> {

@@ -37,6 +37,10 @@ mod roles_tests;
 #[cfg(test)]
 mod screen_tests;
 #[cfg(test)]
+mod shift_fixtures;
+#[cfg(test)]
+mod shifts_tests;
+#[cfg(test)]
 mod test_keys;
 #[cfg(test)]
 mod update_tests;

@@ -172,6 +172,7 @@ async fn event_loop(
             pacer.note(&a);
             effects.extend(app.update(a));
         }
+        effects.extend(app.take_background());
         if effects.contains(&Effect::Quit) {
             // What this console had open is cleared before it goes, not left to lapse.
             if let Some(pending) = presence.take() {

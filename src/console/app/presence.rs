@@ -155,11 +155,10 @@ impl App {
 
     /// After every update: publish what changed, repeat what holds every heartbeat, and clear
     /// it on the way out.
-    pub(super) fn presence_effects(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn presence_effects(&mut self, quitting: bool) {
         if !self.publishes_presence() {
             return;
         }
-        let quitting = effects.contains(&Effect::Quit);
         let wanted = if quitting {
             PresenceUpdate {
                 case: None,
@@ -180,10 +179,9 @@ impl App {
             return;
         }
         self.presence.sent = Some((wanted, self.now));
-        let effect = Effect::Presence(wanted);
-        match effects.iter().position(|e| *e == Effect::Quit) {
-            Some(i) => effects.insert(i, effect),
-            None => effects.push(effect),
-        }
+        // A newer presence replaces one still waiting.
+        self.background
+            .retain(|e| !matches!(e, Effect::Presence(_)));
+        self.background.push(Effect::Presence(wanted));
     }
 }

@@ -365,7 +365,7 @@ impl App {
     }
 
     /// After every update: everyone's shifts once signed in, then every minute.
-    pub(super) fn shift_effects(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn shift_effects(&mut self) {
         if self.me.is_none() || self.last_ok.is_none() {
             return;
         }
@@ -375,10 +375,11 @@ impl App {
             .is_none_or(|at| (self.now - at).num_seconds() >= SHIFTS_REFRESH_SECS);
         if due {
             self.shifts.listed_at = Some(self.now);
-            effects.push(Effect::Shift(ShiftRequest::List));
+            self.background.push(Effect::Shift(ShiftRequest::List));
             // A console started mid-shift still finds the briefs it has not read.
             if self.works_shifts() && self.shifts.all.is_none() {
-                effects.push(Effect::Shift(ShiftRequest::Unacknowledged));
+                self.background
+                    .push(Effect::Shift(ShiftRequest::Unacknowledged));
             }
         }
     }
