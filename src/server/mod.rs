@@ -8,6 +8,7 @@ pub mod error;
 pub mod feed_hub;
 pub mod limits;
 pub mod listener;
+pub mod presence;
 pub mod routes;
 pub mod store;
 pub mod writer;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub long_polls: Arc<limits::LongPolls>,
     /// The feed's heads and shared delta answers.
     pub feed: Arc<feed_hub::FeedHub>,
+    /// Who has which case open.
+    pub presence: Arc<presence::PresenceHub>,
 }
 
 /// A server running in this process.
@@ -48,6 +51,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub store: Store,
     pub feed: Arc<feed_hub::FeedHub>,
+    pub presence: Arc<presence::PresenceHub>,
     pub shutdown: CancellationToken,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -138,6 +142,18 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
             },
         ));
     }
+    let presence = Arc::new(presence::PresenceHub::default());
+    {
+        let (presence, clock) = (presence.clone(), clock.clone());
+        tokio::spawn(every_until_shutdown(
+            PRESENCE_EXPIRY_EVERY,
+            shutdown.clone(),
+            move || {
+                presence.expire(clock.now());
+                std::future::ready(())
+            },
+        ));
+    }
     let limits = config.limits.clone();
     let feed = feed_hub::FeedHub::start(store.clone(), shutdown.clone())
         .await
@@ -150,6 +166,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         shutdown: shutdown.clone(),
         long_polls: Arc::default(),
         feed: feed.clone(),
+        presence: presence.clone(),
     };
     let app = routes::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     let app = limits::harden(app, &limits);
@@ -159,6 +176,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         addr,
         store,
         feed,
+        presence,
         shutdown,
         task,
     })
@@ -167,6 +185,10 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
 /// How often expired idempotency keys are purged. Writes ignore expired keys meanwhile, so
 /// this bounds only the table's size, never what a retried request gets.
 const IDEMPOTENCY_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How often lapsed presence is removed: a console that went away vanishes from the others'
+/// screens at most this long after its presence lapsed.
+const PRESENCE_EXPIRY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs `pass` every `every` until shutdown (the escalation ladder's clock, the idempotency
 /// purge); a pass that overruns delays the next rather than queueing several.

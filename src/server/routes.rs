@@ -32,6 +32,7 @@ use crate::wire::{
 };
 
 mod answers;
+mod shifts;
 
 /// Longest long poll, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 30;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stats/hourly", get(stats_hourly))
         .route("/api/v1/reports/daily", get(report_daily))
         .merge(answers::router())
+        .merge(shifts::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
@@ -138,10 +140,13 @@ async fn openapi() -> Response {
 /// and the bounds of parameters and request fields (what the handlers check, so that a
 /// request the document allows is one the server accepts).
 pub fn openapi_document() -> serde_json::Value {
-    let api = ApiDoc::openapi().merge_from(answers::AnswersDoc::openapi());
+    let api = ApiDoc::openapi()
+        .merge_from(answers::AnswersDoc::openapi())
+        .merge_from(shifts::ShiftsDoc::openapi());
     let mut doc = serde_json::to_value(api).unwrap_or_default();
     constrain_request_schemas(&mut doc);
     answers::constrain(&mut doc);
+    shifts::constrain(&mut doc);
     groups::constrain_schemas(&mut doc);
     let problem = serde_json::json!({ "$ref": "#/components/schemas/Problem" });
     let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
@@ -651,7 +656,9 @@ async fn departments(
     State(state): State<AppState>,
     Auth(_): Auth,
 ) -> Result<Json<Vec<Department>>, ApiError> {
-    Ok(Json(state.store.departments().await?))
+    let mut all = state.store.departments().await?;
+    state.store.with_duty(&mut all, state.clock.now()).await?;
+    Ok(Json(all))
 }
 
 fn require_role(actor: &Actor, roles: &[Role], what: &str) -> Result<(), ApiError> {
@@ -698,7 +705,9 @@ async fn get_department(
     Auth(_): Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let d = state.store.department(parse_department_id(&id)?).await?;
+    let mut d = [state.store.department(parse_department_id(&id)?).await?];
+    state.store.with_duty(&mut d, state.clock.now()).await?;
+    let [d] = d;
     let version = d.version;
     Ok(with_etag(Json(d).into_response(), version))
 }
@@ -723,7 +732,9 @@ async fn patch_department(
     let id = parse_department_id(&id)?;
     let patch: DepartmentPatch = parse_json(&body)?;
     let version = if_match(&headers)?;
-    let d = state.store.patch_department(id, version, &patch).await?;
+    let mut d = [state.store.patch_department(id, version, &patch).await?];
+    state.store.with_duty(&mut d, state.clock.now()).await?;
+    let [d] = d;
     let version = d.version;
     Ok(with_etag(Json(d).into_response(), version))
 }

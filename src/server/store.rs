@@ -12,11 +12,13 @@ mod answers;
 mod escalation;
 mod feed;
 mod groups;
+mod shifts;
 mod tokens;
 
 pub use answers::{AnswerFilter, StaleAnswer};
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
+pub use shifts::ShiftRefusal;
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::str::FromStr;
@@ -1291,6 +1293,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             6,
             "groups",
             include_str!("../../assets/migrations/sqlite/0006_groups.sql"),
+        ),
+        (
+            7,
+            "shifts",
+            include_str!("../../assets/migrations/sqlite/0007_shifts.sql"),
         ),
     ];
     Migrator::with_migrations(

@@ -180,7 +180,28 @@ pub struct HandoverBrief {
     /// Cases that reached an escalation rung during the shift.
     pub escalated: Vec<BriefCase>,
     pub counts: ShiftCounts,
+    /// How many cases each list had in all: a list holds at most `MAX_BRIEF_CASES`.
+    #[serde(default)]
+    pub totals: BriefTotals,
     pub acks: Vec<Acknowledgement>,
+}
+
+/// Most cases one list of a brief holds; `BriefTotals` says how many there were.
+pub const MAX_BRIEF_CASES: usize = 50;
+
+/// The length of each of a brief's lists before it was cut to `MAX_BRIEF_CASES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct BriefTotals {
+    #[serde(default)]
+    pub red_open: i64,
+    #[serde(default)]
+    pub claimed: i64,
+    #[serde(default)]
+    pub pending_extensions: i64,
+    #[serde(default)]
+    pub promised: i64,
+    #[serde(default)]
+    pub escalated: i64,
 }
 
 /// `GET /api/v1/handovers?unacknowledged=true`: the briefs the caller has not acknowledged
