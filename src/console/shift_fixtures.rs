@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 
 use super::fixtures::{SERVER_AHEAD_SECONDS, now, zone};
 use crate::wire::{
-    Acknowledgement, Activity, BriefCase, HandoverBrief, Presence, PresenceList, Role, Shift,
-    ShiftCounts, Tier,
+    Acknowledgement, Activity, BriefCase, BriefTotals, HandoverBrief, Presence, PresenceList, Role,
+    Shift, ShiftCounts, Tier,
 };
 
 /// The server's clock `secs` from the fixtures' now, in the desk's zone.
@@ -86,6 +86,13 @@ pub fn brief(acked: bool) -> HandoverBrief {
             answered_online: 9,
             dispatched: 11,
             overdue: 2,
+        },
+        totals: BriefTotals {
+            red_open: 1,
+            claimed: 1,
+            pending_extensions: 0,
+            promised: 1,
+            escalated: 1,
         },
         acks: if acked {
             vec![Acknowledgement {

@@ -163,9 +163,9 @@ fn quitting_clears_presence_before_the_console_goes() {
 }
 
 #[test]
-fn observers_and_departments_publish_nothing() {
-    for (role, dept) in [(Role::Observer, None), (Role::Department, Some(3))] {
-        let mut app = as_role(role, dept);
+fn observers_intake_and_admins_publish_nothing_and_departments_do() {
+    for role in [Role::Observer, Role::Intake, Role::Admin] {
+        let mut app = as_role(role, None);
         let mut effects = run(&mut app, key('j'));
         effects.extend(run(
             &mut app,
@@ -175,6 +175,14 @@ fn observers_and_departments_publish_nothing() {
         assert!(published(&effects).is_empty(), "{role:?} published");
         assert!(app.presence.sent().is_none());
     }
+    let mut dept = as_role(Role::Department, Some(3));
+    let before = dept.selected_id;
+    let effects = run(&mut dept, key('j'));
+    assert_ne!(dept.selected_id, before);
+    assert_eq!(
+        published(&effects),
+        vec![on(dept.selected_id.unwrap(), Activity::Viewing)]
+    );
 }
 
 // ---- showing others -----------------------------------------------------------------------------

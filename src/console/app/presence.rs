@@ -45,15 +45,12 @@ fn weight(a: Activity) -> u8 {
 }
 
 impl App {
-    /// Whether this user's role tells the desk what it has open: observers and departments
-    /// only watch.
+    /// Whether this user's role tells the desk what it has open: those who act on cases (a
+    /// department on its own); observers, intake and admins edit nothing a warning would save.
     pub fn publishes_presence(&self) -> bool {
-        self.me.as_ref().is_some_and(|m| {
-            matches!(
-                m.role,
-                Role::Intake | Role::Operator | Role::Supervisor | Role::Admin
-            )
-        })
+        self.me
+            .as_ref()
+            .is_some_and(|m| matches!(m.role, Role::Operator | Role::Supervisor | Role::Department))
     }
 
     /// Others who have this case open and whose presence has not lapsed at `now` (local

@@ -439,20 +439,24 @@ impl App {
                 out.push((format!("   {l}"), Tone::Base));
             }
         }
-        let lists: [(&str, &Vec<BriefCase>, Tone); 5] = [
-            ("brief.red_open", &b.red_open, Tone::Error),
-            ("brief.claimed", &b.claimed, Tone::Warn),
+        let t = &b.totals;
+        let lists: [(&str, &Vec<BriefCase>, i64, Tone); 5] = [
+            ("brief.red_open", &b.red_open, t.red_open, Tone::Error),
+            ("brief.claimed", &b.claimed, t.claimed, Tone::Warn),
             (
                 "brief.pending_extensions",
                 &b.pending_extensions,
+                t.pending_extensions,
                 Tone::Base,
             ),
-            ("brief.promised", &b.promised, Tone::Base),
-            ("brief.escalated", &b.escalated, Tone::Warn),
+            ("brief.promised", &b.promised, t.promised, Tone::Base),
+            ("brief.escalated", &b.escalated, t.escalated, Tone::Warn),
         ];
-        for (key, cases, tone) in lists {
+        for (key, cases, total, tone) in lists {
+            // A long list is cut by the server; its heading still counts them all.
+            let n = total.max(cases.len() as i64);
             out.push((String::new(), Tone::Base));
-            out.push((i.f(key, &[("n", &cases.len().to_string())]), Tone::Bold));
+            out.push((i.f(key, &[("n", &n.to_string())]), Tone::Bold));
             if cases.is_empty() {
                 out.push((format!("   {}", i.t("brief.none")), Tone::Dim));
             }
