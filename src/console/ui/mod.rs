@@ -125,3 +125,5 @@ mod groups_tests;
 mod intake_tests;
 #[cfg(test)]
 mod screen_tests;
+#[cfg(test)]
+mod shifts_tests;
