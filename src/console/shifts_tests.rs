@@ -283,10 +283,15 @@ fn shifts_are_listed_once_connected_and_every_minute() {
             received_at: now(),
         },
     );
-    let asked = shift_requests(&first);
-    assert!(asked.contains(&ShiftRequest::List), "{asked:?}");
-    assert!(asked.contains(&ShiftRequest::Unacknowledged), "{asked:?}");
-    listed(&mut app, vec![]);
+    assert_eq!(shift_requests(&first), vec![ShiftRequest::List]);
+    // Found on shift (a console restarted mid-shift): the briefs not yet read are asked for.
+    let effects = run(
+        &mut app,
+        Action::Shifts(ShiftAction::Listed(ShiftList {
+            shifts: vec![shift(9, "op-li", Role::Operator, -600, None)],
+        })),
+    );
+    assert_eq!(shift_requests(&effects), vec![ShiftRequest::Unacknowledged]);
     assert!(shift_requests(&run(&mut app, Action::Tick(at_local(30)))).is_empty());
     assert_eq!(
         shift_requests(&run(&mut app, Action::Tick(at_local(61)))),

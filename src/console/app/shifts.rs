@@ -328,8 +328,15 @@ impl App {
                 vec![]
             }
             ShiftAction::Listed(list) => {
+                let first = self.shifts.all.is_none();
                 self.set_shifts(list.shifts);
-                vec![]
+                // A console started mid-shift still shows the briefs not yet read; off shift,
+                // they wait for the shift's start.
+                if first && self.my_shift().is_some() {
+                    vec![Effect::Shift(ShiftRequest::Unacknowledged)]
+                } else {
+                    vec![]
+                }
             }
             ShiftAction::Recent(list) => {
                 self.shifts.recent = list.handovers;
@@ -376,11 +383,6 @@ impl App {
         if due {
             self.shifts.listed_at = Some(self.now);
             self.background.push(Effect::Shift(ShiftRequest::List));
-            // A console started mid-shift still finds the briefs it has not read.
-            if self.works_shifts() && self.shifts.all.is_none() {
-                self.background
-                    .push(Effect::Shift(ShiftRequest::Unacknowledged));
-            }
         }
     }
 
