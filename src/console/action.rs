@@ -124,8 +124,10 @@ pub enum Action {
     PresenceLoaded(PresenceList),
     /// The presence poll failed; it retries by itself.
     PresenceFailed(ClientError),
-    /// Shifts, handover briefs and duty rosters (app/shifts.rs).
+    /// Shifts and handover briefs (app/shifts.rs).
     Shifts(ShiftAction),
+    /// The departments again, with their duty rosters (the picker asked).
+    DepartmentsLoaded(Vec<Department>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -211,6 +213,8 @@ pub enum Effect {
     /// `PUT /presence`, after the detail's debounce (a newer one replaces one not yet sent);
     /// on quitting, sent before the console exits. From `App::take_background`.
     Presence(PresenceUpdate),
+    /// `GET /departments`; answered with `DepartmentsLoaded` (a failure keeps the last list).
+    FetchDepartments,
     /// Shift work's requests (app/shifts.rs); answered with `Action::Shifts`.
     Shift(ShiftRequest),
     Quit,

@@ -491,10 +491,12 @@ impl App {
     // ---- update ----------------------------------------------------------------------------
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let was_picker = matches!(self.mode, Mode::Picker(_));
         let effects = self.step(action);
         self.refresh_detail_text();
         self.presence_effects(effects.contains(&Effect::Quit));
         self.shift_effects();
+        self.duty_effects(was_picker);
         effects
     }
 
@@ -681,6 +683,7 @@ impl App {
             Action::PresenceLoaded(list) => self.on_presence_loaded(list),
             Action::PresenceFailed(error) => self.on_presence_failed(&error),
             Action::Shifts(a) => self.on_shift_action(a),
+            Action::DepartmentsLoaded(list) => self.on_departments_loaded(list),
             Action::SearchFailed { error, .. } => {
                 let text = self
                     .i18n
@@ -870,6 +873,7 @@ impl App {
 
 mod answer_editor;
 mod detail_text;
+mod duty;
 mod groups;
 mod help_text;
 mod index;

@@ -108,3 +108,25 @@ pub fn brief(acked: bool) -> HandoverBrief {
 pub fn at_local(secs: i64) -> DateTime<Utc> {
     now() + Duration::seconds(secs)
 }
+
+/// The fixtures' departments, 卫健局 (3) with two on duty, one of them gone off an hour ago.
+pub fn departments_on_duty() -> Vec<crate::wire::Department> {
+    let mut list = super::fixtures::departments();
+    for d in &mut list {
+        if d.id == 3 {
+            d.on_duty = vec![
+                crate::wire::DutyContact {
+                    name: "张伟".into(),
+                    phone: "13812340000".into(),
+                    until: Some(server_at(4 * 3600)),
+                },
+                crate::wire::DutyContact {
+                    name: "李娜".into(),
+                    phone: "13900001111".into(),
+                    until: Some(server_at(-3600)),
+                },
+            ];
+        }
+    }
+    list
+}

@@ -457,3 +457,23 @@ fn a_claim_whose_holder_ended_the_shift_is_marked() {
         .cloned();
     assert!(mine.is_some_and(|c| !app.claim_left(&c)));
 }
+
+// ---- duty contacts ------------------------------------------------------------------------------
+
+#[test]
+fn the_picker_asks_for_fresh_rosters_and_shows_who_is_on_duty_now() {
+    let mut app = fresh(fixtures::app(Lang::En));
+    select(&mut app, 119);
+    let effects = run(&mut app, key('a'));
+    assert!(matches!(app.mode, Mode::Picker(_)));
+    assert!(effects.contains(&Effect::FetchDepartments), "{effects:?}");
+    // Moving in the open picker asks nothing more.
+    assert!(!run(&mut app, code(KeyCode::Down)).contains(&Effect::FetchDepartments));
+    assert_eq!(app.duty_text(3), None);
+    run(
+        &mut app,
+        Action::DepartmentsLoaded(crate::console::shift_fixtures::departments_on_duty()),
+    );
+    assert_eq!(app.duty_text(3).as_deref(), Some("张伟 13812340000"));
+    assert!(matches!(app.mode, Mode::Picker(_)), "the picker stays open");
+}

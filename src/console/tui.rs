@@ -280,6 +280,16 @@ fn perform(
             });
             *presence = Some(task.abort_handle());
         }
+        Effect::FetchDepartments => {
+            tokio::spawn(async move {
+                match client.departments().await {
+                    Ok(list) => {
+                        let _ = tx.send(Action::DepartmentsLoaded(list));
+                    }
+                    Err(error) => tracing::warn!("departments not refreshed: {error}"),
+                }
+            });
+        }
         Effect::Shift(request) => {
             tokio::spawn(async move {
                 let _ = tx.send(Action::Shifts(shift_request(&client, request).await));

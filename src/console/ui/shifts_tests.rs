@@ -92,3 +92,14 @@ fn the_supervisors_handovers_panel() {
         })));
     });
 }
+
+#[test]
+fn the_picker_with_duty_contacts() {
+    each("picker_duty", app, |a| {
+        keys(a, "jjjjjj");
+        keys(a, "a");
+        a.update(Action::DepartmentsLoaded(
+            crate::console::shift_fixtures::departments_on_duty(),
+        ));
+    });
+}
