@@ -477,3 +477,43 @@ fn the_picker_asks_for_fresh_rosters_and_shows_who_is_on_duty_now() {
     assert_eq!(app.duty_text(3).as_deref(), Some("张伟 13812340000"));
     assert!(matches!(app.mode, Mode::Picker(_)), "the picker stays open");
 }
+
+#[test]
+fn a_supervisor_hands_an_ended_shifts_claims_to_someone_on_shift_in_one_step() {
+    let mut sup = fresh(fixtures::supervisor_app(Lang::En));
+    run(&mut sup, key('H'));
+    listed(
+        &mut sup,
+        vec![
+            shift(9, "op-li", Role::Operator, -600, None),
+            shift(3, "op-wang", Role::Operator, -8 * 3600, Some(-600)),
+        ],
+    );
+    run(&mut sup, key('c'));
+    let Mode::Shift(ShiftMode::Claims(f)) = &sup.mode else {
+        panic!("no confirmation: {:?}", sup.mode);
+    };
+    assert_eq!(f.shift.id, 3);
+    run(&mut sup, code(KeyCode::Tab));
+    let effects = run(&mut sup, code(KeyCode::Enter));
+    assert!(matches!(
+        &shift_requests(&effects)[..],
+        [ShiftRequest::HandOver { shift_id: 3, to: Some(to), .. }] if to == "op-li"
+    ));
+    let effects = run(
+        &mut sup,
+        Action::Shifts(ShiftAction::HandedOver(crate::wire::HandOverResult {
+            moved: vec![crate::wire::CaseVersion {
+                id: 101,
+                version: 9,
+            }],
+        })),
+    );
+    assert!(
+        message(&sup).contains("KH-20220508-0101"),
+        "{}",
+        message(&sup)
+    );
+    assert!(shift_requests(&effects).contains(&ShiftRequest::List));
+    assert!(matches!(sup.mode, Mode::Shift(ShiftMode::Panel { .. })));
+}

@@ -517,6 +517,14 @@ async fn shift_request(
             .map(|b| A::Acked(Box::new(b))),
         R::List => client.shifts(false).await.map(A::Listed),
         R::Recent => client.handovers(false).await.map(A::Recent),
+        R::HandOver { shift_id, to, key } => client
+            .hand_over_claims(
+                *shift_id,
+                &crate::wire::HandOverClaims { to: to.clone() },
+                key,
+            )
+            .await
+            .map(A::HandedOver),
     };
     result.unwrap_or_else(|error| {
         tracing::warn!("shift request failed: {error}");

@@ -5,7 +5,8 @@ use std::collections::{HashSet, VecDeque};
 
 use super::*;
 use crate::wire::{
-    BriefCase, HandoverBrief, HandoverList, MAX_HANDOVER_NOTE_CHARS, Role, Shift, ShiftList,
+    BriefCase, HandOverResult, HandoverBrief, HandoverList, MAX_HANDOVER_NOTE_CHARS, Role, Shift,
+    ShiftList,
 };
 
 /// How often everyone's latest shift is asked for again (claims left behind show by it).
@@ -26,6 +27,13 @@ pub enum ShiftRequest {
     List,
     /// `GET /handovers`: the recent briefs, for the supervisor's panel.
     Recent,
+    /// `POST /shifts/{id}/claims`: release an ended shift's claims (`to: None`) or hand them
+    /// to a user on shift.
+    HandOver {
+        shift_id: i64,
+        to: Option<String>,
+        key: String,
+    },
 }
 
 /// The answers to `ShiftRequest`s.
@@ -37,6 +45,7 @@ pub enum ShiftAction {
     Acked(Box<HandoverBrief>),
     Listed(ShiftList),
     Recent(HandoverList),
+    HandedOver(HandOverResult),
     Failed {
         request: ShiftRequest,
         error: ClientError,
@@ -70,10 +79,25 @@ pub struct BriefView {
 pub enum ShiftMode {
     End(EndShiftForm),
     Brief(BriefView),
-    /// The supervisor's panel: recent briefs with their acknowledgements, and the shifts.
+    /// The supervisor's panel: recent briefs with their acknowledgements, and the shifts;
+    /// `selected` is one of the ended shifts.
     Panel {
         scroll: usize,
+        selected: usize,
     },
+    /// Confirming what becomes of an ended shift's claims.
+    Claims(ClaimsForm),
+}
+
+/// Release an ended shift's claims, or hand them all to one user on shift.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimsForm {
+    pub shift: Shift,
+    /// 0: release; n: the n-th user on shift (`App::claim_heirs`).
+    pub choice: usize,
+    pub key: String,
+    pub sending: bool,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -161,7 +185,10 @@ impl App {
             return vec![];
         }
         if self.oversees_shifts() {
-            self.mode = Mode::Shift(ShiftMode::Panel { scroll: 0 });
+            self.mode = Mode::Shift(ShiftMode::Panel {
+                scroll: 0,
+                selected: 0,
+            });
             return vec![
                 Effect::Shift(ShiftRequest::Recent),
                 Effect::Shift(ShiftRequest::List),
@@ -192,18 +219,102 @@ impl App {
         match mode {
             ShiftMode::End(f) => self.key_end_shift(key, f),
             ShiftMode::Brief(v) => self.key_brief(key, v),
-            ShiftMode::Panel { scroll } => {
-                if self.keymap.is(&key, Command::Cancel) || self.keymap.is(&key, Command::Quit) {
-                    return vec![];
-                }
-                let step = self.scroll_step(&key);
-                let total = self.panel_lines(self.now).len();
-                self.mode = Mode::Shift(ShiftMode::Panel {
-                    scroll: scrolled(scroll, step, total),
-                });
-                vec![]
-            }
+            ShiftMode::Panel { scroll, selected } => self.key_panel(key, scroll, selected),
+            ShiftMode::Claims(f) => self.key_claims(key, f),
         }
+    }
+
+    /// Ended shifts, in the panel's order: the ones whose claims a supervisor may move.
+    pub fn ended_shifts(&self) -> Vec<&Shift> {
+        self.shifts
+            .all
+            .iter()
+            .flatten()
+            .filter(|s| s.ended_at.is_some())
+            .collect()
+    }
+
+    /// Who may take over an ended shift's claims: the operators and supervisors on shift.
+    pub fn claim_heirs(&self) -> Vec<&str> {
+        self.shifts
+            .all
+            .iter()
+            .flatten()
+            .filter(|s| s.ended_at.is_none())
+            .map(|s| s.user.as_str())
+            .collect()
+    }
+
+    fn key_panel(&mut self, key: KeyEvent, scroll: usize, selected: usize) -> Vec<Effect> {
+        if self.keymap.is(&key, Command::Cancel) || self.keymap.is(&key, Command::Quit) {
+            return vec![];
+        }
+        let ended = self.ended_shifts().len();
+        if self.keymap.is(&key, Command::Claim)
+            && let Some(shift) = self.ended_shifts().get(selected).map(|s| (*s).clone())
+        {
+            self.mode = Mode::Shift(ShiftMode::Claims(ClaimsForm {
+                shift,
+                choice: 0,
+                key: new_idempotency_key(),
+                sending: false,
+                error: None,
+            }));
+            return vec![];
+        }
+        let step = self.scroll_step(&key);
+        let moves = self
+            .keymap
+            .commands(&key)
+            .iter()
+            .any(|c| matches!(c, Command::Down | Command::Up));
+        let (scroll, selected) = if moves && ended > 0 {
+            let max = ended as isize - 1;
+            (scroll, (selected as isize + step).clamp(0, max) as usize)
+        } else {
+            let total = self.panel_lines(self.now).len();
+            (scrolled(scroll, step, total), selected)
+        };
+        self.mode = Mode::Shift(ShiftMode::Panel { scroll, selected });
+        vec![]
+    }
+
+    fn key_claims(&mut self, key: KeyEvent, mut f: ClaimsForm) -> Vec<Effect> {
+        if f.sending {
+            self.mode = Mode::Shift(ShiftMode::Claims(f));
+            return vec![];
+        }
+        if self.keymap.is(&key, Command::Cancel) {
+            self.mode = Mode::Shift(ShiftMode::Panel {
+                scroll: 0,
+                selected: 0,
+            });
+            return vec![];
+        }
+        let choices = self.claim_heirs().len() + 1;
+        if self.keymap.is(&key, Command::Confirm) || self.keymap.is(&key, Command::Submit) {
+            let to = f
+                .choice
+                .checked_sub(1)
+                .and_then(|n| self.claim_heirs().get(n).map(|u| u.to_string()));
+            let request = ShiftRequest::HandOver {
+                shift_id: f.shift.id,
+                to,
+                key: f.key.clone(),
+            };
+            f.sending = true;
+            f.error = None;
+            self.mode = Mode::Shift(ShiftMode::Claims(f));
+            return vec![Effect::Shift(request)];
+        }
+        let step = match key.code {
+            KeyCode::Tab | KeyCode::Down => 1,
+            KeyCode::BackTab | KeyCode::Up => choices - 1,
+            _ => 0,
+        };
+        f.choice = (f.choice + step) % choices;
+        self.mode = Mode::Shift(ShiftMode::Claims(f));
+        vec![]
     }
 
     fn scroll_step(&self, key: &KeyEvent) -> isize {
@@ -342,6 +453,31 @@ impl App {
                 self.shifts.recent = list.handovers;
                 vec![]
             }
+            ShiftAction::HandedOver(result) => {
+                let refs: Vec<String> = result
+                    .moved
+                    .iter()
+                    .map(|c| {
+                        self.case(c.id)
+                            .map(|c| c.reference.clone())
+                            .unwrap_or_else(|| format!("#{}", c.id))
+                    })
+                    .collect();
+                let text = if refs.is_empty() {
+                    self.i18n.t("msg.claims_none").to_string()
+                } else {
+                    self.i18n.f(
+                        "msg.claims_moved",
+                        &[("n", &refs.len().to_string()), ("refs", &refs.join(", "))],
+                    )
+                };
+                self.info(Level::Success, text);
+                self.mode = Mode::Shift(ShiftMode::Panel {
+                    scroll: 0,
+                    selected: 0,
+                });
+                vec![Effect::Shift(ShiftRequest::List), Effect::RefreshNow]
+            }
             ShiftAction::Failed { request, error } => self.on_shift_failed(request, &error),
         }
     }
@@ -350,6 +486,10 @@ impl App {
         let text = self.error_text(error);
         match (&mut self.mode, &request) {
             (Mode::Shift(ShiftMode::End(f)), ShiftRequest::End { .. }) => {
+                f.sending = false;
+                f.error = Some(text);
+            }
+            (Mode::Shift(ShiftMode::Claims(f)), ShiftRequest::HandOver { .. }) => {
                 f.sending = false;
                 f.error = Some(text);
             }
@@ -484,6 +624,11 @@ impl App {
 
     /// The supervisor's panel: who is on shift, then the recent briefs and who read them.
     pub fn panel_lines(&self, now: DateTime<Utc>) -> Vec<(String, Tone)> {
+        let selected = match &self.mode {
+            Mode::Shift(ShiftMode::Panel { selected, .. }) => Some(*selected),
+            _ => None,
+        };
+        let mut ended_n = 0;
         let i = &self.i18n;
         let mut out = vec![(i.t("panel.shifts").to_string(), Tone::Bold)];
         let shifts = self.shifts.all.as_deref().unwrap_or_default();
@@ -516,7 +661,17 @@ impl App {
                     Tone::Dim,
                 ),
             };
-            out.push((format!("   {text}"), tone));
+            let mark = if s.ended_at.is_some() {
+                ended_n += 1;
+                if selected == Some(ended_n - 1) {
+                    " ▶ "
+                } else {
+                    "   "
+                }
+            } else {
+                "   "
+            };
+            out.push((format!("{mark}{text}"), tone));
         }
         out.push((String::new(), Tone::Base));
         out.push((i.t("panel.briefs").to_string(), Tone::Bold));

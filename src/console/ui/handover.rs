@@ -152,7 +152,14 @@ pub fn shift(
                 (v.sending, v.error.as_deref(), hint(app, keys)),
             );
         }
-        ShiftMode::Panel { scroll } => {
+        ShiftMode::Panel { scroll, .. } => {
+            let keys = hint(
+                app,
+                &[
+                    (Command::Claim, "panel.hint_claims"),
+                    (Command::Cancel, "hint.close"),
+                ],
+            );
             scrolled_popup(
                 frame,
                 area,
@@ -161,7 +168,46 @@ pub fn shift(
                 i.t("panel.title"),
                 &app.panel_lines(now),
                 *scroll,
-                (false, None, hint(app, &[(Command::Cancel, "hint.close")])),
+                (false, None, keys),
+            );
+        }
+        ShiftMode::Claims(f) => {
+            let heirs = app.claim_heirs();
+            let h = (heirs.len() as u16 + 7).clamp(8, area.height);
+            let r = centered(area, area.width.min(76), h);
+            let inner = boxed(frame, r, i.t("claims.title"), theme);
+            put(
+                frame.buffer_mut(),
+                inner,
+                inner.y,
+                &Line::styled(
+                    format!(" {}", i.f("claims.prompt", &[("user", &f.shift.user)])),
+                    theme.bold(),
+                ),
+            );
+            let mut choices = vec![i.t("claims.release").to_string()];
+            choices.extend(heirs.iter().map(|u| i.f("claims.hand_to", &[("user", u)])));
+            for (n, c) in choices.iter().enumerate() {
+                let mark = if n == f.choice { "▶" } else { " " };
+                let line = Line::raw(format!(" {mark} {c}"));
+                let line = if n == f.choice {
+                    line.style(theme.selected())
+                } else {
+                    line
+                };
+                put(frame.buffer_mut(), inner, inner.y + 2 + n as u16, &line);
+            }
+            form_footer(
+                frame,
+                inner,
+                app,
+                theme,
+                f.sending,
+                f.error.as_deref(),
+                &[
+                    (Command::Confirm, "hint.confirm"),
+                    (Command::Cancel, "hint.cancel"),
+                ],
             );
         }
     }

@@ -103,3 +103,17 @@ fn the_picker_with_duty_contacts() {
         ));
     });
 }
+
+#[test]
+fn the_claims_step_of_the_handovers_panel() {
+    each("claims_step", supervisor, |a| {
+        keys(a, "H");
+        a.update(Action::Shifts(ShiftAction::Listed(ShiftList {
+            shifts: vec![
+                shift(9, "op-li", Role::Operator, -600, None),
+                shift(3, "op-wang", Role::Operator, -8 * 3600, Some(-600)),
+            ],
+        })));
+        keys(a, "c\t");
+    });
+}
