@@ -357,6 +357,23 @@ impl Client {
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         Self::send(self.get(path)).await
     }
+
+    /// A JSON request of any method and its JSON answer, for endpoints without a dedicated
+    /// method (the command-line clients).
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ClientError> {
+        Self::send(
+            self.http
+                .request(method, self.url(path))
+                .bearer_auth(&self.token)
+                .json(body),
+        )
+        .await
+    }
 }
 
 fn transport_error(e: reqwest::Error) -> ClientError {

@@ -1,4 +1,9 @@
-//! Small command-line clients of the API: `jieyou report daily`.
+//! Small command-line clients of the API: `jieyou report daily`, `jieyou report shift`,
+//! `jieyou shift`.
+
+mod shift;
+
+pub use shift::{BriefFormat, Connection, ShiftArgs, ShiftCommand, shift};
 
 use crate::client::Client;
 use crate::report::DailyReport;
@@ -40,6 +45,23 @@ pub enum ReportCommand {
         #[arg(long, env = "JIEYOU_TOKEN", hide_env_values = true)]
         token: String,
     },
+    /// Print a shift's handover brief (open red cases, claims left, pending extensions, what
+    /// was promised, escalations, the shift's counts, the note, who read it)
+    #[command(after_help = "Examples:
+  jieyou report shift --last
+  jieyou report shift --id 12 --format html --lang zh-CN > handover-12.html")]
+    Shift {
+        /// The brief's id
+        #[arg(long, conflicts_with = "last")]
+        id: Option<i64>,
+        /// The latest brief (the default)
+        #[arg(long)]
+        last: bool,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: BriefFormat,
+        #[command(flatten)]
+        connection: Connection,
+    },
 }
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
@@ -65,5 +87,11 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
             print!("{out}");
             Ok(())
         }
+        ReportCommand::Shift {
+            id,
+            last: _,
+            format,
+            connection,
+        } => shift::report_shift(id, format, &connection).await,
     }
 }

@@ -13,7 +13,8 @@ use clap::{CommandFactory, Parser, Subcommand};
   jieyou serve --database sqlite:/var/lib/jieyou/desk.db
   jieyou user add --name op-li --role operator        prints the token
   jieyou backup --database sqlite:desk.db --to desk-20220508.db
-  jieyou report daily --date 2022-05-08 --format html > report.html"
+  jieyou report daily --date 2022-05-08 --format html > report.html
+  jieyou shift start                                  with the console's server and token"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,8 +36,10 @@ enum Command {
     Backup(jieyou::server::BackupArgs),
     /// Put a backup in place of a stopped server's database; consoles reload every case
     Restore(jieyou::server::RestoreArgs),
-    /// Reports from a server: `jieyou report daily`
+    /// Reports from a server: `jieyou report daily`, `jieyou report shift`
     Report(jieyou::commands::ReportArgs),
+    /// Start or end your shift, or see whether you are on one
+    Shift(jieyou::commands::ShiftArgs),
     /// The whole desk on one machine: server, seeded Kaihua data, simulated citizens and departments
     Demo(jieyou::demo::DemoArgs),
     /// Simulated consoles and operators against a server, to size a deployment
@@ -60,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Backup(args)) => runtime()?.block_on(jieyou::server::backup(args)),
         Some(Command::Restore(args)) => runtime()?.block_on(jieyou::server::restore(args)),
         Some(Command::Report(args)) => runtime()?.block_on(jieyou::commands::report(args)),
+        Some(Command::Shift(args)) => runtime()?.block_on(jieyou::commands::shift(args)),
         Some(Command::Demo(args)) => {
             // With the console on screen, logs go to the console's log file instead.
             if args.no_console {

@@ -241,7 +241,8 @@ async fn a_shift_starts_once_and_ends_once() {
         .get_json("/api/v1/shifts?open=true")
         .await
         .unwrap();
-    assert_eq!(open.shifts, [s.clone()]);
+    assert_eq!(open.shifts.len(), 1);
+    assert_eq!(open.shifts[0], s);
 
     app.advance(60);
     let brief = end(&app.operator, "").await;
@@ -386,6 +387,19 @@ async fn the_claims_of_an_ended_shift_are_released_or_handed_over() {
         Some("op-zhao")
     );
 
+    // Back on shift, op-li's claims are op-li's again: the ended shift's are not handed on.
+    let back = start(&app.operator).await;
+    let p = refused(
+        &app.supervisor,
+        Method::POST,
+        &path,
+        Some(json!({ "to": null })),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(kind(&p), "shift-running");
+    assert!(p.detail.contains(&back.id.to_string()), "{}", p.detail);
+
     // op-zhao's shift ends: a release leaves the cases unclaimed, each with its event.
     let zhao = end(&app.operator2, "").await.shift;
     let moved: HandOverResult = ok(
@@ -405,7 +419,8 @@ async fn the_claims_of_an_ended_shift_are_released_or_handed_over() {
     }
 }
 
-#[tokio::test]
+// The report runs the real binary, blocking one worker while the server answers on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_brief_of_a_scripted_shift_lists_what_the_next_shift_needs() {
     let app = spawn_app().await;
     let dept = app.departments[0].id;
@@ -769,4 +784,52 @@ async fn the_openapi_document_names_the_shift_routes() {
         doc["components"]["schemas"]["DutyRoster"]["properties"]["contacts"]["maxItems"],
         8
     );
+}
+
+/// `jieyou shift start|status|end` as an operator runs them, with the token in the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shift_command_starts_shows_and_ends_a_shift() {
+    let app = spawn_app().await;
+    let token = app
+        .server
+        .store
+        .add_user("op-cli", Role::Operator, None)
+        .await
+        .unwrap();
+    let url = app.server.url();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_jieyou"))
+            .arg("shift")
+            .args(args)
+            .args(["--server", &url, "--lang", "en"])
+            .env("JIEYOU_TOKEN", &token)
+            .output()
+            .unwrap()
+    };
+    let text = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(text(run(&["status"])), "Not on shift.\n");
+    let started = text(run(&["start"]));
+    assert!(
+        started.starts_with("Shift 1 started at 2022-05-08 21:04"),
+        "{started}"
+    );
+    assert!(text(run(&["status"])).starts_with("On shift 1 since"));
+    let again = run(&["start"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("op-cli has been on shift 1"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let brief = text(run(&["end", "--note", "交给夜班"]));
+    assert!(brief.starts_with("# Shift handover"), "{brief}");
+    assert!(brief.contains("> 交给夜班"), "{brief}");
+    assert_eq!(text(run(&["status"])), "Not on shift.\n");
 }

@@ -222,6 +222,8 @@ impl App {
             "not-found" => self.i18n.t("problem.not_found").to_string(),
             "if-match-required" | "stale-version" => self.i18n.t("problem.stale").to_string(),
             "internal" => self.i18n.t("problem.internal").to_string(),
+            "shift-running" => self.i18n.t("problem.shift_running").to_string(),
+            "not-on-shift" => self.i18n.t("problem.not_on_shift").to_string(),
             _ if p.detail.is_empty() => p.title.clone(),
             _ => p.detail.clone(),
         };

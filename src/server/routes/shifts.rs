@@ -230,6 +230,9 @@ pub async fn list_presence(
 ) -> Result<Json<PresenceList>, ApiError> {
     let params = query_params(raw, &["since", "wait"])?;
     let since: Option<i64> = parse_param(&params, "since", "a presence version")?;
+    if since.is_some_and(|v| v < 0) {
+        return Err(ApiError::bad_request("since", "must not be negative"));
+    }
     let wait: u64 = parse_param(&params, "wait", "a number of seconds")?.unwrap_or(0);
     if wait > MAX_WAIT_SECONDS {
         return Err(ApiError::bad_request(
@@ -354,7 +357,7 @@ pub async fn current_shift(
 /// Release every case still claimed by the user of an ended shift (`to: null`), or hand
 /// them all to `to`, a user on shift (supervisor). Each case goes through the ordinary
 /// `release` (and `claim`, by `to`) actions: each gets its events and a new version. 409
-/// `shift-running` while the shift runs.
+/// `shift-running` while the shift runs, or once its user is on shift again.
 #[utoipa::path(post, path = "/api/v1/shifts/{id}/claims", request_body = HandOverClaims,
     params(("id" = i64, Path)),
     responses((status = 200, body = HandOverResult), (status = 403, body = Problem),
@@ -377,6 +380,19 @@ pub async fn hand_over_claims(
             kind: "shift-running",
             title: "The shift is still running",
             detail: format!("shift {id} of {} has not ended", shift.user),
+            retry_after: None,
+        });
+    }
+    // Back on shift, the user's claims are the new shift's again.
+    if let Some(running) = state.store.current_shift(&shift.user).await? {
+        return Err(ApiError::Service {
+            status: StatusCode::CONFLICT,
+            kind: "shift-running",
+            title: "The user is on shift again",
+            detail: format!(
+                "{} has been on shift {} since {}; their claims are theirs again",
+                shift.user, running.id, running.started_at
+            ),
             retry_after: None,
         });
     }
@@ -570,7 +586,7 @@ pub async fn put_duty(
     }
     let roster: DutyRoster = parse_json(&body)?;
     let now = state.clock.now();
-    validate_roster(&roster, now)?;
+    validate_roster(&roster, now, state.tz)?;
     state.store.set_duty(id, &roster.contacts).await?;
     let mut d = [state.store.department(id).await?];
     state.store.with_duty(&mut d, now).await?;
@@ -579,7 +595,11 @@ pub async fn put_duty(
 }
 
 /// Every field's fault at once.
-fn validate_roster(roster: &DutyRoster, now: chrono::DateTime<Utc>) -> Result<(), ApiError> {
+fn validate_roster(
+    roster: &DutyRoster,
+    now: chrono::DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<(), ApiError> {
     let mut errors = vec![];
     let mut fail = |field: String, message: String| errors.push(FieldError { field, message });
     if roster.contacts.len() > wire::MAX_DUTY_CONTACTS {
@@ -608,7 +628,9 @@ fn validate_roster(roster: &DutyRoster, now: chrono::DateTime<Utc>) -> Result<()
         }
         if let Some(until) = c.until {
             use chrono::Datelike;
-            if !wire::QUERY_YEARS.contains(&until.year()) {
+            // Answered in the desk's zone: the year must hold there too.
+            let years = [until.year(), until.with_timezone(&tz).year()];
+            if !years.iter().all(|y| wire::QUERY_YEARS.contains(y)) {
                 fail(
                     format!("contacts[{i}].until"),
                     "must be in the years 2000 to 2099".into(),

@@ -64,13 +64,12 @@ impl Store {
             .bind(name)
             .fetch_optional(&self.read)
             .await?;
-        Ok(match row {
-            Some(r) => {
-                let role: String = r.try_get("role")?;
-                Role::parse(&role).map(|role| (r.try_get::<i64, _>("id").unwrap_or(0), role))
-            }
-            None => None,
-        })
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let id: i64 = r.try_get("id")?;
+        let role: String = r.try_get("role")?;
+        Ok(Role::parse(&role).map(|role| (id, role)))
     }
 
     async fn user_id(&self, name: &str) -> Result<i64, StoreError> {
