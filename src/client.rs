@@ -2,6 +2,7 @@
 //! report command and the tests.
 
 mod answers;
+mod shifts;
 
 use std::time::Duration;
 

@@ -5,12 +5,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use super::app::{ShiftAction, ShiftRequest};
 use crate::catalog::Catalog;
 use crate::client::ClientError;
 use crate::report::DailyReport;
 use crate::wire::{
     Answer, AnswerCases, AnswerList, CaseAction, CaseDetail, CaseList, Changes, Department,
-    GroupAnswerBody, GroupMergeBody, GroupOutcome, Me, NewCase, Policy,
+    GroupAnswerBody, GroupMergeBody, GroupOutcome, Me, NewCase, Policy, PresenceList,
+    PresenceUpdate,
 };
 
 /// Matches an answer to the request that caused it; late answers to abandoned requests are
@@ -123,6 +125,14 @@ pub enum Action {
         id: i64,
         error: ClientError,
     },
+    /// Everyone's presence, from the presence long poll.
+    PresenceLoaded(PresenceList),
+    /// The presence poll failed; it retries by itself.
+    PresenceFailed(ClientError),
+    /// Shifts and handover briefs (app/shifts.rs).
+    Shifts(ShiftAction),
+    /// The departments again, with their duty rosters (the picker asked).
+    DepartmentsLoaded(Vec<Department>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -212,5 +222,12 @@ pub enum Effect {
     },
     /// Ring and/or notify; the loop writes the bytes to the terminal (never drawing).
     Alarm(super::alarm::Alarm),
+    /// `PUT /presence`, after the detail's debounce (a newer one replaces one not yet sent);
+    /// on quitting, sent before the console exits. From `App::take_background`.
+    Presence(PresenceUpdate),
+    /// `GET /departments`; answered with `DepartmentsLoaded` (a failure keeps the last list).
+    FetchDepartments,
+    /// Shift work's requests (app/shifts.rs); answered with `Action::Shifts`.
+    Shift(ShiftRequest),
     Quit,
 }

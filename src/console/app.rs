@@ -218,6 +218,8 @@ pub enum Mode {
     Library(LibraryPanel),
     /// Which case of a group its duplicates are merged into (groups.rs).
     Merge(groups::MergeForm),
+    /// Ending a shift, a handover brief, the handovers panel (shifts.rs).
+    Shift(shifts::ShiftMode),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -309,6 +311,12 @@ pub struct App {
     pub library: Library,
     /// Similar-request groups in the untriaged pane (app/groups.rs).
     pub groups: groups::GroupState,
+    /// Who has which case open, and what this console last published (app/presence.rs).
+    pub presence: presence::PresenceState,
+    /// This user's shift, the handover briefs and everyone's latest shift (app/shifts.rs).
+    pub shifts: shifts::ShiftState,
+    /// Requests made by the console itself, waiting for `take_background`.
+    background: Vec<Effect>,
 }
 
 impl App {
@@ -365,6 +373,9 @@ impl App {
             intake: intake::IntakeState::default(),
             library: Library::default(),
             groups: groups::GroupState::default(),
+            presence: presence::PresenceState::default(),
+            shifts: shifts::ShiftState::default(),
+            background: Vec::new(),
         }
     }
 
@@ -480,9 +491,19 @@ impl App {
     // ---- update ----------------------------------------------------------------------------
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let was_picker = matches!(self.mode, Mode::Picker(_));
         let effects = self.step(action);
         self.refresh_detail_text();
+        self.presence_effects(effects.contains(&Effect::Quit));
+        self.shift_effects();
+        self.duty_effects(was_picker);
         effects
+    }
+
+    /// The requests the console makes by itself, not asked for by this action (presence,
+    /// heartbeats, the shifts' refresh); the loop takes them after each batch of actions.
+    pub fn take_background(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.background)
     }
 
     fn step(&mut self, action: Action) -> Vec<Effect> {
@@ -661,6 +682,10 @@ impl App {
                 vec![]
             }
             a @ (Action::ReportLoaded { .. } | Action::ReportFailed { .. }) => self.sup_report(a),
+            Action::PresenceLoaded(list) => self.on_presence_loaded(list),
+            Action::PresenceFailed(error) => self.on_presence_failed(&error),
+            Action::Shifts(a) => self.on_shift_action(a),
+            Action::DepartmentsLoaded(list) => self.on_departments_loaded(list),
             Action::SearchFailed { error, .. } => {
                 let text = self
                     .i18n
@@ -851,6 +876,7 @@ impl App {
 mod answer_editor;
 mod answer_form;
 mod detail_text;
+mod duty;
 mod groups;
 mod help_text;
 mod index;
@@ -859,8 +885,10 @@ mod keys;
 mod library;
 mod paste;
 mod pending;
+mod presence;
 mod roles;
 mod send;
+mod shifts;
 
 pub use answer_editor::{AnswerEditor, EditorFocus, LIBRARY_MAX_AGE_SECONDS, Library};
 pub use answer_form::{
@@ -875,5 +903,7 @@ pub use intake::{
     NEW_CASE_FIELDS, NewCaseForm, PHONE, TITLE, TOWN, is_picker,
 };
 pub use library::{FollowUp, LibraryPanel};
+pub use presence::{PresenceState, presence_mark};
+pub use shifts::{BriefView, EndShiftForm, ShiftAction, ShiftMode, ShiftRequest, ShiftState};
 
 pub mod supervision;

@@ -49,6 +49,8 @@ pub enum Command {
     Mute,
     NewCase,
     Library,
+    Shift,
+    Handovers,
     RevealPhone,
     Refresh,
     ExpandGroup,
@@ -60,7 +62,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 48] = [
+    pub const ALL: [Command; 50] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -100,6 +102,8 @@ impl Command {
         Command::Mute,
         Command::NewCase,
         Command::Library,
+        Command::Shift,
+        Command::Handovers,
         Command::RevealPhone,
         Command::Refresh,
         Command::ExpandGroup,
@@ -154,6 +158,8 @@ impl Command {
             Command::Mute => "mute",
             Command::NewCase => "new_case",
             Command::Library => "library",
+            Command::Shift => "shift",
+            Command::Handovers => "handovers",
             Command::RevealPhone => "reveal_phone",
             Command::Refresh => "refresh",
             Command::ExpandGroup => "expand_group",

@@ -18,6 +18,7 @@ pub mod layout;
 pub mod pace;
 pub mod permissions;
 pub mod pinyin;
+pub mod presence;
 pub mod ranked;
 pub mod text;
 pub mod textfield;
@@ -35,6 +36,10 @@ mod intake_tests;
 mod roles_tests;
 #[cfg(test)]
 mod screen_tests;
+#[cfg(test)]
+mod shift_fixtures;
+#[cfg(test)]
+mod shifts_tests;
 #[cfg(test)]
 mod test_keys;
 #[cfg(test)]

@@ -80,7 +80,10 @@ pub fn offered(command: Command, me: &Me, case: Option<&Case>) -> Result<(), Not
             Err(NotOffered::Role)
         };
     }
-    if command == Command::Library {
+    if matches!(
+        command,
+        Command::Library | Command::Shift | Command::Handovers
+    ) {
         return if role_uses(command, me.role) {
             Ok(())
         } else {
@@ -114,6 +117,12 @@ pub fn role_uses(command: Command, role: Role) -> bool {
     }
     if command == Command::Library {
         return matches!(role, Role::Supervisor | Role::Admin);
+    }
+    if command == Command::Shift {
+        return matches!(role, Role::Operator | Role::Supervisor);
+    }
+    if command == Command::Handovers {
+        return matches!(role, Role::Operator | Role::Supervisor | Role::Admin);
     }
     let all = kinds(command);
     all.is_empty() || all.iter().any(|k| domain::role_may(role, *k))

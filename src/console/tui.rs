@@ -84,6 +84,11 @@ async fn event_loop(
         cancel.clone(),
         poll,
     ));
+    tokio::spawn(super::presence::run(
+        client.clone(),
+        tx.clone(),
+        cancel.clone(),
+    ));
 
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -99,6 +104,7 @@ async fn event_loop(
     let mut inbox = Inbox::default();
     let mut pacer = Pacer::default();
     let mut detail: Option<AbortHandle> = None;
+    let mut presence: Option<AbortHandle> = None;
 
     'outer: loop {
         if pacer.should_draw(Instant::now()) {
@@ -166,11 +172,29 @@ async fn event_loop(
             pacer.note(&a);
             effects.extend(app.update(a));
         }
-        for effect in effects {
-            if effect == Effect::Quit {
-                break 'outer;
+        effects.extend(app.take_background());
+        if effects.contains(&Effect::Quit) {
+            // What this console had open is cleared before it goes, not left to lapse.
+            if let Some(pending) = presence.take() {
+                pending.abort();
             }
-            perform(effect, &client, &tx, &refresh, &resnapshot, &mut detail);
+            for effect in &effects {
+                if let Effect::Presence(update) = effect {
+                    let _ = tokio::time::timeout(QUIT_GRACE, client.put_presence(update)).await;
+                }
+            }
+            break 'outer;
+        }
+        for effect in effects {
+            perform(
+                effect,
+                &client,
+                &tx,
+                &refresh,
+                &resnapshot,
+                &mut detail,
+                &mut presence,
+            );
         }
     }
     cancel.cancel();
@@ -192,6 +216,9 @@ const FEED_QUEUE: usize = 2;
 /// How long the cursor rests on a case before its timeline is asked for: scrolling through a
 /// list asks for nothing but the case it stops on.
 pub const DETAIL_DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// How long a quitting console waits for the server to hear that it has nothing open.
+const QUIT_GRACE: Duration = Duration::from_secs(2);
 
 /// What a terminal event means to the app; `None` for events it has no use for.
 fn terminal_action(ev: Event) -> Option<Action> {
@@ -233,11 +260,41 @@ fn perform(
     refresh: &Arc<Notify>,
     resnapshot: &Arc<Notify>,
     detail: &mut Option<AbortHandle>,
+    presence: &mut Option<AbortHandle>,
 ) {
     let client = client.clone();
     let tx = tx.clone();
     match effect {
         Effect::Quit => {}
+        Effect::Presence(update) => {
+            // Like the detail: moving through a list publishes only the case it stops on.
+            if let Some(previous) = presence.take() {
+                previous.abort();
+            }
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(DETAIL_DEBOUNCE).await;
+                if let Err(error) = client.put_presence(&update).await {
+                    // The next heartbeat says it again; the poll's failures are what show.
+                    tracing::warn!("presence: {error}");
+                }
+            });
+            *presence = Some(task.abort_handle());
+        }
+        Effect::FetchDepartments => {
+            tokio::spawn(async move {
+                match client.departments().await {
+                    Ok(list) => {
+                        let _ = tx.send(Action::DepartmentsLoaded(list));
+                    }
+                    Err(error) => tracing::warn!("departments not refreshed: {error}"),
+                }
+            });
+        }
+        Effect::Shift(request) => {
+            tokio::spawn(async move {
+                let _ = tx.send(Action::Shifts(shift_request(&client, request).await));
+            });
+        }
         Effect::RefreshNow => refresh.notify_one(),
         Effect::Resnapshot => resnapshot.notify_one(),
         Effect::Alarm(alarm) => {
@@ -455,4 +512,38 @@ fn perform(
             });
         }
     }
+}
+
+/// Performs a shift request; its answer, or its failure, as the app's action.
+async fn shift_request(
+    client: &Client,
+    request: super::app::ShiftRequest,
+) -> super::app::ShiftAction {
+    use super::app::{ShiftAction as A, ShiftRequest as R};
+    let result = match &request {
+        R::Start { key } => client.start_shift(key).await.map(A::Started),
+        R::End { note, key } => client
+            .end_shift(&crate::wire::EndShift { note: note.clone() }, key)
+            .await
+            .map(|b| A::Ended(Box::new(b))),
+        R::Unacknowledged => client.handovers(true).await.map(A::Unacknowledged),
+        R::Ack { id, key } => client
+            .ack_handover(*id, key)
+            .await
+            .map(|b| A::Acked(Box::new(b))),
+        R::List => client.shifts(false).await.map(A::Listed),
+        R::Recent => client.handovers(false).await.map(A::Recent),
+        R::HandOver { shift_id, to, key } => client
+            .hand_over_claims(
+                *shift_id,
+                &crate::wire::HandOverClaims { to: to.clone() },
+                key,
+            )
+            .await
+            .map(A::HandedOver),
+    };
+    result.unwrap_or_else(|error| {
+        tracing::warn!("shift request failed: {error}");
+        A::Failed { request, error }
+    })
 }

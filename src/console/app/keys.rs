@@ -33,6 +33,7 @@ impl App {
             Mode::Sup(f) => self.key_sup(key, f),
             Mode::Library(p) => self.key_library(key, p),
             Mode::Merge(f) => self.key_merge(key, f),
+            Mode::Shift(m) => self.key_shift(key, m),
             Mode::Unsent {
                 out,
                 reason,
@@ -200,6 +201,8 @@ impl App {
             Command::ViewStats => self.set_view(View::Stats),
             Command::ViewSearch => self.set_view(View::Search),
             Command::Library => self.open_library(),
+            Command::Shift => self.shift_key(),
+            Command::Handovers => self.handovers_key(),
             Command::Detail => {
                 self.show_detail = !self.show_detail;
                 self.detail_effects(false)

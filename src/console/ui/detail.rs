@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 
 use super::put;
-use crate::console::app::{App, Tone, clock};
+use crate::console::app::{App, Tone, clock, presence_mark};
 use crate::console::command::Command;
 use crate::console::layout;
 use crate::console::text::fit;
@@ -67,6 +67,21 @@ pub fn detail(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: DateT
         .iter()
         .map(|l| Line::styled(l.text.as_str(), style(theme, l.tone)))
         .collect();
+    // Who else has this case open, and a claim its holder's ended shift left behind: drawn
+    // each frame, as presence comes and lapses by the clock.
+    for (text, activity) in app.presence_lines(c.id, now) {
+        lines.push(Line::styled(
+            format!(" {} {text}", presence_mark(activity)),
+            theme.warn(),
+        ));
+    }
+    if app.claim_left(c) {
+        let who = c.claimed_by.as_deref().unwrap_or_default();
+        lines.push(Line::styled(
+            format!(" {}", i.f("detail.shift_ended", &[("user", who)])),
+            theme.warn(),
+        ));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
         format!(" {}", i.t("detail.deadlines")),

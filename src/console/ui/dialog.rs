@@ -202,11 +202,15 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     rows += 1;
                 }
                 let name = app.department_name(item.department_id).unwrap_or("?");
-                let name = if returned_by == Some(item.department_id) {
+                let mut name = if returned_by == Some(item.department_id) {
                     format!("  {name}  ↩ {}", i.t("picker.returned"))
                 } else {
                     format!("  {name}")
                 };
+                // Whom an urging call reaches.
+                if let Some(duty) = app.duty_text(item.department_id) {
+                    name.push_str(&format!("  {}", i.f("picker.on_duty", &[("who", &duty)])));
+                }
                 let line = Line::raw(fit(&name, inner.width as usize));
                 let line = if n == p.selected {
                     line.style(theme.selected())
@@ -376,7 +380,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ],
             );
         }
-        Mode::Normal | Mode::Filter | Mode::Help | Mode::Sup(_) | Mode::Library(_) => {}
+        Mode::Normal
+        | Mode::Filter
+        | Mode::Help
+        | Mode::Sup(_)
+        | Mode::Library(_)
+        | Mode::Shift(_) => {}
     }
 }
 

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 
 use super::put;
-use crate::console::app::{App, PANES};
+use crate::console::app::{App, PANES, presence_mark};
 use crate::console::layout;
 use crate::console::text::{self, fit, fit_right};
 use crate::console::theme::{Theme, tier_symbol};
@@ -109,10 +109,16 @@ pub fn row<'a>(
         Some(s) => (text::countdown(s), theme.base()),
         None => ("—".to_string(), theme.dim()),
     };
+    // Someone else has the case open: a pen while they fill in a dialog on it, a circle while
+    // they only look; one narrow cell, blank otherwise.
+    let presence = match app.row_presence(c.id, now) {
+        Some(a) => Span::styled(presence_mark(a), theme.warn()),
+        None => Span::raw(" "),
+    };
     let mut spans = vec![
         Span::raw(if selected { "▶" } else { " " }),
         Span::styled(tier_symbol(c.tier), theme.tier(c.tier)),
-        Span::raw(" "),
+        presence,
         Span::styled(fit_right(&countdown, 9), cd_style),
         Span::raw(" "),
         Span::raw(fit(&c.reference, cols.reference)),
@@ -136,7 +142,16 @@ pub fn row<'a>(
         })
         .unwrap_or_else(|| "—".into());
     col(&dept, cols.department);
-    col(c.claimed_by.as_deref().unwrap_or("—"), cols.claimed);
+    if app.claim_left(c) && cols.claimed > 0 {
+        // The holder's shift has ended: nobody is working the claim.
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            fit(app.i18n.t("row.shift_ended"), cols.claimed),
+            theme.warn(),
+        ));
+    } else {
+        col(c.claimed_by.as_deref().unwrap_or("—"), cols.claimed);
+    }
     let line = Line::from(spans);
     // A row that just rang an alarm is shown reversed for a second.
     if selected || app.is_flashing(c.id, now) {

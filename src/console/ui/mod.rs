@@ -7,6 +7,7 @@ mod department;
 mod departments;
 mod detail;
 mod dialog;
+mod handover;
 mod help;
 mod intake;
 mod library;
@@ -59,6 +60,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
         Mode::Help => help::help(frame, area, app, theme),
         Mode::Sup(_) => sup_dialog::sup_dialog(frame, area, app, theme),
         Mode::Library(p) => library::library(frame, area, app, theme, p),
+        Mode::Shift(m) => handover::shift(frame, area, app, theme, m, now),
         _ => dialog::dialog(frame, area, app, theme),
     }
 }
@@ -124,3 +126,5 @@ mod groups_tests;
 mod intake_tests;
 #[cfg(test)]
 mod screen_tests;
+#[cfg(test)]
+mod shifts_tests;

@@ -64,6 +64,28 @@ pub fn top_bar(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: Date
                 i.t(&format!("role.{}", me.role.as_str()))
             )));
         }
+        // Known once the server has listed the shifts.
+        if app.works_shifts() && app.shifts.all.is_some() {
+            match app.my_shift() {
+                Some(s) => left.push(Span::styled(
+                    format!(
+                        " · {}",
+                        i.f(
+                            "top.on_shift",
+                            &[(
+                                "since",
+                                &crate::console::app::clock(app, &s.started_at, now)
+                            )]
+                        )
+                    ),
+                    theme.ok(),
+                )),
+                None => left.push(Span::styled(
+                    format!(" · {}", i.t("top.off_shift")),
+                    theme.warn(),
+                )),
+            }
+        }
         left.push(Span::raw("   "));
     } else {
         left.push(Span::raw(format!("   {}   ", app.server_label)));
