@@ -162,13 +162,15 @@ impl Cluster {
             pid = std::process::id(),
             data = self.data,
         );
-        Command::new("sh")
+        let mut watcher = Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the cluster's watcher");
+        // Reaped here if it ends first; it outlives this process otherwise, as it must.
+        std::thread::spawn(move || watcher.wait());
     }
 }
 
