@@ -42,8 +42,12 @@ pub async fn database_url(dir: &Path, name: &str) -> String {
 
 /// A new, empty database on the test cluster (started on first use).
 pub async fn fresh_database() -> String {
+    fresh_database_on(cluster()).await
+}
+
+/// A new, empty database on `cluster`.
+pub async fn fresh_database_on(cluster: &Cluster) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let cluster = cluster();
     let name = format!(
         "jieyou_{}_{}",
         std::process::id(),
@@ -71,7 +75,8 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    fn start() -> Cluster {
+    /// Starts a cluster of its own (for a test that restarts it); stopped like the shared one.
+    pub fn start() -> Cluster {
         let bin = std::env::var_os("JIEYOU_PG_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_BIN));
