@@ -32,7 +32,10 @@ async fn spawn_on(database: &str) -> RunningServer {
 }
 
 async fn pair() -> Pair {
-    let database = pg::fresh_database().await;
+    pair_on(pg::fresh_database().await).await
+}
+
+async fn pair_on(database: String) -> Pair {
     let a = spawn_on(&database).await;
     let b = spawn_on(&database).await;
     Pair { a, b }
@@ -148,7 +151,11 @@ async fn an_idempotent_retry_on_the_other_instance_acts_once() {
 
 #[tokio::test]
 async fn writes_answer_503_while_postgresql_restarts_then_resume() {
-    let p = pair().await;
+    // A cluster of its own: the other tests of this binary go on on the shared one.
+    let cluster = tokio::task::spawn_blocking(pg::Cluster::start)
+        .await
+        .unwrap();
+    let p = pair_on(pg::fresh_database_on(&cluster).await).await;
     let (intake_a, _) = p.user("intake-wang", Role::Intake).await;
     intake_a
         .create_case(&new_case("重启之前"), &new_idempotency_key())
@@ -174,9 +181,12 @@ async fn writes_answer_503_while_postgresql_restarts_then_resume() {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    tokio::task::spawn_blocking(|| pg::cluster().pg_ctl(&["restart", "-m", "fast"]))
-        .await
-        .unwrap();
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.pg_ctl(&["restart", "-m", "fast"]);
+        cluster
+    })
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let statuses = writer.await.unwrap();
@@ -206,4 +216,6 @@ async fn writes_answer_503_while_postgresql_restarts_then_resume() {
         }
     }
     assert!(resumed, "writes resume by themselves");
+    drop(p);
+    cluster.pg_ctl(&["stop", "-m", "immediate"]);
 }

@@ -42,8 +42,12 @@ pub async fn database_url(dir: &Path, name: &str) -> String {
 
 /// A new, empty database on the test cluster (started on first use).
 pub async fn fresh_database() -> String {
+    fresh_database_on(cluster()).await
+}
+
+/// A new, empty database on `cluster`.
+pub async fn fresh_database_on(cluster: &Cluster) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let cluster = cluster();
     let name = format!(
         "jieyou_{}_{}",
         std::process::id(),
@@ -71,7 +75,8 @@ impl Cluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    fn start() -> Cluster {
+    /// Starts a cluster of its own (for a test that restarts it); stopped like the shared one.
+    pub fn start() -> Cluster {
         let bin = std::env::var_os("JIEYOU_PG_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_BIN));
@@ -162,13 +167,15 @@ impl Cluster {
             pid = std::process::id(),
             data = self.data,
         );
-        Command::new("sh")
+        let mut watcher = Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the cluster's watcher");
+        // Reaped here if it ends first; it outlives this process otherwise, as it must.
+        std::thread::spawn(move || watcher.wait());
     }
 }
 
