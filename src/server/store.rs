@@ -25,9 +25,9 @@ pub use dialect::Dialect;
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
 pub use metrics::OpenCases;
+pub(crate) use notify::raise as raise_feed;
 pub use schema::{MigrationName, SchemaStatus};
 pub use shifts::ShiftRefusal;
-pub(crate) use notify::raise as raise_feed;
 pub use tokens::RECHECK as TOKEN_RECHECK;
 
 use std::sync::Arc;

@@ -82,10 +82,7 @@ fn all_migrations(dialect: Dialect) -> Vec<MigrationName> {
         .collect()
 }
 
-async fn status_on(
-    conn: &mut DbConnection,
-    dialect: Dialect,
-) -> Result<SchemaStatus, StoreError> {
+async fn status_on(conn: &mut DbConnection, dialect: Dialect) -> Result<SchemaStatus, StoreError> {
     conn.ensure_migrations_table(MIGRATIONS_TABLE).await?;
     let applied: BTreeSet<i64> = conn
         .list_applied_migrations(MIGRATIONS_TABLE)
