@@ -1,10 +1,12 @@
 //! The presence task: long-polls everyone's presence (`GET /presence?since=&wait=`) and sends
 //! each list to the loop as an `Action`; a failure is reported and retried after a back-off,
-//! and the app keeps the last good list meanwhile.
+//! and the app keeps the last good list meanwhile. A refused token is not retried: like the
+//! feed, the task waits for the operator's R.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::action::Action;
@@ -14,7 +16,12 @@ use crate::client::Client;
 const WAIT_SECONDS: u64 = 25;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-pub async fn run(client: Client, tx: mpsc::UnboundedSender<Action>, cancel: CancellationToken) {
+pub async fn run(
+    client: Client,
+    tx: mpsc::UnboundedSender<Action>,
+    resume: Arc<Notify>,
+    cancel: CancellationToken,
+) {
     let mut since: Option<i64> = None;
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -35,8 +42,17 @@ pub async fn run(client: Client, tx: mpsc::UnboundedSender<Action>, cancel: Canc
                 tracing::warn!("presence: {error}");
                 // The next answer after a failure is taken whole, not waited for.
                 since = None;
+                let refused = super::app::signed_out(&error);
                 if tx.send(Action::PresenceFailed(error)).is_err() {
                     return;
+                }
+                if refused {
+                    tokio::select! {
+                        () = resume.notified() => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                    backoff = Duration::from_secs(1);
+                    continue;
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}

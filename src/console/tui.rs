@@ -84,9 +84,12 @@ async fn event_loop(
         cancel.clone(),
         poll,
     ));
+    // R wakes a presence poll that a refused token stopped, as it wakes the feed.
+    let presence_resume = Arc::new(Notify::new());
     tokio::spawn(super::presence::run(
         client.clone(),
         tx.clone(),
+        presence_resume.clone(),
         cancel.clone(),
     ));
 
@@ -191,6 +194,7 @@ async fn event_loop(
                 &client,
                 &tx,
                 &refresh,
+                &presence_resume,
                 &resnapshot,
                 &mut detail,
                 &mut presence,
@@ -258,6 +262,7 @@ fn perform(
     client: &Client,
     tx: &Tx,
     refresh: &Arc<Notify>,
+    presence_resume: &Arc<Notify>,
     resnapshot: &Arc<Notify>,
     detail: &mut Option<AbortHandle>,
     presence: &mut Option<AbortHandle>,
@@ -295,7 +300,10 @@ fn perform(
                 let _ = tx.send(Action::Shifts(shift_request(&client, request).await));
             });
         }
-        Effect::RefreshNow => refresh.notify_one(),
+        Effect::RefreshNow => {
+            refresh.notify_one();
+            presence_resume.notify_one();
+        }
         Effect::Resnapshot => resnapshot.notify_one(),
         Effect::Alarm(alarm) => {
             // BEL and OSC sequences move no cursor: safe between two frames.

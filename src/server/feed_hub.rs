@@ -234,8 +234,15 @@ impl FeedHub {
                 self.answers_made.fetch_add(1, Ordering::Relaxed);
                 make().await
             })
-            .await?;
-        Ok(answer.clone())
+            .await?
+            .clone();
+        if answer.is_none() {
+            // Nothing to send although the head moved (a department's feed without news, or
+            // rows not yet visible to this reader): the next ask reads again, whatever the
+            // clock says.
+            lock(&self.answers).cells.remove(&key);
+        }
+        Ok(answer)
     }
 
     fn cell(&self, key: AnswerKey) -> Arc<OnceCell<Answer>> {

@@ -741,6 +741,9 @@ async fn patch_department(
     Ok(with_etag(Json(d).into_response(), version))
 }
 
+/// How soon a long poll reads the feed again when its head moved but the read found nothing.
+const EMPTY_READ_AGAIN: Duration = Duration::from_millis(100);
+
 /// The change feed: a snapshot without `since`; with it, every case changed after the cursor,
 /// and for a department a tombstone (`left`) for each case that left it. A snapshot comes in
 /// pages of `feed_page` cases by id: the first has `snapshot: true`, the following ones (asked
@@ -817,6 +820,9 @@ async fn changes(
         // Read the head before querying: the query then sees every change up to it, and any
         // later change moves the head past it and wakes us.
         let observed = state.feed.head_for(*feed.borrow_and_update());
+        // The head moved but the read found nothing: read again soon rather than wait for a
+        // move that has already happened.
+        let mut read_again = false;
         if observed > since {
             let second = state.clock.now().timestamp();
             let answer = state
@@ -831,6 +837,7 @@ async fn changes(
             if let Some(body) = answer {
                 return Ok(body.response(&headers));
             }
+            read_again = true;
         }
         if wait == 0 {
             break;
@@ -840,6 +847,7 @@ async fn changes(
                 if r.is_err() { break; }
                 state.feed.woke();
             }
+            () = tokio::time::sleep(EMPTY_READ_AGAIN), if read_again => {}
             () = tokio::time::sleep_until(deadline) => break,
             () = state.shutdown.cancelled() => break,
         }
