@@ -75,8 +75,8 @@ async fn a_change_through_one_instance_wakes_a_long_poll_on_the_other() {
 
 /// Follows the whole feed on one instance until `expected` cases were seen; returns how often
 /// each case was seen.
-async fn follow(client: Client, expected: usize) -> HashMap<i64, usize> {
-    let mut cursor = client.changes(None, None).await.unwrap().cursor;
+/// Follows the feed from `cursor` until `expected` cases were seen (or gives up).
+async fn follow(client: Client, mut cursor: String, expected: usize) -> HashMap<i64, usize> {
     let mut seen: HashMap<i64, usize> = HashMap::new();
     // Generous: a skipped change never arrives, and the reader then stops here.
     for _ in 0..2000 {
@@ -99,9 +99,16 @@ async fn concurrent_writers_on_two_instances_skip_nothing_in_the_feed() {
     let p = pair().await;
     let (intake_a, intake_b) = p.user("intake-wang", Role::Intake).await;
     let (op_a, op_b) = p.user("op-li", Role::Operator).await;
+    // Both readers start at the empty desk's head, before any write: a case created before a
+    // reader's first answer would otherwise come in its snapshot, not its feed.
+    let (from_a, from_b) = (
+        op_a.changes(None, None).await.unwrap(),
+        op_b.changes(None, None).await.unwrap(),
+    );
+    assert!(from_a.cases.is_empty() && from_b.cases.is_empty());
     let readers = [
-        tokio::spawn(follow(op_a, TASKS * EACH)),
-        tokio::spawn(follow(op_b, TASKS * EACH)),
+        tokio::spawn(follow(op_a, from_a.cursor, TASKS * EACH)),
+        tokio::spawn(follow(op_b, from_b.cursor, TASKS * EACH)),
     ];
     let mut writers = vec![];
     for t in 0..TASKS {
@@ -181,13 +188,21 @@ async fn writes_answer_503_while_postgresql_restarts_then_resume() {
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
+    // Down longer than a write waits for a connection (the store's busy timeout, 10 s): the
+    // writes meanwhile must be refused with 503, never 500, however slowly the writer goes.
     let cluster = tokio::task::spawn_blocking(move || {
-        cluster.pg_ctl(&["restart", "-m", "fast"]);
+        cluster.pg_ctl(&["stop", "-m", "fast"]);
         cluster
     })
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.start_again();
+        cluster
+    })
+    .await
+    .unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let statuses = writer.await.unwrap();
     assert!(

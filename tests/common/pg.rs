@@ -20,6 +20,8 @@ pub struct Cluster {
     log: PathBuf,
     pub port: u16,
     as_postgres: bool,
+    /// The server's options, to start it again after a stop.
+    options: String,
 }
 
 /// Whether this run's store and API tests use PostgreSQL.
@@ -100,30 +102,25 @@ impl Cluster {
         }
         let data = root.join("data");
         let port = free_port();
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 \
+             -c fsync=off -c full_page_writes=off",
+            root.display()
+        );
         let cluster = Cluster {
             bin,
             data,
             log: root.join("log"),
             port,
             as_postgres,
+            options,
         };
         run(cluster
             .command("initdb")
             .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
             .arg("-D")
             .arg(&cluster.data));
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 \
-             -c fsync=off -c full_page_writes=off",
-            root.display()
-        );
-        run(cluster
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(&cluster.data)
-            .arg("-l")
-            .arg(&cluster.log)
-            .args(["-o", &options, "-w", "start"]));
+        cluster.pg_ctl(&["-o", &cluster.options, "start"]);
         cluster.stop_when_done(&root);
         cluster
     }
@@ -151,6 +148,11 @@ impl Cluster {
             .arg(&self.log)
             .args(["-w"])
             .args(args));
+    }
+
+    /// Starts the server again after `pg_ctl stop`, with the options it first had.
+    pub fn start_again(&self) {
+        self.pg_ctl(&["-o", &self.options, "start"]);
     }
 
     /// Statics are never dropped, so a watcher outside this process stops the cluster and
