@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{new_case, pg, start_time};
 use jieyou::client::{Client, new_idempotency_key};
 use jieyou::server::{ManualClock, RunningServer, ServerConfig};
-use jieyou::wire::Role;
+use jieyou::wire::{Activity, PresenceUpdate, Role};
 
 /// Two servers on one fresh database; the second is given the first's users.
 struct Pair {
@@ -233,4 +233,35 @@ async fn writes_answer_503_while_postgresql_restarts_then_resume() {
     assert!(resumed, "writes resume by themselves");
     drop(p);
     cluster.pg_ctl(&["stop", "-m", "immediate"]);
+}
+
+#[tokio::test]
+async fn presence_reported_on_one_instance_shows_on_the_other() {
+    let p = pair().await;
+    let (intake_a, _) = p.user("intake-wang", Role::Intake).await;
+    let (op_a, _) = p.user("op-li", Role::Operator).await;
+    let (_, op_b) = p.user("op-zhao", Role::Operator).await;
+    let case = intake_a
+        .create_case(&new_case("独居老人缺药"), &new_idempotency_key())
+        .await
+        .unwrap()
+        .case;
+    let before = op_b.presence(None, None).await.unwrap();
+    assert!(before.entries.is_empty());
+    // Held on B before A's console reports.
+    let poll = tokio::spawn(async move { op_b.presence(Some(before.version), Some(25)).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    op_a.put_presence(&PresenceUpdate {
+        case: Some(case.id),
+        activity: Activity::Answering,
+    })
+    .await
+    .unwrap();
+    let seen = poll.await.unwrap().unwrap();
+    let [entry] = seen.entries.as_slice() else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(entry.user, "op-li");
+    assert_eq!(entry.case, case.id);
+    assert_eq!(entry.activity, Activity::Answering);
 }

@@ -159,6 +159,23 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
             },
         ));
     }
+    {
+        // What consoles on the other instances report (PostgreSQL; none on SQLite).
+        let (presence, mut peers, shutdown) =
+            (presence.clone(), store.peer_presence(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    r = peers.recv() => match r {
+                        Ok(payload) => presence.apply_announced(&payload),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    },
+                    () = shutdown.cancelled() => return,
+                }
+            }
+        });
+    }
     let limits = config.limits.clone();
     let serve_metrics = config.metrics.enabled;
     let metrics = Arc::new(metrics::Metrics::new());

@@ -5,20 +5,23 @@
 //! [`PresenceHub::expire`], which the server runs once a second.
 //!
 //! Entries come in through [`PresenceHub::publish`] (a console's `PUT`) and are applied by
-//! [`PresenceHub::apply`]; several instances of the server could share presence by sending
-//! what `publish` accepted to each other (PostgreSQL `NOTIFY`) and `apply`ing what arrives.
+//! [`PresenceHub::apply`]. Instances on one PostgreSQL database share presence: what
+//! `publish` accepted is announced to the others (`NOTIFY`, see `Store::announce_presence`)
+//! and each applies what the others announce ([`PresenceHub::apply_announced`]); a lost
+//! announcement is repeated by the console's next heartbeat.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::wire::{Activity, PRESENCE_TTL_SECS, Presence, Role};
 
 /// One user's presence, in UTC.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub user: String,
     pub role: Role,
@@ -40,6 +43,8 @@ struct Held {
 pub struct PresenceHub {
     held: Mutex<Held>,
     version: watch::Sender<i64>,
+    /// This instance, so that it ignores its own announcements.
+    instance: String,
 }
 
 impl Default for PresenceHub {
@@ -47,8 +52,16 @@ impl Default for PresenceHub {
         PresenceHub {
             held: Mutex::default(),
             version: watch::channel(0).0,
+            instance: uuid::Uuid::new_v4().simple().to_string(),
         }
     }
+}
+
+/// An entry as one instance announces it to the others.
+#[derive(Serialize, Deserialize)]
+struct Announced {
+    from: String,
+    entry: Entry,
 }
 
 impl PresenceHub {
@@ -98,6 +111,24 @@ impl PresenceHub {
         }
         if visible_change {
             self.bump(&mut held);
+        }
+    }
+
+    /// `entry` as announced to the other instances.
+    pub fn announcement(&self, entry: &Entry) -> String {
+        serde_json::to_string(&Announced {
+            from: self.instance.clone(),
+            entry: entry.clone(),
+        })
+        .unwrap_or_default()
+    }
+
+    /// Applies what another instance announced; its own and unreadable ones are ignored.
+    pub fn apply_announced(&self, payload: &str) {
+        match serde_json::from_str::<Announced>(payload) {
+            Ok(a) if a.from != self.instance => self.apply(a.entry),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "unreadable presence from another instance"),
         }
     }
 

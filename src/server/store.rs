@@ -164,6 +164,10 @@ pub struct CaseFilter {
     pub overdue_at: Option<(bool, DateTime<Utc>)>,
 }
 
+/// Presence announcements from other instances held for a slow reader; a reader that falls
+/// further behind misses some, which the consoles' next heartbeat repeats.
+const PEER_PRESENCE_QUEUE: usize = 1024;
+
 /// How long an `Idempotency-Key` is remembered by default.
 pub const DEFAULT_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 
@@ -172,6 +176,8 @@ pub struct Store {
     dialect: Dialect,
     /// On PostgreSQL: follows the other instances' commits (see `store/notify.rs`).
     listener: Option<Arc<notify::Listener>>,
+    /// Presence announced by the other instances on the database, as it came.
+    peers: tokio::sync::broadcast::Sender<String>,
     read: DbPool,
     write: DbPool,
     feed: watch::Sender<i64>,
@@ -287,13 +293,17 @@ impl Store {
             feed.clone(),
             Box::new(move || lost.drop_all()),
         );
+        let (peers, _) = tokio::sync::broadcast::channel(PEER_PRESENCE_QUEUE);
         let listener = match dialect {
             Dialect::Sqlite => None,
-            Dialect::Postgres => Some(notify::listen(url, read.clone(), feed.clone()).await?),
+            Dialect::Postgres => {
+                Some(notify::listen(url, read.clone(), feed.clone(), peers.clone()).await?)
+            }
         };
         Ok(Store {
             dialect,
             listener,
+            peers,
             read,
             write,
             feed,

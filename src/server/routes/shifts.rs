@@ -205,13 +205,22 @@ pub async fn put_presence(
             return Err(ApiError::NotFound(format!("no case {id}")));
         }
     }
-    state.presence.publish(
+    let entry = state.presence.publish(
         &actor.name,
         actor.role,
         update.case,
         update.activity,
         state.clock.now(),
     );
+    // The console repeats it every heartbeat: a failed announcement costs a few seconds on
+    // the other instances' screens, not this request.
+    if let Err(e) = state
+        .store
+        .announce_presence(&state.presence.announcement(&entry))
+        .await
+    {
+        tracing::warn!(error = %e, "presence not announced to the other instances");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

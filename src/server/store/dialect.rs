@@ -110,6 +110,8 @@ impl Dialect {
 
 /// The channel on which every PostgreSQL write transaction announces the feed's new head.
 pub(crate) const FEED_CHANNEL: &str = "jieyou_feed";
+/// Where instances announce the presence their consoles report.
+pub(crate) const PRESENCE_CHANNEL: &str = "jieyou_presence";
 
 /// Takes the next `n` feed sequence numbers inside the write's transaction and returns the
 /// last. On PostgreSQL the new head is also announced on [`FEED_CHANNEL`]: the notification is

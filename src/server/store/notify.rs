@@ -1,15 +1,17 @@
 //! On PostgreSQL, the feed's head follows the commits of every instance on the database: each
 //! write transaction announces its new head (see `dialect::take_seqs`), and one listening
 //! connection per instance raises the store's head, which wakes this instance's long polls.
+//! The same connection hears the presence other instances announce (see
+//! `Store::announce_presence`), handed on as it came.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::dialect::FEED_CHANNEL;
+use super::dialect::{FEED_CHANNEL, PRESENCE_CHANNEL};
 use super::{DbPool, StoreError};
 
 /// How long to wait before connecting again after the listening connection failed to open.
@@ -49,11 +51,14 @@ pub(super) async fn listen(
     url: &str,
     read: DbPool,
     head: watch::Sender<i64>,
+    presence: broadcast::Sender<String>,
 ) -> Result<Arc<Listener>, StoreError> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen(FEED_CHANNEL).await?;
+    listener
+        .listen_all([FEED_CHANNEL, PRESENCE_CHANNEL])
+        .await?;
     let stop = CancellationToken::new();
-    tokio::spawn(follow(listener, read, head, stop.clone()));
+    tokio::spawn(follow(listener, read, head, presence, stop.clone()));
     Ok(Arc::new(Listener { stop }))
 }
 
@@ -61,6 +66,7 @@ async fn follow(
     mut listener: PgListener,
     read: DbPool,
     head: watch::Sender<i64>,
+    presence: broadcast::Sender<String>,
     stop: CancellationToken,
 ) {
     loop {
@@ -69,6 +75,10 @@ async fn follow(
             () = stop.cancelled() => return,
         };
         match received {
+            Ok(Some(n)) if n.channel() == PRESENCE_CHANNEL => {
+                // Nobody listening (no server on this store) is not an error.
+                let _ = presence.send(n.payload().to_string());
+            }
             Ok(Some(n)) => {
                 if let Ok(seq) = n.payload().parse::<i64>() {
                     raise(&head, seq);
@@ -96,5 +106,26 @@ async fn catch_up(read: &DbPool, head: &watch::Sender<i64>) {
     {
         Ok(seq) => raise(head, seq),
         Err(e) => tracing::warn!(error = %e, "reading the feed's head failed"),
+    }
+}
+
+impl super::Store {
+    /// Tells the other instances on this database what a console reported (on SQLite there
+    /// are none). Not part of any transaction: it is sent at once.
+    pub async fn announce_presence(&self, payload: &str) -> Result<(), StoreError> {
+        if self.listener.is_none() {
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(PRESENCE_CHANNEL)
+            .bind(payload)
+            .execute(&self.read)
+            .await?;
+        Ok(())
+    }
+
+    /// What the other instances announce, from now on.
+    pub fn peer_presence(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.peers.subscribe()
     }
 }
