@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{actions, checks, new_case, spawn_app, spawn_app_with};
+use common::{actions, checks, new_case, spawn_app, spawn_app_with, spawn_app_with_sqlite};
 use jieyou::client::new_idempotency_key;
 use jieyou::server::ServerConfig;
 use jieyou::wire::{Problem, Tier};
@@ -376,7 +376,7 @@ async fn a_held_long_poll_shows_until_it_is_answered() {
 async fn a_refused_write_counts_as_a_store_error_and_probes_do_not() {
     let mut config = ServerConfig::default();
     config.limits.database_busy_timeout_ms = 200;
-    let app = spawn_app_with(config).await;
+    let app = spawn_app_with_sqlite(config).await;
     let url = app.server.url();
     let busy = [("kind", "database-busy")];
     assert_eq!(
@@ -533,7 +533,7 @@ async fn a_configured_token_is_required() {
 async fn a_request_cut_off_by_the_request_timeout_is_counted_as_answered() {
     let mut config = ServerConfig::default();
     config.limits.request_timeout_seconds = 1;
-    let app = spawn_app_with(config).await;
+    let app = spawn_app_with_sqlite(config).await;
     let url = app.server.url();
     let path = app.dir.path().join("jieyou.db");
     let mut other = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))

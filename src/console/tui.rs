@@ -92,6 +92,11 @@ async fn event_loop(
         presence_resume.clone(),
         cancel.clone(),
     ));
+    let wake = Wakers {
+        refresh,
+        presence: presence_resume,
+        resnapshot,
+    };
 
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -189,16 +194,7 @@ async fn event_loop(
             break 'outer;
         }
         for effect in effects {
-            perform(
-                effect,
-                &client,
-                &tx,
-                &refresh,
-                &presence_resume,
-                &resnapshot,
-                &mut detail,
-                &mut presence,
-            );
+            perform(effect, &client, &tx, &wake, &mut detail, &mut presence);
         }
     }
     cancel.cancel();
@@ -257,13 +253,21 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// What the loop's effects wake in the background tasks.
+struct Wakers {
+    /// The feed asks the server now.
+    refresh: Arc<Notify>,
+    /// A presence poll stopped by a refused token starts again.
+    presence: Arc<Notify>,
+    /// The feed drops its cursor and takes a snapshot.
+    resnapshot: Arc<Notify>,
+}
+
 fn perform(
     effect: Effect,
     client: &Client,
     tx: &Tx,
-    refresh: &Arc<Notify>,
-    presence_resume: &Arc<Notify>,
-    resnapshot: &Arc<Notify>,
+    wake: &Wakers,
     detail: &mut Option<AbortHandle>,
     presence: &mut Option<AbortHandle>,
 ) {
@@ -301,10 +305,10 @@ fn perform(
             });
         }
         Effect::RefreshNow => {
-            refresh.notify_one();
-            presence_resume.notify_one();
+            wake.refresh.notify_one();
+            wake.presence.notify_one();
         }
-        Effect::Resnapshot => resnapshot.notify_one(),
+        Effect::Resnapshot => wake.resnapshot.notify_one(),
         Effect::Alarm(alarm) => {
             // BEL and OSC sequences move no cursor: safe between two frames.
             use std::io::Write;
