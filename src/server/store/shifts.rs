@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 
-use super::{Db, DbRow};
+use super::DbRow;
+use super::dialect::Sql;
 use super::{Store, StoreError, from_ms, ms, record_from_row};
 use crate::domain::{self, Actor, CaseRecord};
 use crate::wire::{
@@ -486,16 +487,18 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if !contacts.is_empty() {
-            let mut insert = QueryBuilder::<Db>::new(
-                "INSERT INTO department_duty (department_id, position, name, phone, until) ",
+            let mut insert = Sql::new(
+                "INSERT INTO department_duty (department_id, position, name, phone, until) VALUES ",
             );
-            insert.push_values(contacts.iter().enumerate(), |mut row, (i, c)| {
-                row.push_bind(department)
-                    .push_bind(i as i64)
-                    .push_bind(c.name.trim().to_string())
-                    .push_bind(c.phone.trim().to_string())
-                    .push_bind(c.until.map(|u| ms(u.with_timezone(&Utc))));
-            });
+            for (i, c) in contacts.iter().enumerate() {
+                insert.push(if i == 0 { "(" } else { ", (" });
+                insert.bind(department).push(", ").bind(i as i64).push(", ");
+                insert.bind(c.name.trim().to_string()).push(", ");
+                insert.bind(c.phone.trim().to_string()).push(", ");
+                insert
+                    .bind(c.until.map(|u| ms(u.with_timezone(&Utc))))
+                    .push(")");
+            }
             insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -542,15 +545,19 @@ impl Store {
         if cases.is_empty() {
             return Ok(HashSet::new());
         }
-        let mut q = QueryBuilder::<Db>::new("SELECT id FROM cases WHERE department_id = ");
-        q.push_bind(department).push(" AND id IN (");
-        let mut list = q.separated(", ");
-        for id in cases {
-            list.push_bind(*id);
+        let mut q = Sql::new("SELECT id FROM cases WHERE department_id = ");
+        q.bind(department).push(" AND id IN (");
+        for (n, id) in cases.iter().enumerate() {
+            if n > 0 {
+                q.push(", ");
+            }
+            q.bind(*id);
         }
         q.push(")");
-        let ids: Vec<i64> = q.build_query_scalar().fetch_all(&self.read).await?;
-        Ok(ids.into_iter().collect())
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>("id").map_err(StoreError::from))
+            .collect()
     }
 }
 
