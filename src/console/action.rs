@@ -133,6 +133,11 @@ pub enum Action {
     Shifts(ShiftAction),
     /// The departments again, with their duty rosters (the picker asked).
     DepartmentsLoaded(Vec<Department>),
+    /// The server kept a department's duty roster.
+    DutySaved,
+    DutyFailed {
+        error: ClientError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -227,6 +232,11 @@ pub enum Effect {
     Presence(PresenceUpdate),
     /// `GET /departments`; answered with `DepartmentsLoaded` (a failure keeps the last list).
     FetchDepartments,
+    /// `PUT /departments/{id}/duty`; answered with `DutySaved`/`DutyFailed`.
+    PutDuty {
+        department_id: i64,
+        roster: crate::wire::DutyRoster,
+    },
     /// Shift work's requests (app/shifts.rs); answered with `Action::Shifts`.
     Shift(ShiftRequest),
     Quit,

@@ -220,6 +220,8 @@ pub enum Mode {
     Merge(groups::MergeForm),
     /// Ending a shift, a handover brief, the handovers panel (shifts.rs).
     Shift(shifts::ShiftMode),
+    /// A department's duty roster being written.
+    Duty(duty::DutyForm),
     /// 412: the case changed under us.
     Conflict {
         out: Outgoing,
@@ -686,6 +688,8 @@ impl App {
             Action::PresenceFailed(error) => self.on_presence_failed(&error),
             Action::Shifts(a) => self.on_shift_action(a),
             Action::DepartmentsLoaded(list) => self.on_departments_loaded(list),
+            Action::DutySaved => self.duty_saved(),
+            Action::DutyFailed { error } => self.duty_failed(error),
             Action::SearchFailed { error, .. } => {
                 let text = self
                     .i18n
@@ -896,6 +900,7 @@ pub use answer_form::{
     split_tags,
 };
 pub use detail_text::{DetailText, TextLine, Tone, clock, live_escalation};
+pub use duty::{DutyForm, DutyLineError, parse_roster};
 pub use groups::{GroupState, MergeForm, group_key};
 pub use help_text::{HelpRow, help_box, help_columns};
 pub use intake::{

@@ -51,6 +51,7 @@ pub enum Command {
     Library,
     Shift,
     Handovers,
+    Duty,
     RevealPhone,
     Refresh,
     ExpandGroup,
@@ -62,7 +63,7 @@ pub enum Command {
 
 impl Command {
     /// In the order `?` lists them.
-    pub const ALL: [Command; 50] = [
+    pub const ALL: [Command; 51] = [
         Command::Down,
         Command::Up,
         Command::Top,
@@ -104,6 +105,7 @@ impl Command {
         Command::Library,
         Command::Shift,
         Command::Handovers,
+        Command::Duty,
         Command::RevealPhone,
         Command::Refresh,
         Command::ExpandGroup,
@@ -160,6 +162,7 @@ impl Command {
             Command::Library => "library",
             Command::Shift => "shift",
             Command::Handovers => "handovers",
+            Command::Duty => "duty",
             Command::RevealPhone => "reveal_phone",
             Command::Refresh => "refresh",
             Command::ExpandGroup => "expand_group",

@@ -82,7 +82,7 @@ pub fn offered(command: Command, me: &Me, case: Option<&Case>) -> Result<(), Not
     }
     if matches!(
         command,
-        Command::Library | Command::Shift | Command::Handovers
+        Command::Library | Command::Shift | Command::Handovers | Command::Duty
     ) {
         return if role_uses(command, me.role) {
             Ok(())
@@ -120,6 +120,9 @@ pub fn role_uses(command: Command, role: Role) -> bool {
     }
     if command == Command::Shift {
         return matches!(role, Role::Operator | Role::Supervisor);
+    }
+    if command == Command::Duty {
+        return matches!(role, Role::Department | Role::Supervisor | Role::Admin);
     }
     if command == Command::Handovers {
         return matches!(role, Role::Operator | Role::Supervisor | Role::Admin);

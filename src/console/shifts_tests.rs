@@ -517,3 +517,125 @@ fn a_supervisor_hands_an_ended_shifts_claims_to_someone_on_shift_in_one_step() {
     assert!(shift_requests(&effects).contains(&ShiftRequest::List));
     assert!(matches!(sup.mode, Mode::Shift(ShiftMode::Panel { .. })));
 }
+
+fn duty_form(app: &App) -> &DutyForm {
+    match &app.mode {
+        Mode::Duty(f) => f,
+        m => panic!("no duty form: {m:?}"),
+    }
+}
+
+#[test]
+fn a_department_writes_its_duty_roster_by_keys() {
+    let mut app = fresh(fixtures::department_app(Lang::ZhCn));
+    run(&mut app, key('D'));
+    assert_eq!(duty_form(&app).department_id, 3);
+    assert_eq!(duty_form(&app).text.as_str(), "", "nobody listed yet");
+    typed(&mut app, "张伟 13812340000");
+    run(&mut app, code(KeyCode::Enter));
+    typed(&mut app, "李娜 13900001111 至 18:00");
+    let effects = run(&mut app, ctrl('s'));
+    let [
+        Effect::PutDuty {
+            department_id: 3,
+            roster,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(roster.contacts.len(), 2);
+    assert_eq!(roster.contacts[0].name, "张伟");
+    assert_eq!(roster.contacts[0].phone, "13812340000");
+    assert_eq!(roster.contacts[0].until, None);
+    let until = roster.contacts[1].until.expect("an end");
+    assert_eq!(until.format("%H:%M").to_string(), "18:00");
+    assert!(
+        until.with_timezone(&chrono::Utc) > now(),
+        "the next 18:00, not today's past one"
+    );
+    assert!(duty_form(&app).sending);
+
+    let effects = run(&mut app, Action::DutySaved);
+    assert!(matches!(app.mode, Mode::Normal));
+    assert!(effects.contains(&Effect::FetchDepartments), "{effects:?}");
+}
+
+#[test]
+fn a_roster_line_that_is_not_a_contact_is_marked_and_nothing_is_sent() {
+    let mut app = fresh(fixtures::department_app(Lang::En));
+    run(&mut app, key('D'));
+    typed(&mut app, "张伟 13812340000");
+    run(&mut app, code(KeyCode::Enter));
+    typed(&mut app, "李娜");
+    assert!(run(&mut app, ctrl('s')).is_empty());
+    assert_eq!(duty_form(&app).line_errors.len(), 1);
+    assert_eq!(duty_form(&app).line_errors[0].0, 1);
+
+    // What only the server knows comes back on the line it names; blank lines don't count.
+    run(&mut app, code(KeyCode::Backspace));
+    run(&mut app, code(KeyCode::Backspace));
+    run(&mut app, code(KeyCode::Enter));
+    typed(&mut app, "李娜 1390000x");
+    assert_eq!(run(&mut app, ctrl('s')).len(), 1);
+    let problem = crate::wire::Problem {
+        kind: format!("{}validation", crate::wire::PROBLEM_TYPE_BASE),
+        title: "Unprocessable".into(),
+        status: 422,
+        detail: "contacts[1].phone".into(),
+        errors: vec![crate::wire::FieldError {
+            field: "contacts[1].phone".into(),
+            message: "digits, +, - and spaces".into(),
+        }],
+        current: None,
+        current_department: None,
+    };
+    run(
+        &mut app,
+        Action::DutyFailed {
+            error: ClientError::Api(Box::new(problem)),
+        },
+    );
+    let f = duty_form(&app);
+    assert!(!f.sending);
+    assert_eq!(
+        f.line_errors,
+        vec![(2, "digits, +, - and spaces".to_string())]
+    );
+    assert!(f.text.as_str().ends_with("李娜 1390000x"), "the text stays");
+}
+
+#[test]
+fn a_supervisor_writes_the_roster_of_the_department_chosen_on_the_board() {
+    let mut sup = fresh(fixtures::supervisor_app(Lang::En));
+    run(
+        &mut sup,
+        Action::DepartmentsLoaded(crate::console::shift_fixtures::departments_on_duty()),
+    );
+    run(&mut sup, key('D'));
+    assert!(
+        matches!(sup.mode, Mode::Normal),
+        "outside the board it says where to go"
+    );
+    run(&mut sup, key('3'));
+    let rows = sup.department_rows(sup.server_now(sup.now));
+    let pick = rows.iter().position(|r| r.department_id == 3).unwrap();
+    for _ in 0..pick {
+        run(&mut sup, key('j'));
+    }
+    run(&mut sup, key('D'));
+    let f = duty_form(&sup);
+    assert_eq!(f.department_id, 3);
+    assert!(
+        f.text.as_str().starts_with("张伟 13812340000 "),
+        "{:?}",
+        f.text.as_str()
+    );
+
+    let mut op = fresh(fixtures::app(Lang::En));
+    run(&mut op, key('D'));
+    assert!(
+        matches!(op.mode, Mode::Normal),
+        "operators don't write rosters"
+    );
+}

@@ -299,6 +299,17 @@ fn perform(
                 }
             });
         }
+        Effect::PutDuty {
+            department_id,
+            roster,
+        } => {
+            tokio::spawn(async move {
+                let _ = tx.send(match client.put_duty(department_id, &roster).await {
+                    Ok(()) => Action::DutySaved,
+                    Err(error) => Action::DutyFailed { error },
+                });
+            });
+        }
         Effect::Shift(request) => {
             tokio::spawn(async move {
                 let _ = tx.send(Action::Shifts(shift_request(&client, request).await));

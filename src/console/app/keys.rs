@@ -34,6 +34,7 @@ impl App {
             Mode::Library(p) => self.key_library(key, p),
             Mode::Merge(f) => self.key_merge(key, f),
             Mode::Shift(m) => self.key_shift(key, m),
+            Mode::Duty(f) => self.key_duty(key, f),
             Mode::Unsent {
                 out,
                 reason,
@@ -203,6 +204,7 @@ impl App {
             Command::Library => self.open_library(),
             Command::Shift => self.shift_key(),
             Command::Handovers => self.handovers_key(),
+            Command::Duty => self.open_duty(),
             Command::Detail => {
                 self.show_detail = !self.show_detail;
                 self.detail_effects(false)

@@ -76,6 +76,13 @@ pub fn departments(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
         spans.push(Span::raw(" "));
         spans.push(head(s, num, true));
     }
+    // Who an urging call reaches, where the width allows.
+    let duty_w = w.saturating_sub(2 + name_w + 4 * (num + 1) + 2);
+    let duty_w = if duty_w >= 10 { duty_w } else { 0 };
+    if duty_w > 0 {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(fit(i.t("dept.on_duty"), duty_w), theme.dim()));
+    }
     put(buf, inner, inner.y + 1, &Line::from(spans));
     let rows = app.department_rows(now);
     let room = inner.height.saturating_sub(3) as usize;
@@ -94,7 +101,7 @@ pub fn departments(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
             theme.base()
         };
         let selected = n == app.sup.dept_pick;
-        let line = Line::from(vec![
+        let mut spans = vec![
             Span::raw(if selected { "▶ " } else { "  " }),
             Span::raw(fit(&r.name, name_w)),
             Span::raw(" "),
@@ -105,7 +112,13 @@ pub fn departments(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, now: 
             Span::raw(fit_right(&on_time, num)),
             Span::raw(" "),
             Span::raw(fit_right(&avg, num)),
-        ]);
+        ];
+        if duty_w > 0 {
+            let duty = app.duty_text(r.department_id).unwrap_or_default();
+            spans.push(Span::raw("  "));
+            spans.push(Span::raw(fit(&duty, duty_w)));
+        }
+        let line = Line::from(spans);
         let line = if selected {
             line.style(theme.selected())
         } else {

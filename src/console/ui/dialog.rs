@@ -385,7 +385,8 @@ pub fn dialog(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         | Mode::Help
         | Mode::Sup(_)
         | Mode::Library(_)
-        | Mode::Shift(_) => {}
+        | Mode::Shift(_)
+        | Mode::Duty(_) => {}
     }
 }
 

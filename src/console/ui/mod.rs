@@ -7,6 +7,7 @@ mod department;
 mod departments;
 mod detail;
 mod dialog;
+mod duty;
 mod handover;
 mod help;
 mod intake;
@@ -61,6 +62,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme, now: DateTime<Utc>) {
         Mode::Sup(_) => sup_dialog::sup_dialog(frame, area, app, theme),
         Mode::Library(p) => library::library(frame, area, app, theme, p),
         Mode::Shift(m) => handover::shift(frame, area, app, theme, m, now),
+        Mode::Duty(f) => duty::duty(frame, area, app, theme, f),
         _ => dialog::dialog(frame, area, app, theme),
     }
 }

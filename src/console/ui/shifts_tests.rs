@@ -117,3 +117,38 @@ fn the_claims_step_of_the_handovers_panel() {
         keys(a, "c\t");
     });
 }
+
+/// A department user's console.
+fn department(lang: Lang, w: u16, h: u16) -> App {
+    let mut app = fixtures::department_app(lang);
+    app.update(Action::Resize {
+        width: w,
+        height: h,
+    });
+    app.update(Action::DepartmentsLoaded(
+        crate::console::shift_fixtures::departments_on_duty(),
+    ));
+    app
+}
+
+#[test]
+fn a_department_writing_its_duty_roster() {
+    each("duty_form", department, |a| {
+        keys(a, "D");
+        a.update(crate::console::test_keys::code(
+            crossterm::event::KeyCode::Enter,
+        ));
+        keys(a, "王强");
+        a.update(crate::console::test_keys::ctrl('s'));
+    });
+}
+
+#[test]
+fn the_departments_board_says_who_is_on_duty() {
+    each("board_duty", supervisor, |a| {
+        a.update(Action::DepartmentsLoaded(
+            crate::console::shift_fixtures::departments_on_duty(),
+        ));
+        keys(a, "3");
+    });
+}
