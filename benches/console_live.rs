@@ -20,9 +20,8 @@
 //! Sizes: `JIEYOU_BENCH_CASES`, `JIEYOU_BENCH_IDLE_SECONDS`, `JIEYOU_BENCH_KEY_SAMPLES`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -41,7 +40,9 @@ use jieyou::wire::{CaseAction, DepartmentKind, Role, TextBody, Tier, TierBody};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
+mod common;
+
+use common::{BIN, Server};
 /// Changes a second made through the API while keys are measured.
 const WRITE_RATE: u64 = 20;
 /// The longest wait for one screen change before it counts as missed.
@@ -142,7 +143,7 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
     );
 
     let starting = Instant::now();
-    let server = Server::start(dir.path(), &db)?;
+    let server = Server::start(dir.path(), &db, "escalation_interval_seconds = 0\n")?;
     let listening = starting.elapsed();
     let client = Client::new(&server.url, &operator)?;
     let fetching = Instant::now();
@@ -550,53 +551,6 @@ impl Writer {
             seconds,
             self.failed.load(Ordering::Relaxed),
         )
-    }
-}
-
-/// `jieyou serve` as a child process, the escalation ladder off.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(dir: &Path, db: &str) -> anyhow::Result<Server> {
-        let config = dir.join("server.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:0\"\ndatabase = \"{db}\"\nescalation_interval_seconds = 0\n"
-            ),
-        )?;
-        let log = std::fs::File::create(dir.join("serve.log"))?;
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .context("starting jieyou serve")?;
-        let stdout = child.stdout.take().context("serve's stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|u| u.starts_with("http://"))
-            .with_context(|| format!("serve said {line:?}"))?
-            .to_string();
-        Ok(Server { child, url })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Its database is a temporary file: no need to drain.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

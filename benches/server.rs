@@ -9,15 +9,12 @@
 //! pragmas. The clients run in this process: on a 2-core machine client and server share the
 //! cores, so every ratio is of figures taken under the same sharing.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
 use futures::StreamExt;
@@ -36,7 +33,12 @@ use rand::rngs::StdRng;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio_util::sync::CancellationToken;
 
-const BIN: &str = env!("CARGO_BIN_EXE_jieyou");
+mod common;
+
+use common::Server;
+
+/// Two thousand consoles need more connections than the default 1024.
+const SERVER_LIMITS: &str = "[limits]\nmax_connections = 4096\n";
 const CLIENTS: [usize; 3] = [1, 4, 16];
 /// Concurrency of the HTTP request-rate figures.
 const HTTP_CONCURRENCY: usize = 16;
@@ -129,7 +131,7 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
     let users = sizes.consoles.div_ceil(4) + 16;
     let db = format!("sqlite:{}", dir.path().join("desk.db").display());
     let tokens = seed_users(&db, users).await?;
-    let mut server = Server::start(dir.path(), &db)?;
+    let mut server = Server::start(dir.path(), &db, SERVER_LIMITS)?;
     let url = server.url.clone();
     let op = |i: usize| Client::new(&url, &tokens[i % tokens.len()]).expect("url is http");
 
@@ -201,7 +203,7 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
     plan.writers = 4;
     plan.write_rate = 20.0;
     plan.duration = sizes.long_poll_run;
-    plan.server_pid = Some(server.child.id());
+    plan.server_pid = Some(server.pid());
     plan.connect_concurrency = 32;
     let report = load(&plan, CancellationToken::new()).await?;
     let n = sizes.consoles;
@@ -321,8 +323,8 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
         "seeded {seeded} cases through the store in {:.0} s",
         seeding.elapsed().as_secs_f64()
     );
-    let mut server = Server::start(dir.path(), &db)?;
-    let snap = snapshot_figures(&server.url, &tokens[0], server.child.id()).await?;
+    let mut server = Server::start(dir.path(), &db, SERVER_LIMITS)?;
+    let snap = snapshot_figures(&server.url, &tokens[0], server.pid()).await?;
     let k = snap.cases;
     rows.push(Row::info(
         format!(
@@ -485,58 +487,6 @@ async fn seed_users(db: &str, users: usize) -> anyhow::Result<Vec<String>> {
     }
     store.close().await;
     Ok(tokens)
-}
-
-/// `jieyou serve` as a child process.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(dir: &Path, db: &str) -> anyhow::Result<Server> {
-        let config = dir.join("server.toml");
-        // Two thousand consoles need more connections than the default 1024.
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:0\"\ndatabase = \"{db}\"\n[limits]\nmax_connections = 4096\n"
-            ),
-        )?;
-        let log = std::fs::File::create(dir.join("serve.log"))?;
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .context("starting jieyou serve")?;
-        let stdout = child.stdout.take().context("serve's stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .filter(|u| u.starts_with("http://"))
-            .with_context(|| format!("serve said {line:?}"))?
-            .to_string();
-        Ok(Server { child, url })
-    }
-
-    fn stop(&mut self) {
-        // Its database is a temporary file: no need to drain.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// The HTTP ceiling: the server's listener, limits and layers answering fixed bytes, on a
