@@ -51,6 +51,13 @@ async fn seeding_puts_the_planned_desk_on_the_server() {
 
     let supervisor = desk.login(Role::Supervisor).unwrap();
     let client = Client::new(&server.url(), &supervisor.token).unwrap();
+    // Every department has someone on duty for the desk's urging calls.
+    let departments = client.departments().await.unwrap();
+    assert!(!departments.is_empty());
+    for d in &departments {
+        assert_eq!(d.on_duty.len(), 1, "{}", d.name);
+        assert!(d.on_duty[0].phone.starts_with("0570-66"), "{:?}", d.on_duty);
+    }
     let (mut cases, _) = snapshot(&client).await;
     cases.sort_by_key(|c| c.id);
     assert_eq!(cases.len(), 150, "every seeded case is less than a day old");

@@ -119,6 +119,24 @@ pub async fn seed(
             .with_context(|| format!("adding department {}", d.name))?;
     }
     let departments = store.departments().await?;
+    // Every department has someone on duty, as the urging calls of a real desk need: the
+    // bureaus their duty officer, the townships their office, each with a desk phone.
+    for (n, d) in departments.iter().enumerate() {
+        let name = data
+            .departments
+            .iter()
+            .find(|s| s.name == d.name)
+            .map_or_else(|| format!("{}值班室", d.name), |s| s.duty.clone());
+        let contact = crate::wire::DutyContact {
+            name,
+            phone: format!("0570-66{:05}", 10_001 + n),
+            until: None,
+        };
+        store
+            .set_duty(d.id, &[contact])
+            .await
+            .with_context(|| format!("the duty roster of {}", d.name))?;
+    }
     let mut logins = Vec::new();
     for u in data.users() {
         let department_id = match &u.department {
