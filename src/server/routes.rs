@@ -1458,3 +1458,28 @@ async fn report_daily(
         Json(r).into_response()
     })
 }
+
+/// Calls `f` on every parameter of the OpenAPI document's operations whose path starts with
+/// one of `prefixes`: where a route module states bounds utoipa cannot derive.
+fn each_parameter(
+    doc: &mut serde_json::Value,
+    prefixes: &[&str],
+    mut f: impl FnMut(&mut serde_json::Value),
+) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        if !prefixes.iter().any(|p| path.starts_with(p)) {
+            continue;
+        }
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            if let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) {
+                params.iter_mut().for_each(&mut f);
+            }
+        }
+    }
+}

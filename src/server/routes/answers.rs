@@ -87,37 +87,21 @@ pub fn constrain(doc: &mut serde_json::Value) {
         "maxItems": wire::MAX_TAGS,
         "items": text_rules::json_schema(TextRule::name(wire::MAX_TAG_CHARS)),
     });
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for (path, item) in paths.iter_mut() {
-        if !path.starts_with("/api/v1/answers") {
-            continue;
-        }
-        let Some(ops) = item.as_object_mut() else {
-            continue;
+    super::each_parameter(doc, &["/api/v1/answers"], |p| {
+        let name = p["name"].as_str().map(str::to_string);
+        let inner = match p["schema"].get_mut("anyOf") {
+            Some(any) => &mut any[0],
+            None => &mut p["schema"],
         };
-        for op in ops.values_mut() {
-            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
-                continue;
-            };
-            for p in params.iter_mut() {
-                let name = p["name"].as_str().map(str::to_string);
-                let inner = match p["schema"].get_mut("anyOf") {
-                    Some(any) => &mut any[0],
-                    None => &mut p["schema"],
-                };
-                match name.as_deref() {
-                    Some("days") => {
-                        inner["minimum"] = 1.into();
-                        inner["maximum"] = wire::MAX_ANSWER_DAYS.into();
-                    }
-                    Some("category") => *inner = category.clone(),
-                    _ => {}
-                }
+        match name.as_deref() {
+            Some("days") => {
+                inner["minimum"] = 1.into();
+                inner["maximum"] = wire::MAX_ANSWER_DAYS.into();
             }
+            Some("category") => *inner = category.clone(),
+            _ => {}
         }
-    }
+    });
 }
 
 fn parse_answer_id(id: &str) -> Result<i64, ApiError> {

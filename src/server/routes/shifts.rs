@@ -116,27 +116,11 @@ pub fn constrain(doc: &mut serde_json::Value) {
         "type": ["string", "null"], "format": "date-time", "pattern": "^20[0-9]{2}-"
     });
     schemas["DutyRoster"]["properties"]["contacts"]["maxItems"] = wire::MAX_DUTY_CONTACTS.into();
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    for (path, item) in paths.iter_mut() {
-        if !(path.starts_with("/api/v1/presence") || path.starts_with("/api/v1/handovers")) {
-            continue;
+    super::each_parameter(doc, &["/api/v1/presence", "/api/v1/handovers"], |p| {
+        if p["name"] == "since" {
+            p["schema"]["minimum"] = 0.into();
         }
-        let Some(ops) = item.as_object_mut() else {
-            continue;
-        };
-        for op in ops.values_mut() {
-            let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else {
-                continue;
-            };
-            for p in params.iter_mut() {
-                if p["name"] == "since" {
-                    p["schema"]["minimum"] = 0.into();
-                }
-            }
-        }
-    }
+    });
 }
 
 fn refusal(r: ShiftRefusal) -> ApiError {
