@@ -306,8 +306,10 @@ pub struct Case {
     pub group: Option<i64>,
 }
 
-/// The escalation ladder's rungs, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+/// The escalation ladder's rungs, in order (a later rung compares greater).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationStep {
     /// A reminder to whoever holds the case.

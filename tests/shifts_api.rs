@@ -512,10 +512,20 @@ async fn the_brief_of_a_scripted_shift_lists_what_the_next_shift_needs() {
         "{:?}",
         brief.pending_extensions[0].detail
     );
+    let asked = brief.pending_extensions[0].extension.as_ref().unwrap();
+    assert_eq!(
+        (asked.requested_by.as_str(), asked.reason.as_str()),
+        ("wj-zhang", "需要施工队")
+    );
+    assert_eq!(checks::rfc(&asked.until), checks::at_s(4 + 300));
     assert_eq!(ids(&brief.promised), [answered.case.id]);
     assert_eq!(brief.promised[0].status, "resolved");
     assert_eq!(
         brief.promised[0].next_deadline.map(|t| checks::rfc(&t)),
+        Some(checks::at_s(3 + 24 * 60))
+    );
+    assert_eq!(
+        brief.promised[0].follow_up_due.map(|t| checks::rfc(&t)),
         Some(checks::at_s(3 + 24 * 60))
     );
     assert_eq!(ids(&brief.escalated), [before, untriaged]);
@@ -527,6 +537,8 @@ async fn the_brief_of_a_scripted_shift_lists_what_the_next_shift_needs() {
         "{:?}",
         brief.escalated[0].detail
     );
+    assert_eq!(brief.escalated[0].rung.as_deref(), Some("reminder"));
+    assert_eq!(brief.escalated[0].rung_clock.as_deref(), Some("triage"));
     assert_eq!(brief.counts.received, 4);
     assert_eq!(brief.counts.answered_online, 1);
     assert_eq!(brief.counts.dispatched, 1);
@@ -641,9 +653,19 @@ async fn report_shift_through_the_binary(app: &TestApp, id: i64) {
     assert!(md.contains("3号床家属晚上会再打来"), "{md}");
     assert!(md.contains("| Received | 4 |"), "{md}");
     assert!(md.contains("op-zhao"), "the acknowledgement: {md}");
+    // Statuses and what the brief says of a case are in the reader's language.
+    assert!(md.contains("| resolved |"), "{md}");
+    assert!(md.contains("reminder (triage clock)"), "{md}");
+    assert!(md.contains("wj-zhang asks until"), "{md}");
+    assert!(md.contains("follow-up due"), "{md}");
     let zh = run(&["--last", "--lang", "zh-CN"]);
     assert!(zh.starts_with("# 交接班简报"), "{zh}");
     assert!(zh.contains("| 受理 | 4 |"), "{zh}");
+    assert!(zh.contains("| 已办结 |"), "{zh}");
+    assert!(zh.contains("提醒（分类时限）"), "{zh}");
+    assert!(zh.contains("wj-zhang 申请延期至"), "{zh}");
+    assert!(zh.contains("回访截止"), "{zh}");
+    assert!(!zh.contains("reminder"), "{zh}");
     let html = run(&["--last", "--format", "html", "--lang", "en"]);
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("3号床家属晚上会再打来"));

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::client::Client;
+use crate::console::brief;
 use crate::console::config::{Config, Overrides, user_config_path};
 use crate::console::i18n::{I18n, Lang};
 use crate::report::markdown_cell;
@@ -200,16 +201,16 @@ const COLUMNS: [&str; 7] = [
     "handover_report.col_detail",
 ];
 
-fn cells(c: &BriefCase) -> [String; 7] {
+fn cells(c: &BriefCase, i18n: &I18n) -> [String; 7] {
     let dash = || "—".to_string();
     [
         c.reference.clone(),
         c.title.clone(),
-        c.status.clone(),
+        brief::status(i18n, c),
         c.department.clone().unwrap_or_else(dash),
         c.claimed_by.clone().unwrap_or_else(dash),
         c.next_deadline.as_ref().map_or_else(dash, time),
-        c.detail.clone().unwrap_or_else(dash),
+        brief::detail(i18n, c, time).unwrap_or_else(dash),
     ]
 }
 
@@ -269,7 +270,7 @@ pub fn to_markdown(b: &HandoverBrief, i18n: &I18n) -> String {
         let _ = writeln!(md, "| {} |", head.join(" | "));
         let _ = writeln!(md, "|{}", "---|".repeat(COLUMNS.len()));
         for c in list {
-            let row: Vec<String> = cells(c).iter().map(|s| markdown_cell(s)).collect();
+            let row: Vec<String> = cells(c, i18n).iter().map(|s| markdown_cell(s)).collect();
             let _ = writeln!(md, "| {} |", row.join(" | "));
         }
         if total > list.len() as i64 {
@@ -338,7 +339,7 @@ td.n{{text-align:right}}h1{{font-size:1.5em}}blockquote{{white-space:pre-wrap}}\
         h.push_str("</tr>\n");
         for c in list {
             h.push_str("<tr>");
-            for cell in cells(c) {
+            for cell in cells(c, i18n) {
                 let _ = write!(h, "<td>{}</td>", esc(&cell));
             }
             h.push_str("</tr>\n");

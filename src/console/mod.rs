@@ -7,6 +7,7 @@
 pub mod action;
 pub mod alarm;
 pub mod app;
+pub mod brief;
 pub mod command;
 pub mod config;
 pub mod feed;

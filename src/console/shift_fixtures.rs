@@ -61,6 +61,10 @@ fn brief_case(id: i64, reference: &str, title: &str, detail: Option<&str>) -> Br
         claimed_by: Some("op-wang".into()),
         next_deadline: Some(server_at(1800)),
         detail: detail.map(str::to_string),
+        rung: None,
+        rung_clock: None,
+        follow_up_due: None,
+        extension: None,
     }
 }
 
@@ -74,13 +78,25 @@ pub fn brief(acked: bool) -> HandoverBrief {
         red_open: vec![brief_case(42, "2022-0508-0042", "透析病人无法出行", None)],
         claimed: vec![brief_case(101, "2022-0508-0101", "特殊奶粉断货", None)],
         pending_extensions: vec![],
-        promised: vec![brief_case(
-            88,
-            "2022-0508-0088",
-            "路灯不亮",
-            Some("follow-up 05-09 10:00"),
-        )],
-        escalated: vec![brief_case(57, "2022-0508-0057", "独居老人断粮", Some("L2"))],
+        promised: vec![BriefCase {
+            follow_up_due: Some(server_at(13 * 3600)),
+            ..brief_case(
+                88,
+                "2022-0508-0088",
+                "路灯不亮",
+                Some("follow-up due 2022-05-09 10:00"),
+            )
+        }],
+        escalated: vec![BriefCase {
+            rung: Some("urging_notice".into()),
+            rung_clock: Some("sign_for".into()),
+            ..brief_case(
+                57,
+                "2022-0508-0057",
+                "独居老人断粮",
+                Some("urging_notice (sign_for)"),
+            )
+        }],
         counts: ShiftCounts {
             received: 23,
             answered_online: 9,

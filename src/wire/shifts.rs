@@ -135,10 +135,23 @@ pub struct BriefCase {
     /// The case's next unmet deadline.
     #[serde(default)]
     pub next_deadline: Option<DateTime<FixedOffset>>,
-    /// What the brief says about it: the follow-up promised, the extension asked, the rung
-    /// reached.
+    /// What the brief says about it, as plain English text for tools: the follow-up promised,
+    /// the extension asked, the rung reached. Consoles and reports render the structured
+    /// fields below in the reader's language.
     #[serde(default)]
     pub detail: Option<String>,
+    /// The highest escalation rung the case reached in the shift (`EscalationStep` spelled as
+    /// on the wire), and on which clock.
+    #[serde(default)]
+    pub rung: Option<String>,
+    #[serde(default)]
+    pub rung_clock: Option<String>,
+    /// When the follow-up call promised with an online answer is due.
+    #[serde(default)]
+    pub follow_up_due: Option<DateTime<FixedOffset>>,
+    /// The extension waiting for a ruling.
+    #[serde(default)]
+    pub extension: Option<super::PendingExtension>,
 }
 
 /// The shift's counts, from its events.

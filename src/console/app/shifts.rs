@@ -4,6 +4,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use super::*;
+use crate::console::brief;
 use crate::wire::{
     BriefCase, HandOverResult, HandoverBrief, HandoverList, MAX_HANDOVER_NOTE_CHARS, Role, Shift,
     ShiftList,
@@ -534,7 +535,7 @@ impl App {
         if let Some(u) = &c.claimed_by {
             s.push_str(&format!(" · {u}"));
         }
-        if let Some(d) = &c.detail {
+        if let Some(d) = brief::detail(&self.i18n, c, |t| clock(self, t, now)) {
             s.push_str(&format!(" · {d}"));
         }
         s

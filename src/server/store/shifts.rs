@@ -13,8 +13,8 @@ use super::dialect::Sql;
 use super::{Store, StoreError, from_ms, ms, record_from_row};
 use crate::domain::{self, Actor, CaseRecord};
 use crate::wire::{
-    Acknowledgement, BriefCase, BriefTotals, ClockKind, Department, DutyContact, Event,
-    HandoverBrief, MAX_BRIEF_CASES, Role, Shift, ShiftCounts, Tier,
+    Acknowledgement, BriefCase, BriefTotals, ClockKind, Department, DutyContact, EscalationStep,
+    Event, HandoverBrief, MAX_BRIEF_CASES, PendingExtension, Role, Shift, ShiftCounts, Tier,
 };
 
 /// What `handovers.brief` holds: the brief without what the row and its acks say.
@@ -256,10 +256,17 @@ impl Store {
             .filter_map(|r| {
                 let p = r.pending_extension.as_ref()?;
                 let until = p.until.with_timezone(&self.tz).format("%Y-%m-%d %H:%M");
-                Some(brief(
+                let mut c = brief(
                     r,
                     Some(format!("{} → {until}: {}", p.requested_by, p.reason)),
-                ))
+                );
+                c.extension = Some(PendingExtension {
+                    until: p.until.with_timezone(&self.tz).fixed_offset(),
+                    reason: p.reason.clone(),
+                    requested_by: p.requested_by.clone(),
+                    requested_at: p.requested_at.with_timezone(&self.tz).fixed_offset(),
+                });
+                Some(c)
             })
             .collect();
 
@@ -273,21 +280,35 @@ impl Store {
                 .into_iter()
                 .find(|d| d.clock == ClockKind::FollowUp && d.met_at.is_none());
             if let Some(d) = follow_up {
-                let due = d.due_at.with_timezone(&self.tz).format("%Y-%m-%d %H:%M");
-                promised.push(brief(&rec, Some(format!("follow-up due {due}"))));
+                let due = d.due_at.with_timezone(&self.tz);
+                let mut c = brief(
+                    &rec,
+                    Some(format!("follow-up due {}", due.format("%Y-%m-%d %H:%M"))),
+                );
+                c.follow_up_due = Some(due.fixed_offset());
+                promised.push(c);
             }
         }
 
         // The highest rung each case reached during the shift.
-        let mut rungs: BTreeMap<i64, String> = BTreeMap::new();
+        let mut rungs: BTreeMap<i64, (Option<EscalationStep>, String, String)> = BTreeMap::new();
         for e in events.iter().filter(|e| e.action == "escalate") {
             let step = e.payload["step"].as_str().unwrap_or("").to_string();
-            let clock = e.payload["clock"].as_str().unwrap_or("");
-            rungs.insert(e.case_id, format!("{step} ({clock})"));
+            let clock = e.payload["clock"].as_str().unwrap_or("").to_string();
+            let rank = serde_json::from_value::<EscalationStep>(e.payload["step"].clone()).ok();
+            match rungs.get(&e.case_id) {
+                Some((higher, ..)) if *higher > rank => {}
+                _ => {
+                    rungs.insert(e.case_id, (rank, step, clock));
+                }
+            }
         }
         let mut escalated = vec![];
-        for (id, rung) in rungs {
-            escalated.push(brief(&self.case(id).await?, Some(rung)));
+        for (id, (_, step, clock)) in rungs {
+            let mut c = brief(&self.case(id).await?, Some(format!("{step} ({clock})")));
+            c.rung = Some(step);
+            c.rung_clock = Some(clock).filter(|c| !c.is_empty());
+            escalated.push(c);
         }
 
         let count = |action: &str| events.iter().filter(|e| e.action == action).count() as i64;
@@ -344,6 +365,10 @@ impl Store {
             claimed_by: rec.claimed_by.clone(),
             next_deadline: next.map(|d| d.due_at.with_timezone(&self.tz).fixed_offset()),
             detail,
+            rung: None,
+            rung_clock: None,
+            follow_up_due: None,
+            extension: None,
         }
     }
 
