@@ -765,6 +765,22 @@ async fn duty_contacts_are_set_validated_shown_and_lapse() {
         app.operator.departments().await.unwrap()[0].on_duty.len(),
         1
     );
+    // A stale change of the department is told the department as it is, duty included.
+    let (status, _, body) = app
+        .admin
+        .raw(
+            Method::PATCH,
+            &format!("/api/v1/departments/{a}"),
+            &[("content-type", "application/json"), ("if-match", "\"0\"")],
+            json!({ "active": false }).to_string().into_bytes(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let p: Problem = serde_json::from_slice(&body).unwrap();
+    let current = p.current_department.expect("412 carries the department");
+    let names: Vec<&str> = current.on_duty.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["张医生"]);
     let d: Department = ok(
         &app.supervisor,
         Method::PUT,

@@ -734,8 +734,18 @@ async fn patch_department(
     let id = parse_department_id(&id)?;
     let patch: DepartmentPatch = parse_json(&body)?;
     let version = if_match(&headers)?;
-    let mut d = [state.store.patch_department(id, version, &patch).await?];
-    state.store.with_duty(&mut d, state.clock.now()).await?;
+    let now = state.clock.now();
+    let mut d = match state.store.patch_department(id, version, &patch).await {
+        Err(super::store::StoreError::StaleDepartment(mut current)) => {
+            state
+                .store
+                .with_duty(std::slice::from_mut(&mut *current), now)
+                .await?;
+            return Err(ApiError::StaleDepartment(current));
+        }
+        changed => [changed?],
+    };
+    state.store.with_duty(&mut d, now).await?;
     let [d] = d;
     let version = d.version;
     Ok(with_etag(Json(d).into_response(), version))
