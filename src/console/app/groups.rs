@@ -15,8 +15,9 @@ pub struct GroupState {
     /// Group keys (anchor ids) the operator expanded.
     pub expanded: HashSet<i64>,
     /// Each group key → its shown untriaged members, in the pane's order. Kept per changed
-    /// case, so a group costs the pane nothing when nothing in it changes.
-    members: HashMap<i64, Members>,
+    /// case, so a group costs the pane nothing when nothing in it changes. Filled for every
+    /// shown untriaged case on a filter keystroke: a fast hash.
+    members: HashMap<i64, Members, foldhash::fast::RandomState>,
     /// How many cases the untriaged pane shows, however many rows their groups take.
     shown: usize,
     /// `o` on a collapsed row: the answer form (on the row's case) answers these cases.
