@@ -260,7 +260,8 @@ pub struct App {
     /// their start (`wjj`, `weijian` → 卫健局) so short queries stay precise.
     dept_pinyin: HashMap<i64, (String, String)>,
 
-    pub cases: HashMap<i64, Case>,
+    /// Boxed: a map's empty buckets then cost a pointer, not a whole case.
+    pub cases: HashMap<i64, Box<Case>>,
     /// Older cases found by a server search (not in the feed).
     pub archive: HashMap<i64, Case>,
     /// Open cases per pane, filtered, by next deadline: (queue due, id).
@@ -415,7 +416,10 @@ impl App {
     }
 
     pub fn case(&self, id: i64) -> Option<&Case> {
-        self.cases.get(&id).or_else(|| self.archive.get(&id))
+        self.cases
+            .get(&id)
+            .map(|c| &**c)
+            .or_else(|| self.archive.get(&id))
     }
 
     pub fn department_name(&self, id: i64) -> Option<&str> {
@@ -747,14 +751,14 @@ impl App {
             self.cases.remove(&id);
             return;
         }
-        self.cases.insert(id, case);
+        self.cases.insert(id, Box::new(case));
         self.index(id);
     }
 
     /// Makes the shown lists again from the kept orders after the filter, the drill-down or
     /// the departments changed; keeps the cursor on the same case when it is still listed.
     pub fn rebuild(&mut self) {
-        self.refilter(false);
+        self.refilter();
         self.relocate();
     }
 

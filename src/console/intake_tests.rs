@@ -208,7 +208,7 @@ fn t_r_t_b_in_one_burst_ends_blue_on_the_versions_the_server_returns() {
     red.version = 2;
     red.tier = Some(Tier::Red);
     red.status = Status::Triaged;
-    let next = acts(&answered(&mut app, r1, red.clone()));
+    let next = acts(&answered(&mut app, r1, *red.clone()));
     assert_eq!(next.len(), 1);
     let (r2, _, v2, a2) = next[0].clone();
     assert_eq!(v2, 2, "sent with the version the triage returned");
@@ -223,7 +223,7 @@ fn t_r_t_b_in_one_burst_ends_blue_on_the_versions_the_server_returns() {
     let mut blue = red;
     blue.version = 3;
     blue.tier = Some(Tier::Blue);
-    answered(&mut app, r2, blue);
+    answered(&mut app, r2, *blue);
     assert_eq!(app.cases[&134].tier, Some(Tier::Blue));
     assert!(app.in_flight.is_none());
     assert!(matches!(app.mode, Mode::Normal));
@@ -286,12 +286,12 @@ fn a_repeat_caller_is_looked_up_after_a_pause_and_the_call_becomes_a_note() {
     // A stale answer is dropped; the current one lists the open case first.
     app.update(Action::CallerCasesLoaded {
         generation: soon[1],
-        list: lookup_answer(vec![closed.clone()]),
+        list: lookup_answer(vec![*closed.clone()]),
     });
     assert!(form(&app).lookup.cases.is_empty());
     app.update(Action::CallerCasesLoaded {
         generation,
-        list: lookup_answer(vec![closed, open.clone()]),
+        list: lookup_answer(vec![*closed, *open.clone()]),
     });
     let ids: Vec<i64> = form(&app).lookup.cases.iter().map(|c| c.id).collect();
     assert_eq!(ids, [42, 7]);
@@ -318,7 +318,7 @@ fn a_repeat_caller_is_looked_up_after_a_pause_and_the_call_becomes_a_note() {
     );
     let mut noted = open;
     noted.version += 1;
-    answered(&mut app, sent[0].0, noted);
+    answered(&mut app, sent[0].0, *noted);
     // No duplicate case; the next call starts on an empty form.
     let f = form(&app);
     assert!(f.fields.iter().all(|v| v.as_str().is_empty()));

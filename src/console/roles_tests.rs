@@ -112,7 +112,7 @@ fn each_role_is_offered_what_the_server_allows_in_each_state() {
         let mut app = fixtures::app_as(Lang::En, me.clone(), vec![case_in(status)]);
         if me.department_id.is_some() && app.cases.is_empty() {
             // Another department's feed never carries the case; offer nothing on it anyway.
-            app.cases.insert(500, case_in(status));
+            app.cases.insert(500, Box::new(case_in(status)));
             app.selected_id = Some(500);
         }
         app.selected_id = Some(500);
@@ -365,7 +365,7 @@ fn the_supervisor_lists_fill_and_an_arrival_rings() {
         requested_at: asked.received_at + Duration::hours(1),
     });
     let effects = app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![again.clone(), asked], false, "c2"),
+        changes: fixtures::changes(vec![again.clone(), *asked], false, "c2"),
         received_at: now(),
     });
     let body: Vec<String> = effects

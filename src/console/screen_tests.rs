@@ -175,7 +175,7 @@ fn the_wrapped_detail_is_kept_until_the_case_or_the_width_changes() {
     c.version += 1;
     c.title = "透析病人需要转运（已出车）".into();
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![c], false, "c2"),
+        changes: fixtures::changes(vec![*c], false, "c2"),
         received_at: now(),
     });
     let text = app.detail_text(inner_width, now()).expect("selected");
@@ -205,7 +205,7 @@ fn the_escalation_banner_goes_once_the_escalated_clock_is_met() {
         d.met_at = Some(d.due_at + ChronoDuration::minutes(5));
     }
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![c], false, "c2"),
+        changes: fixtures::changes(vec![*c], false, "c2"),
         received_at: now(),
     });
     assert!(!banner(&app));
@@ -290,7 +290,7 @@ fn a_case_this_console_re_tiered_red_itself_is_not_news() {
     assert!(alarms(&effects).is_empty());
     assert!(alarms(&app.update(Action::Tick(now() + ChronoDuration::seconds(1)))).is_empty());
     // The same change seen in the feed later is not news either.
-    assert!(alarms(&feed_at(&mut app, vec![c], 2)).is_empty());
+    assert!(alarms(&feed_at(&mut app, vec![*c], 2)).is_empty());
 }
 
 /// A dispatched case whose sign-for clock has `secs` left at `now()`.

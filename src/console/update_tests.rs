@@ -99,7 +99,7 @@ fn deltas_apply_in_place_and_never_roll_back() {
     closed.version = 2;
     closed.status = Status::Closed;
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![c, older, closed], false, "c2"),
+        changes: fixtures::changes(vec![*c, *older, *closed], false, "c2"),
         received_at: now(),
     });
     assert_eq!(app.cases[&57].version, 3);
@@ -129,7 +129,7 @@ fn a_department_console_drops_a_case_taken_away_from_it() {
     mine.status = Status::InProgress;
     mine.department_id = Some(3);
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![mine.clone()], false, "c2"),
+        changes: fixtures::changes(vec![*mine.clone()], false, "c2"),
         received_at: now(),
     });
     assert_eq!(app.cases[&57].status, Status::InProgress);
@@ -139,7 +139,7 @@ fn a_department_console_drops_a_case_taken_away_from_it() {
     returned.status = Status::Triaged;
     returned.department_id = None;
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![returned], false, "c3"),
+        changes: fixtures::changes(vec![*returned], false, "c3"),
         received_at: now(),
     });
     assert!(!app.cases.contains_key(&57), "held before by {held:?}");
@@ -163,7 +163,7 @@ fn an_update_to_the_selected_case_refetches_its_timeline() {
     let mut c = app.cases[&134].clone();
     c.version = 5;
     let fx = app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![c], false, "c2"),
+        changes: fixtures::changes(vec![*c], false, "c2"),
         received_at: now(),
     });
     assert_eq!(
@@ -320,7 +320,7 @@ fn the_cursor_follows_its_case_when_the_lists_change() {
     c.version = 2;
     c.next_due.as_mut().unwrap().due_at -= ChronoDuration::hours(2);
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![c], false, "c2"),
+        changes: fixtures::changes(vec![*c], false, "c2"),
         received_at: now(),
     });
     assert_eq!(app.selected_id, Some(57));
@@ -543,7 +543,7 @@ fn dispatch_takes_triage_tier_assign_a_few_letters_and_enter() {
     let mut triaged = case.clone();
     triaged.tier = Some(Tier::Red);
     triaged.status = Status::Triaged;
-    let fx = done(&mut app, triage_req, triaged.clone());
+    let fx = done(&mut app, triage_req, *triaged.clone());
     let (req, id, version, action, _) = the_act(&fx);
     assert_eq!(
         (id, version),
@@ -560,7 +560,7 @@ fn dispatch_takes_triage_tier_assign_a_few_letters_and_enter() {
     triaged.version = 2;
     triaged.status = Status::Dispatched;
     triaged.department_id = Some(3);
-    done(&mut app, req, triaged);
+    done(&mut app, req, *triaged);
     assert!(matches!(app.mode, Mode::Normal));
     assert_eq!(app.cases[&134].status, Status::Dispatched);
     assert_eq!(
@@ -663,7 +663,7 @@ fn answer_online_takes_multiline_text() {
         })
     );
     let c = app.cases[&134].clone();
-    done(&mut app, req, c);
+    done(&mut app, req, *c);
     assert!(matches!(app.mode, Mode::Normal));
 }
 
@@ -915,7 +915,7 @@ fn a_refusal_shows_the_servers_reason() {
 fn answers_to_unknown_requests_are_ignored() {
     let mut app = app();
     let c = app.cases[&134].clone();
-    assert!(done(&mut app, 999, c).is_empty());
+    assert!(done(&mut app, 999, *c).is_empty());
     assert!(
         app.update(Action::ActionFailed {
             request: 999,
@@ -967,7 +967,7 @@ fn a_412_is_explained_against_what_the_operator_saw_even_if_the_feed_was_faster(
     changed.tier = Some(Tier::Red);
     changed.claimed_by = Some("op-wang".into());
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![changed.clone()], false, "c2"),
+        changes: fixtures::changes(vec![*changed.clone()], false, "c2"),
         received_at: now(),
     });
     typed(&mut app, "wjj");
@@ -1030,7 +1030,7 @@ fn e_decides_an_extension_request() {
         requested_at: c.received_at,
     });
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![c], false, "c2"),
+        changes: fixtures::changes(vec![*c], false, "c2"),
         received_at: now(),
     });
     app.update(key('e'));
@@ -1072,7 +1072,7 @@ fn f_records_a_follow_up_of_a_resolved_case() {
     c.version = 3;
     c.status = Status::Resolved;
     app.update(Action::FeedLoaded {
-        changes: fixtures::changes(vec![c], false, "c2"),
+        changes: fixtures::changes(vec![*c], false, "c2"),
         received_at: now(),
     });
     // Resolved cases leave the queues; the Search view still lists them.
@@ -1129,13 +1129,13 @@ fn an_action_answer_extends_the_timeline_held_for_the_case() {
     let fx = app.update(Action::ActionDone {
         request,
         case: Box::new(crate::wire::CaseDetail {
-            case: case.clone(),
+            case: *case.clone(),
             events: vec![claim.clone()],
             event_count: n as i64 + 1,
         }),
     });
     let d = app.detail.as_ref().unwrap();
-    assert_eq!(d.case, case);
+    assert_eq!(d.case, *case);
     assert_eq!(d.events[..n], held.events[..], "the timeline is kept");
     assert_eq!(d.events[n], claim);
     assert_eq!(d.event_count, n as i64 + 1);

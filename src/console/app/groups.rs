@@ -3,6 +3,7 @@
 //! operator expands it. A group is answered with one text (each case gets its own reply and
 //! event on the server) or its duplicates are merged into one case.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::*;
@@ -14,13 +15,22 @@ pub struct GroupState {
     /// Group keys (anchor ids) the operator expanded.
     pub expanded: HashSet<i64>,
     /// Each group key → its shown untriaged members, in the pane's order. Kept per changed
-    /// case, so a group costs the pane nothing when nothing in it changes.
-    members: HashMap<i64, BTreeSet<(i64, i64)>>,
+    /// case, so a group costs the pane nothing when nothing in it changes. Filled for every
+    /// shown untriaged case on a filter keystroke: a fast hash.
+    members: HashMap<i64, Members, foldhash::fast::RandomState>,
     /// How many cases the untriaged pane shows, however many rows their groups take.
     shown: usize,
     /// `o` on a collapsed row: the answer form (on the row's case) answers these cases.
     pub answer_target: Option<(i64, Vec<i64>)>,
     pending: HashMap<RequestId, PendingGroup>,
+}
+
+/// A group's shown untriaged members: most groups are one case, which needs no set.
+#[derive(Debug, Clone)]
+enum Members {
+    One((i64, i64)),
+    /// Two or more, in the pane's order.
+    Many(BTreeSet<(i64, i64)>),
 }
 
 impl GroupState {
@@ -29,25 +39,59 @@ impl GroupState {
     fn rows(&self, key: i64) -> Vec<(i64, i64)> {
         match self.members.get(&key) {
             None => vec![],
-            Some(m) if m.len() < 2 || self.expanded.contains(&key) => m.iter().copied().collect(),
-            Some(m) => m.first().copied().into_iter().collect(),
+            Some(Members::One(r)) => vec![*r],
+            Some(Members::Many(m)) if self.expanded.contains(&key) => m.iter().copied().collect(),
+            Some(Members::Many(m)) => m.first().copied().into_iter().collect(),
         }
     }
 
     fn edit(&mut self, key: i64, row: (i64, i64), add: bool) {
-        let m = self.members.entry(key).or_default();
         if add {
-            if m.insert(row) {
+            if self.join(key, row).0 {
                 self.shown += 1;
             }
-        } else {
-            if m.remove(&row) {
-                self.shown -= 1;
-            }
-            if m.is_empty() {
-                self.members.remove(&key);
+            return;
+        }
+        let Entry::Occupied(mut e) = self.members.entry(key) else {
+            return;
+        };
+        let left = match e.get_mut() {
+            Members::One(r) if *r == row => {
+                e.remove();
                 self.expanded.remove(&key);
+                true
             }
+            Members::One(_) => false,
+            Members::Many(m) => {
+                let left = m.remove(&row);
+                if let (1, Some(r)) = (m.len(), m.first().copied()) {
+                    e.insert(Members::One(r));
+                }
+                left
+            }
+        };
+        if left {
+            self.shown -= 1;
+        }
+    }
+
+    /// Adds a shown member to its group: whether it was not there yet, and whether the group
+    /// is now two or more.
+    fn join(&mut self, key: i64, row: (i64, i64)) -> (bool, bool) {
+        match self.members.entry(key) {
+            Entry::Vacant(e) => {
+                e.insert(Members::One(row));
+                (true, false)
+            }
+            Entry::Occupied(mut e) => match e.get_mut() {
+                Members::One(r) if *r == row => (false, false),
+                Members::One(r) => {
+                    let first = *r;
+                    e.insert(Members::Many(BTreeSet::from([first, row])));
+                    (true, true)
+                }
+                Members::Many(m) => (m.insert(row), true),
+            },
         }
     }
 
@@ -64,7 +108,10 @@ impl GroupState {
 
     /// A group of two or more shown cases, by key.
     fn group(&self, key: i64) -> Option<&BTreeSet<(i64, i64)>> {
-        self.members.get(&key).filter(|m| m.len() > 1)
+        match self.members.get(&key) {
+            Some(Members::Many(m)) => Some(m),
+            _ => None,
+        }
     }
 }
 
@@ -105,12 +152,19 @@ impl App {
     /// (after the filter changed).
     pub(super) fn lay_untriaged(&mut self, shown: Vec<((i64, i64), i64)>) {
         self.groups.clear_rows();
-        self.groups.shown = shown.len();
+        self.groups.members.reserve(shown.len());
+        let mut grouped = false;
         for (row, key) in &shown {
-            self.groups.members.entry(*key).or_default().insert(*row);
+            grouped |= self.groups.join(*key, *row).1;
         }
+        self.groups.shown = shown.len();
         let groups = &mut self.groups;
         groups.expanded.retain(|k| groups.members.contains_key(k));
+        if !grouped {
+            // Every case its own group: every case its own row.
+            self.queues[0] = Ranked::from_sorted(shown.into_iter().map(|(row, _)| row));
+            return;
+        }
         let rows = shown.into_iter().filter_map(|(row, key)| {
             self.groups
                 .group(key)
@@ -285,7 +339,7 @@ impl App {
             self.info(Level::Info, self.i18n.t("group.not_a_group").to_string());
             return vec![];
         }
-        let key = self.cases.get(&case_id).map_or(case_id, group_key);
+        let key = self.cases.get(&case_id).map_or(case_id, |c| group_key(c));
         if let Some(i) = members.iter().position(|id| *id == key) {
             let anchor = members.remove(i);
             members.insert(0, anchor);

@@ -3,12 +3,12 @@
 //! (no sort). Each case's place in every list is a pure function of the case (its `Keys`), so
 //! taking a case out means removing the keys it had and putting it back inserting the new ones.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use super::{App, PANES};
 use crate::console::ranked::Ranked;
 use crate::wire::{Case, ClockKind, Role, Status, Tier};
-use search::{Folded, Query};
+use search::{Filter, Query, Texts};
 
 mod search;
 
@@ -73,10 +73,11 @@ impl Crossing {
 /// Everything kept up to date per changed case.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    /// Every open held case per pane, unfiltered: (queue due, id).
-    open: [Ranked<(i64, i64)>; 4],
-    /// Every held and found case, newest first: (-received, id).
-    all: Ranked<(i64, i64)>,
+    /// Every open held case per pane, unfiltered: (queue due, id, slot, group key). The slot
+    /// and group key let a filter keystroke lay the panes without looking up any case.
+    open: [Ranked<(i64, i64, u32, i64)>; 4],
+    /// Every held and found case, newest first: (-received, id, slot).
+    all: Ranked<(i64, i64, u32)>,
     /// Open cases not flagged overdue: (queue due, id), counted below `now`.
     due: Ranked<(i64, i64)>,
     flagged: usize,
@@ -94,18 +95,17 @@ pub struct Index {
     pub warn_hi: i64,
     /// Cases changed since the alarms last looked.
     pub changed: Vec<i64>,
-    /// Every held and found case's text as the filter sees it, by id (looked up for every
-    /// listed case on every keystroke: a fast hash).
-    text: HashMap<i64, Folded, foldhash::fast::RandomState>,
+    /// Every held and found case's text as the filter sees it, by slot, and whether the
+    /// filter shows it.
+    texts: Texts,
     /// The filter and drill-down the shown lists were made with.
-    query: Query,
-    drill: Option<i64>,
-    dept_match: HashSet<i64>,
+    filter: Filter,
 }
 
 /// Where one case goes.
 struct Keys {
     search: (i64, i64),
+    slot: u32,
     shown: bool,
     held: bool,
     usage: Option<i64>,
@@ -146,20 +146,14 @@ fn count(n: &mut usize, add: bool) {
     }
 }
 
-impl Index {
-    fn shows(&self, f: &Folded) -> bool {
-        (self.query.finds(f) || f.dept.is_some_and(|d| self.dept_match.contains(&d)))
-            && (!f.held || self.drill.is_none_or(|d| f.dept == Some(d)))
-    }
-}
-
 fn board_key(red: bool, due: i64, id: i64) -> (i64, i64, i64) {
     (if red { 0 } else { 1 }, due, id)
 }
 
 impl App {
-    fn keys(&self, c: &Case, held: bool) -> Keys {
-        let shown = self.listed(c.id);
+    /// Where a case with a kept slot goes.
+    fn keys(&self, c: &Case, held: bool, slot: u32) -> Keys {
+        let shown = self.ix.texts.shown(slot);
         let open = (held && c.status.is_open()).then(|| Open {
             pane: PANES.iter().position(|t| *t == c.tier).unwrap_or(0),
             group: super::group_key(c),
@@ -188,6 +182,7 @@ impl App {
             .unwrap_or(i64::MAX);
         Keys {
             search: (-c.received_at.timestamp(), c.id),
+            slot,
             shown,
             held,
             usage: c.department_id.filter(|_| held),
@@ -217,7 +212,7 @@ impl App {
 
     fn apply(&mut self, k: Keys, add: bool) {
         let id = k.search.1;
-        edit(&mut self.ix.all, k.search, add);
+        edit(&mut self.ix.all, (k.search.0, id, k.slot), add);
         if k.shown {
             edit(&mut self.search, k.search, add);
         }
@@ -244,7 +239,8 @@ impl App {
             return;
         };
         debug_assert!(k.held);
-        edit(&mut self.ix.open[o.pane], o.queue, add);
+        let kept = (o.queue.0, o.queue.1, k.slot, o.group);
+        edit(&mut self.ix.open[o.pane], kept, add);
         if k.shown && o.pane == 0 {
             self.edit_untriaged(o.group, o.queue, add);
         } else if k.shown {
@@ -296,26 +292,29 @@ impl App {
 
     /// Takes a held or found case out of every list, before it changes or leaves.
     pub(super) fn unindex(&mut self, id: i64) {
+        let Some(slot) = self.ix.texts.slot(id) else {
+            return;
+        };
         let keys = if let Some(c) = self.cases.get(&id) {
-            self.keys(c, true)
+            self.keys(c, true, slot)
         } else if let Some(c) = self.archive.get(&id) {
-            self.keys(c, false)
+            self.keys(c, false, slot)
         } else {
             return;
         };
         self.apply(keys, false);
-        self.ix.text.remove(&id);
+        self.ix.texts.remove(id);
     }
 
     /// Puts a held or found case into every list it belongs to.
     pub(super) fn index(&mut self, id: i64) {
         let keys = if let Some(c) = self.cases.get(&id) {
             self.ix.changed.push(id);
-            self.ix.text.insert(id, Folded::new(c, true));
-            self.keys(c, true)
+            let slot = self.ix.texts.insert(c, true, &self.ix.filter);
+            self.keys(c, true, slot)
         } else if let Some(c) = self.archive.get(&id) {
-            self.ix.text.insert(id, Folded::new(c, false));
-            self.keys(c, false)
+            let slot = self.ix.texts.insert(c, false, &self.ix.filter);
+            self.keys(c, false, slot)
         } else {
             return;
         };
@@ -331,9 +330,7 @@ impl App {
         self.ix = Index {
             changed,
             warn_hi,
-            query: std::mem::take(&mut self.ix.query),
-            drill: self.ix.drill,
-            dept_match: std::mem::take(&mut self.ix.dept_match),
+            filter: std::mem::take(&mut self.ix.filter),
             ..Index::default()
         };
         self.ix.board_wait.at = at;
@@ -363,14 +360,12 @@ impl App {
         self.reindex();
     }
 
-    /// The shown lists made again after the filter or the drill-down changed: one pass over
-    /// the kept order, or over the shown lists when the filter only grew (typing narrows).
-    pub(super) fn refilter(&mut self, may_refine: bool) {
+    /// The shown lists made again after the filter or the drill-down changed: the filter's
+    /// bit per slot from one pass over the folded text, then one pass over each kept order.
+    pub(super) fn refilter(&mut self) {
         let q = self.filter.trim().to_lowercase();
-        let drill = self.sup.drill;
-        let refine = may_refine && drill == self.ix.drill && q.starts_with(self.ix.query.as_str());
-        self.ix.dept_match = if q.is_empty() {
-            HashSet::new()
+        let dept_match = if q.is_empty() {
+            Default::default()
         } else {
             self.departments
                 .iter()
@@ -378,43 +373,35 @@ impl App {
                 .map(|d| d.id)
                 .collect()
         };
-        let everything = q.is_empty() && drill.is_none();
-        self.ix.query = Query::new(q);
-        self.ix.drill = drill;
+        self.ix.filter = Filter {
+            query: Query::new(q),
+            drill: self.sup.drill,
+            dept_match,
+        };
+        self.ix.texts.refilter(&self.ix.filter);
         // The untriaged pane's rows stand for whole groups, so it is laid from every case.
         let ix = &self.ix;
         let untriaged: Vec<((i64, i64), i64)> = ix.open[0]
             .iter()
-            .filter_map(|k| {
-                let f = ix.text.get(&k.1)?;
-                (everything || ix.shows(f)).then_some((*k, f.group))
-            })
+            .filter(|k| ix.texts.shown(k.2))
+            .map(|k| ((k.0, k.1), k.3))
             .collect();
         self.lay_untriaged(untriaged);
+        let ix = &self.ix;
         for p in 1..PANES.len() {
-            self.queues[p] = if everything {
-                self.ix.open[p].clone()
-            } else {
-                let src = if refine {
-                    &self.queues[p]
-                } else {
-                    &self.ix.open[p]
-                };
-                Ranked::from_sorted(src.iter().filter(|k| self.listed(k.1)).copied())
-            };
+            self.queues[p] = Ranked::from_sorted(
+                ix.open[p]
+                    .iter()
+                    .filter(|k| ix.texts.shown(k.2))
+                    .map(|k| (k.0, k.1)),
+            );
         }
-        self.search = if everything {
-            self.ix.all.clone()
-        } else {
-            let src = if refine { &self.search } else { &self.ix.all };
-            Ranked::from_sorted(src.iter().filter(|k| self.listed(k.1)).copied())
-        };
-    }
-
-    /// Whether a held or found case passes the filter (and, when held, the drill-down), from
-    /// its folded text.
-    fn listed(&self, id: i64) -> bool {
-        self.ix.text.get(&id).is_some_and(|f| self.ix.shows(f))
+        self.search = Ranked::from_sorted(
+            ix.all
+                .iter()
+                .filter(|k| ix.texts.shown(k.2))
+                .map(|k| (k.0, k.1)),
+        );
     }
 
     /// The clock moved: cases that came within the amber threshold join the board, and those

@@ -423,7 +423,7 @@ impl App {
             .into_iter()
             .map(|c| match self.cases.get(&c.id) {
                 // The feed may already hold a newer version.
-                Some(held) if held.version > c.version => held.clone(),
+                Some(held) if held.version > c.version => (**held).clone(),
                 _ => c,
             })
             .collect();
@@ -489,7 +489,7 @@ impl App {
     /// note. The form is kept aside until the note is sent, in case this was a new matter.
     fn repeat_call_note(&mut self, mut f: Box<NewCaseForm>, case: &Case) -> Vec<Effect> {
         let seen = match self.cases.get(&case.id) {
-            Some(held) if held.version >= case.version => held.clone(),
+            Some(held) if held.version >= case.version => (**held).clone(),
             _ => case.clone(),
         };
         let mut text = self

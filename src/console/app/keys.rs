@@ -382,8 +382,7 @@ impl App {
                     && crate::console::input::edit(&mut self.filter, &mut end, &key, false)
                     && self.filter.len() != before
                 {
-                    // Typing narrows what is shown: only the shown rows are looked at again.
-                    self.refilter(true);
+                    self.refilter();
                     self.relocate();
                     return self.after_move();
                 }
@@ -407,7 +406,7 @@ impl App {
             }
             return vec![];
         };
-        let Some(case) = self.cases.get(&case_id).cloned() else {
+        let Some(case) = self.cases.get(&case_id).map(|c| (**c).clone()) else {
             return vec![];
         };
         if self.assign_after_tier.take() == Some(case_id) && !retier {

@@ -54,7 +54,7 @@ impl App {
                 self.mode = Mode::Filter;
                 let mut end = self.filter.chars().count();
                 input::insert(&mut self.filter, &mut end, text, false);
-                self.refilter(true);
+                self.refilter();
                 self.relocate();
                 self.after_move()
             }

@@ -176,7 +176,11 @@ impl App {
             .filter(|p| p.status == 412)
             .and_then(|p| p.current.clone())
         {
-            let held = failed.out.case_id.and_then(|id| self.cases.get(&id));
+            let held = failed
+                .out
+                .case_id
+                .and_then(|id| self.cases.get(&id))
+                .map(|c| &**c);
             let changes = self.diff(failed.out.seen.as_deref().or(held), &current.case);
             self.upsert(current.case.clone());
             self.relocate();

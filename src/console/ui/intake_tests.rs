@@ -75,7 +75,7 @@ fn the_callers_earlier_cases_under_the_form() {
         a.update(Action::CallerCasesLoaded {
             generation,
             list: CaseList {
-                cases: vec![closed, open],
+                cases: vec![*closed, *open],
                 next_cursor: None,
                 server_time: now().with_timezone(&fixtures::zone()),
             },

@@ -340,7 +340,7 @@ fn an_extension_request_decided_from_the_queue() {
             requested_at: c.received_at,
         });
         a.update(Action::FeedLoaded {
-            changes: fixtures::changes(vec![c], false, "c2"),
+            changes: fixtures::changes(vec![*c], false, "c2"),
             received_at: now(),
         });
         keys(a, "e");

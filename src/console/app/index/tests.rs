@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::super::supervision::DeptRow;
 use super::super::{App, Mode, PANES};
-use super::search::Folded;
+use super::search::fold;
 use crate::console::action::Action;
 use crate::console::fixtures::{self, now};
 use crate::console::i18n::Lang;
@@ -152,6 +152,7 @@ fn oracle(app: &App) -> Lists {
             let open: Vec<&Case> = app
                 .cases
                 .values()
+                .map(|c| &**c)
                 .filter(|c| c.department_id == Some(d.id) && c.status.is_open())
                 .collect();
             let overdue = open
@@ -366,15 +367,17 @@ fn run(me: Me, seed: u64) {
             }
         }
         assert_eq!(kept(&app), oracle(&app), "step {step}");
-        assert_eq!(app.ix.text, folded_afresh(&app), "step {step}");
+        assert_eq!(app.ix.texts.by_id(), folded_afresh(&app), "step {step}");
     }
 }
 
 /// Every held and found case's text folded from scratch.
-fn folded_afresh(app: &App) -> HashMap<i64, Folded, foldhash::fast::RandomState> {
-    let held = app.cases.values().map(|c| (c.id, Folded::new(c, true)));
-    let found = app.archive.values().map(|c| (c.id, Folded::new(c, false)));
-    held.chain(found).collect()
+fn folded_afresh(app: &App) -> HashMap<i64, (String, Option<i64>, bool)> {
+    let held = app.cases.values().map(|c| (&**c, true));
+    let found = app.archive.values().map(|c| (c, false));
+    held.chain(found)
+        .map(|(c, held)| (c.id, (fold(c), c.department_id, held)))
+        .collect()
 }
 
 #[test]
@@ -387,7 +390,7 @@ fn the_filter_lists_what_the_old_matcher_lists_for_cjk_ascii_pinyin_and_folded_t
         }
     }
     let mut app = fixtures::app_as(Lang::ZhCn, fixtures::supervisor(), cases);
-    assert_eq!(app.ix.text, folded_afresh(&app));
+    assert_eq!(app.ix.texts.by_id(), folded_afresh(&app));
     app.mode = Mode::Filter;
     // A CJK substring of a town, ASCII of a title in another case and of the references,
     // pinyin initials and full pinyin of a department, and upper-case Greek and German.
@@ -437,4 +440,80 @@ fn kept_lists_equal_a_full_rebuild_after_random_changes_for_a_department() {
     me.role = Role::Department;
     me.department_id = Some(2);
     run(me, 13);
+}
+
+/// A case of `many_cases` at a new version in another town.
+fn moved(app: &App, id: i64, town: &str) -> Case {
+    let mut c = app.cases[&id].clone();
+    c.version += 1;
+    c.location.town = town.into();
+    *c
+}
+
+fn deliver(app: &mut App, cases: Vec<Case>, left: Vec<i64>, cursor: &str) {
+    let mut changes = fixtures::changes(cases, false, cursor);
+    changes.left = left.into_iter().map(|id| LeftCase { id }).collect();
+    app.update(Action::FeedLoaded {
+        changes,
+        received_at: now(),
+    });
+}
+
+#[test]
+fn a_slot_freed_by_a_case_that_changed_or_left_never_lists_its_old_text() {
+    let mut app = fixtures::app_with(Lang::ZhCn, fixtures::many_cases(40));
+    app.mode = Mode::Filter;
+    typed(&mut app, "马金");
+    assert!(app.search.ids().any(|id| id == 1));
+    // Case 1 (马金镇) leaves and case 100 (华埠镇) takes its slot; case 6 moves away from 马金镇
+    // and case 2 moves to it.
+    let mut newcomer = app.cases[&2].clone();
+    newcomer.id = 100;
+    deliver(&mut app, vec![*newcomer], vec![1], "c1");
+    let away = moved(&app, 6, "华埠镇");
+    let here = moved(&app, 2, "马金镇");
+    deliver(&mut app, vec![away, here], vec![], "c2");
+    assert_eq!(kept(&app), oracle(&app), "as the changes arrive");
+    for step in ["镇", "\u{8}", "\u{8}", "金"] {
+        if step == "\u{8}" {
+            app.update(code(KeyCode::Backspace));
+        } else {
+            typed(&mut app, step);
+        }
+        let lists = kept(&app);
+        assert_eq!(lists, oracle(&app), "filter {:?}", app.filter);
+        assert!(!lists.search.contains(&100), "filter {:?}", app.filter);
+        assert!(!lists.search.contains(&6), "filter {:?}", app.filter);
+        assert!(lists.search.contains(&2), "filter {:?}", app.filter);
+    }
+    assert_eq!(app.ix.texts.by_id(), folded_afresh(&app));
+}
+
+#[test]
+fn the_folded_text_stays_right_when_replaced_text_is_dropped_from_its_buffer() {
+    let mut app = fixtures::app_with(Lang::ZhCn, fixtures::many_cases(40));
+    app.mode = Mode::Filter;
+    typed(&mut app, "马金");
+    let mut dropped = false;
+    for round in 0..4_000 {
+        let town = if round % 2 == 0 {
+            "华埠镇"
+        } else {
+            "马金镇"
+        };
+        let c = moved(&app, 1 + round % 7, town);
+        let before = app.ix.texts.dead_bytes();
+        deliver(&mut app, vec![c], vec![], &format!("c{round}"));
+        dropped |= app.ix.texts.dead_bytes() < before;
+    }
+    assert!(dropped, "the buffer was compacted");
+    assert_eq!(app.ix.texts.by_id(), folded_afresh(&app));
+    for q in ["镇", "\u{8}"] {
+        if q == "\u{8}" {
+            app.update(code(KeyCode::Backspace));
+        } else {
+            typed(&mut app, q);
+        }
+        assert_eq!(kept(&app), oracle(&app), "filter {:?}", app.filter);
+    }
 }

@@ -260,7 +260,7 @@ fn a_new_red_case_rings_once_and_a_retier_to_red_rings() {
     let mut blue = app.cases[&119].clone();
     blue.version = 2;
     blue.tier = Some(Tier::Red);
-    assert_eq!(alarms(&feed(&mut app, vec![blue], 3)).len(), 1);
+    assert_eq!(alarms(&feed(&mut app, vec![*blue], 3)).len(), 1);
 }
 
 #[test]
