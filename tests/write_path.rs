@@ -323,3 +323,34 @@ async fn an_escalation_pass_writes_every_due_rung_once_in_batches_and_nothing_wh
     assert_eq!(total as usize, pass.rungs, "no rung written twice");
     side.close().await;
 }
+
+#[tokio::test]
+async fn an_escalation_pass_reads_only_cases_whose_next_rung_has_come() {
+    const CASES: usize = 40;
+    let db = Db::new();
+    let store = db.open().await;
+    for i in 0..CASES {
+        create(&store, format!("待分级{i}"), start_time())
+            .await
+            .unwrap();
+    }
+    // Untriaged: the triage clock runs out at 15 minutes, and red's ladder (0, 15, 30 minutes
+    // after the breach) applies.
+    let at = |minutes: i64| start_time() + Duration::minutes(minutes);
+    let pass = |minutes: i64| store.escalate_in_batches(at(minutes), 256);
+
+    let reminder = pass(16).await.unwrap();
+    assert_eq!(
+        (reminder.read, reminder.cases, reminder.rungs),
+        (CASES, CASES, CASES)
+    );
+    // Between the reminder and the urging notice nothing is due, and nothing is read.
+    let between = pass(25).await.unwrap();
+    assert_eq!(between, Default::default());
+    let notice = pass(31).await.unwrap();
+    assert_eq!((notice.read, notice.rungs), (CASES, CASES));
+    let office = pass(46).await.unwrap();
+    assert_eq!((office.read, office.rungs), (CASES, CASES));
+    // Past the top of the ladder for this deadline: nothing more to read.
+    assert_eq!(pass(600).await.unwrap(), Default::default());
+}

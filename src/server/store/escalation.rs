@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
@@ -21,6 +22,8 @@ pub struct EscalationPass {
     pub cases: usize,
     /// Write transactions committed.
     pub batches: usize,
+    /// Cases whose next rung the index said was due, read again under the write lock.
+    pub read: usize,
 }
 
 /// Cases escalated per write transaction by [`Store::escalate_due`].
@@ -52,28 +55,25 @@ impl Store {
         now: DateTime<Utc>,
         batch: usize,
     ) -> Result<EscalationPass, StoreError> {
-        // A case whose ladder fired its last rung for the deadline it is past has nothing left
-        // to fire until that deadline changes.
-        let top = Tier::ALL
-            .iter()
-            .map(|t| self.policy.tier(*t).escalation_minutes.len())
-            .max()
-            .unwrap_or(0)
-            .min(EscalationStep::ALL.len()) as i64;
+        // Only cases whose next rung has come: a case between rungs, or past its ladder's top,
+        // for the deadline it is past has nothing to fire until then (or until the deadline
+        // changes), and is not read.
         let sql = format!(
             "SELECT id FROM cases {}
               WHERE next_due_at < $1 AND status != 'closed'
-                AND NOT (escalation_due_at IS NOT DISTINCT FROM next_due_at
-                         AND escalation_level >= $2)
+                AND next_due_at + ({}) <= $1
               ORDER BY id",
-            self.dialect.indexed_by("cases_next_due")
+            self.dialect.indexed_by("cases_next_due"),
+            self.next_rung_offset()
         );
         let due: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(ms(now))
-            .bind(top)
             .fetch_all(&self.read)
             .await?;
-        let mut pass = EscalationPass::default();
+        let mut pass = EscalationPass {
+            read: due.len(),
+            ..EscalationPass::default()
+        };
         for ids in due.chunks(batch) {
             let mut tx = self.begin_write().await?;
             // Re-read under the write lock: an action may have moved a case since.
@@ -152,5 +152,43 @@ impl Store {
             pass.batches += 1;
         }
         Ok(pass)
+    }
+
+    /// SQL for the milliseconds from a case's breached deadline (`next_due_at`) to its next
+    /// rung, as `domain::escalate` climbs: the tier's ladder (an untriaged case's is red's), from
+    /// the rung reached if that was for this deadline, else from the first. NULL past the top.
+    fn next_rung_offset(&self) -> String {
+        let rung = |level: usize| {
+            let mut sql = String::from("CASE tier");
+            for t in Tier::ALL {
+                let minutes = self.policy.tier(t).escalation_minutes;
+                let _ = write!(
+                    sql,
+                    " WHEN '{}' THEN {}",
+                    t.as_str(),
+                    offset(&minutes, level)
+                );
+            }
+            let red = self.policy.red.escalation_minutes;
+            let _ = write!(sql, " ELSE {} END", offset(&red, level));
+            sql
+        };
+        let mut reached = String::from("CASE escalation_level");
+        for level in 0..EscalationStep::ALL.len() {
+            let _ = write!(reached, " WHEN {level} THEN {}", rung(level));
+        }
+        reached.push_str(" END");
+        format!(
+            "CASE WHEN escalation_due_at IS NOT DISTINCT FROM next_due_at THEN {reached} ELSE {} END",
+            rung(0)
+        )
+    }
+}
+
+/// The ladder's rung `level` in milliseconds after the breach, as SQL; `NULL` if there is none.
+fn offset(minutes: &[i64], level: usize) -> String {
+    match minutes.get(level) {
+        Some(m) => (m.saturating_mul(60_000)).to_string(),
+        None => "NULL".to_string(),
     }
 }
