@@ -21,7 +21,7 @@ use futures::StreamExt;
 use hdrhistogram::Histogram;
 use jieyou::client::{Client, new_idempotency_key};
 use jieyou::demo::data::DemoData;
-use jieyou::loadgen::procfs::Sampler;
+use jieyou::loadgen::procfs::{Sampler, ServerUsage};
 use jieyou::loadgen::{Plan, run as load};
 use jieyou::server::config::ServerConfig;
 use jieyou::server::encoded::Encoded;
@@ -323,9 +323,15 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
         "seeded {seeded} cases through the store in {:.0} s",
         seeding.elapsed().as_secs_f64()
     );
+    let starting = Instant::now();
     let mut server = Server::start(dir.path(), &db, SERVER_LIMITS)?;
+    let listening = starting.elapsed().as_secs_f64();
     let snap = snapshot_figures(&server.url, &tokens[0], server.pid()).await?;
     let k = snap.cases;
+    rows.push(Row::info(
+        format!("server start on {k} open cases: to listening, s"),
+        format!("{listening:.2}"),
+    ));
     rows.push(Row::info(
         format!(
             "snapshot of {k} open cases, all {} pages (gzip): time, s",
@@ -338,8 +344,18 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
         format!("{} / {}", snap.plain_bytes, snap.gzip_bytes),
     ));
     rows.push(Row::info(
+        format!("snapshot of {k} open cases: a page, first tenth / last tenth, ms"),
+        format!("{:.1} / {:.1}", snap.first_pages_ms, snap.last_pages_ms),
+    ));
+    rows.push(Row::info(
         format!("snapshot of {k} open cases: server RSS peak, MB"),
-        format!("{:.0}", snap.rss_peak_mb),
+        format!(
+            "{:.0} (before {:.0}, {} s after {:.0})",
+            snap.rss_peak_mb,
+            snap.rss_before_mb,
+            SETTLE_AFTER_SNAPSHOT.as_secs(),
+            snap.rss_after_mb
+        ),
     ));
     server.stop();
 
@@ -780,8 +796,18 @@ struct SnapshotFigures {
     plain_secs: f64,
     plain_bytes: usize,
     gzip_bytes: usize,
+    /// Mean time of a page (gzip) over the first and the last tenth of the pages: a page
+    /// deeper into the table should cost no more.
+    first_pages_ms: f64,
+    last_pages_ms: f64,
+    rss_before_mb: f64,
     rss_peak_mb: f64,
+    /// [`SETTLE_AFTER_SNAPSHOT`] after the last page: memory given back, or kept.
+    rss_after_mb: f64,
 }
+
+/// How long after the snapshot the server's RSS is read again.
+const SETTLE_AFTER_SNAPSHOT: Duration = Duration::from_secs(3);
 
 /// Fetches the whole snapshot, page after page, once asking for gzip and once plain: the
 /// time of each, the bytes sent, and the server's peak RSS meanwhile in MB.
@@ -809,8 +835,10 @@ async fn snapshot_figures(url: &str, token: &str, pid: u32) -> anyhow::Result<Sn
         async move {
             let t = Instant::now();
             let (mut cases, mut pages, mut bytes) = (0, 0, 0);
+            let mut page_ms = Vec::new();
             let mut since: Option<String> = None;
             loop {
+                let page_started = Instant::now();
                 let mut req = http
                     .get(format!("{url}/api/v1/changes"))
                     .bearer_auth(token)
@@ -837,20 +865,27 @@ async fn snapshot_figures(url: &str, token: &str, pid: u32) -> anyhow::Result<Sn
                 };
                 cases += page.cases.len();
                 pages += 1;
+                page_ms.push(page_started.elapsed().as_secs_f64() * 1000.0);
                 if !page.more {
                     break;
                 }
                 since = Some(page.cursor);
             }
-            anyhow::Ok((t.elapsed().as_secs_f64(), cases, pages, bytes))
+            anyhow::Ok((t.elapsed().as_secs_f64(), cases, pages, bytes, page_ms))
         }
     };
-    let (gzip_secs, cases, pages, gzip_bytes) = fetch_all("gzip").await?;
-    let (plain_secs, _, _, plain_bytes) = fetch_all("identity").await?;
+    let (gzip_secs, cases, pages, gzip_bytes, page_ms) = fetch_all("gzip").await?;
+    let (plain_secs, _, _, plain_bytes, _) = fetch_all("identity").await?;
+    tokio::time::sleep(SETTLE_AFTER_SNAPSHOT).await;
     done.cancel();
-    let rss_peak_mb = sampling
-        .await?
-        .map_or(0.0, |u| u.rss_peak_bytes as f64 / (1024.0 * 1024.0));
+    let usage = sampling.await?;
+    let mb = |f: fn(&ServerUsage) -> u64| {
+        usage
+            .as_ref()
+            .map_or(0.0, |u| f(u) as f64 / (1024.0 * 1024.0))
+    };
+    let tenth = page_ms.len().div_ceil(10);
+    let mean = |ms: &[f64]| ms.iter().sum::<f64>() / ms.len().max(1) as f64;
     Ok(SnapshotFigures {
         cases,
         pages,
@@ -858,7 +893,11 @@ async fn snapshot_figures(url: &str, token: &str, pid: u32) -> anyhow::Result<Sn
         plain_secs,
         plain_bytes,
         gzip_bytes,
-        rss_peak_mb,
+        first_pages_ms: mean(&page_ms[..tenth]),
+        last_pages_ms: mean(&page_ms[page_ms.len() - tenth..]),
+        rss_before_mb: mb(|u| u.rss_start_bytes),
+        rss_peak_mb: mb(|u| u.rss_peak_bytes),
+        rss_after_mb: mb(|u| u.rss_end_bytes),
     })
 }
 

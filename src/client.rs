@@ -391,7 +391,7 @@ fn transport_error(e: reqwest::Error) -> ClientError {
     }
 }
 
-fn problem_from(status: StatusCode, bytes: &[u8]) -> ClientError {
+pub(crate) fn problem_from(status: StatusCode, bytes: &[u8]) -> ClientError {
     match serde_json::from_slice::<Problem>(bytes) {
         Ok(p) => ClientError::Api(Box::new(p)),
         Err(_) => ClientError::Api(Box::new(Problem {

@@ -4,6 +4,7 @@
 //! and the server's CPU and memory when it runs on this machine. It talks only to the server
 //! it is given.
 
+pub mod connection;
 pub mod console;
 pub mod procfs;
 pub mod stats;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, ClientError};
 use crate::wire::Role;
+use connection::Connection;
 use procfs::{Sampler, ServerUsage};
 use stats::{Seen, Stats};
 
@@ -141,6 +143,9 @@ pub struct Report {
     pub consoles: usize,
     /// Consoles that loaded their session and snapshot and then polled.
     pub consoles_polling: usize,
+    /// Connections the polling consoles opened in all: one each, more when the server closed
+    /// some (a refusal, an idle timeout, a restart).
+    pub console_connections: u64,
     pub writers: usize,
     pub write_rate: f64,
     /// From the first console connecting to the last one polling.
@@ -296,16 +301,16 @@ pub async fn run(plan: &Plan, stop: CancellationToken) -> anyhow::Result<Report>
 
     // Consoles first: every measured write follows every console's snapshot.
     let started = Instant::now();
-    let connected: Vec<(Client, String)> = futures::stream::iter(0..plan.consoles)
+    let connected: Vec<(Connection, String)> = futures::stream::iter(0..plan.consoles)
         .map(|i| {
             let token = &readers[i % readers.len()].client_token;
             let stats = stats.clone();
             let server = plan.server.clone();
             let token = token.clone();
             async move {
-                let client = Client::new(&server, &token).ok()?;
-                let cursor = console::connect(&client, &stats).await.ok()?;
-                Some((client, cursor))
+                let mut conn = Connection::new(&server, &token).ok()?;
+                let cursor = console::connect(&mut conn, &stats).await.ok()?;
+                Some((conn, cursor))
             }
         })
         .buffer_unordered(plan.connect_concurrency.max(1))
@@ -318,9 +323,9 @@ pub async fn run(plan: &Plan, stop: CancellationToken) -> anyhow::Result<Report>
     let consoles_stop = CancellationToken::new();
     let pollers: Vec<_> = connected
         .into_iter()
-        .map(|(client, cursor)| {
+        .map(|(conn, cursor)| {
             tokio::spawn(console::poll(
-                client,
+                conn,
                 cursor,
                 plan.wait,
                 stats.clone(),
@@ -371,9 +376,11 @@ pub async fn run(plan: &Plan, stop: CancellationToken) -> anyhow::Result<Report>
     }
     consoles_stop.cancel();
     let mut seen: Vec<Seen> = Vec::with_capacity(pollers.len());
+    let mut console_connections = 0;
     for p in pollers {
-        if let Ok(s) = p.await {
+        if let Ok((s, conn)) = p.await {
             seen.push(s);
+            console_connections += conn.opened();
         }
     }
     sampling.cancel();
@@ -395,6 +402,7 @@ pub async fn run(plan: &Plan, stop: CancellationToken) -> anyhow::Result<Report>
         server: plan.server.clone(),
         consoles: plan.consoles,
         consoles_polling,
+        console_connections,
         writers: plan.writers,
         write_rate: plan.write_rate,
         connect_seconds,
@@ -533,11 +541,12 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "jieyou loadgen: {} · {} consoles ({} polling after {:.1} s) · {} writers at {}/s · {:.1} s{}",
+            "jieyou loadgen: {} · {} consoles ({} polling after {:.1} s, on {} connections) · {} writers at {}/s · {:.1} s{}",
             self.server,
             self.consoles,
             self.consoles_polling,
             self.connect_seconds,
+            self.console_connections,
             self.writers,
             self.write_rate,
             self.seconds,

@@ -5,7 +5,13 @@ mod common;
 
 use std::process::Output;
 
+use jieyou::domain::Actor;
 use jieyou::loadgen::Report;
+use jieyou::loadgen::connection::Connection;
+use jieyou::loadgen::console;
+use jieyou::loadgen::stats::Stats;
+use jieyou::server::Clock;
+use jieyou::server::store::StoredAnswer;
 use jieyou::wire::Role;
 use tokio::process::Command;
 
@@ -152,4 +158,63 @@ async fn a_server_that_is_not_there_is_said_so() {
         "unclear error: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A simulated console asks one thing at a time on one connection: its session, a snapshot of
+/// many pages and its polls all go through against a server that allows a single connection,
+/// and when the server closes it for idling, the next request opens another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_holds_one_connection_and_replaces_one_the_server_closed() {
+    let mut config = jieyou::server::config::ServerConfig::default();
+    config.limits.max_connections = 1;
+    config.limits.header_read_timeout_seconds = 1;
+    // Pages of tens of kilobytes: answers read in more than one go.
+    config.feed_page = 40;
+    let app = common::spawn_app_with(config).await;
+    let store = &app.server.store;
+    let intake = Actor {
+        name: "intake-wang".into(),
+        role: Role::Intake,
+        department_id: None,
+    };
+    let now = app.clock.now();
+    let write = |i: usize| {
+        let intake = intake.clone();
+        async move {
+            let mut new = common::new_case(&format!("路灯不亮 {i}"));
+            new.requester.phone = format!("1390000{i:04}");
+            store
+                .create_case(&new, &intake, now, None, |_, _, _| StoredAnswer {
+                    status: 201,
+                    body: vec![],
+                })
+                .await
+                .unwrap();
+        }
+    };
+    for i in 0..200 {
+        write(i).await;
+    }
+    let token = store
+        .add_user("lg-obs", Role::Observer, None)
+        .await
+        .unwrap();
+    let stats = Stats::new();
+    let mut conn = Connection::new(&app.server.url(), &token).unwrap();
+    let mut cursor = console::connect(&mut conn, &stats).await.unwrap();
+    for i in 200..220 {
+        write(i).await;
+        let changes = conn.changes(Some(&cursor), Some(5)).await.unwrap();
+        assert!(!changes.cases.is_empty());
+        cursor = changes.cursor;
+    }
+    assert!(stats.errors().is_empty(), "{:?}", stats.errors());
+    assert_eq!(conn.opened(), 1);
+
+    // Idle past the server's header-read timeout: it closes the connection.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    write(220).await;
+    let changes = conn.changes(Some(&cursor), Some(5)).await.unwrap();
+    assert_eq!(changes.cases.len(), 1);
+    assert_eq!(conn.opened(), 2);
 }

@@ -1,27 +1,28 @@
 //! A simulated console: the session requests, a snapshot, then long polls from the cursor,
-//! following `more` at once, as the dispatcher console's feed task does.
+//! following `more` at once, as the dispatcher console's feed task does, all on one connection
+//! ([`Connection`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::connection::Connection;
 use super::stats::{Seen, Stats};
-use crate::client::{Client, ClientError};
-use crate::wire::Problem;
+use crate::catalog::{CategoryInfo, TownInfo};
+use crate::client::ClientError;
+use crate::wire::{Department, Me, Policy, Problem};
 
 /// The session requests and the first snapshot. Returns the cursor to poll from.
-pub async fn connect(client: &Client, stats: &Stats) -> Result<String, ClientError> {
+pub async fn connect(conn: &mut Connection, stats: &Stats) -> Result<String, ClientError> {
     let t = Instant::now();
-    // One after another, so that each simulated console holds one connection: thousands of
-    // consoles asking five things at once would open five each and meet the server's
-    // connection cap long before its real limits.
+    // One after another, as the console's one feed task would on its connection.
     let session = async {
-        client.me().await?;
-        client.policy().await?;
-        client.departments().await?;
-        client.categories().await?;
-        client.towns().await
+        conn.get::<Me>("/api/v1/me").await?;
+        conn.get::<Policy>("/api/v1/policy").await?;
+        conn.get::<Vec<Department>>("/api/v1/departments").await?;
+        conn.get::<Vec<CategoryInfo>>("/api/v1/categories").await?;
+        conn.get::<Vec<TownInfo>>("/api/v1/towns").await
     }
     .await;
     if let Err(e) = session {
@@ -29,14 +30,14 @@ pub async fn connect(client: &Client, stats: &Stats) -> Result<String, ClientErr
         return Err(e);
     }
     stats.request("session", t.elapsed());
-    snapshot(client, stats).await
+    snapshot(conn, stats).await
 }
 
-async fn snapshot(client: &Client, stats: &Stats) -> Result<String, ClientError> {
+async fn snapshot(conn: &mut Connection, stats: &Stats) -> Result<String, ClientError> {
     let mut cursor: Option<String> = None;
     loop {
         let t = Instant::now();
-        let changes = match client.changes(cursor.as_deref(), None).await {
+        let changes = match conn.changes(cursor.as_deref(), None).await {
             Ok(c) => c,
             Err(e) => {
                 stats.error("snapshot", &e);
@@ -53,12 +54,12 @@ async fn snapshot(client: &Client, stats: &Stats) -> Result<String, ClientError>
 
 /// Polls until `stop`, recording every case version each delta carries.
 pub async fn poll(
-    client: Client,
+    mut conn: Connection,
     mut cursor: String,
     wait: u64,
     stats: Arc<Stats>,
     stop: CancellationToken,
-) -> Seen {
+) -> (Seen, Connection) {
     let mut seen = Seen::default();
     let mut immediate = false;
     let mut backoff = Duration::from_millis(500);
@@ -66,8 +67,8 @@ pub async fn poll(
         let w = if immediate { None } else { Some(wait) };
         let t = Instant::now();
         let answer = tokio::select! {
-            r = client.changes(Some(&cursor), w) => r,
-            () = stop.cancelled() => return seen,
+            r = conn.changes(Some(&cursor), w) => r,
+            () = stop.cancelled() => return (seen, conn),
         };
         let kind = if immediate {
             "poll (no wait)"
@@ -87,11 +88,11 @@ pub async fn poll(
             }
             Err(e) if e.problem().is_some_and(Problem::is_cursor_reset) => {
                 stats.error(kind, &e);
-                match snapshot(&client, &stats).await {
+                match snapshot(&mut conn, &stats).await {
                     Ok(c) => cursor = c,
                     Err(_) => {
                         if pause(backoff, &stop).await {
-                            return seen;
+                            return (seen, conn);
                         }
                     }
                 }
@@ -102,7 +103,7 @@ pub async fn poll(
                 // is back.
                 immediate = true;
                 if pause(backoff, &stop).await {
-                    return seen;
+                    return (seen, conn);
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(8));
             }

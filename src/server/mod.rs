@@ -102,10 +102,13 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     .await
     .with_context(|| format!("opening database {database}"))?;
     store.set_idempotency_ttl(chrono::Duration::hours(i64::from(config.idempotency_hours)));
-    store
+    let moved = store
         .refresh_next_due()
         .await
         .context("computing the cases' next deadlines")?;
+    if moved > 0 {
+        tracing::info!(cases = moved, "deadlines recomputed under the policy");
+    }
     let listener = TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

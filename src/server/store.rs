@@ -15,6 +15,7 @@ mod escalation;
 mod feed;
 mod groups;
 mod metrics;
+mod next_due;
 mod notify;
 mod schema;
 mod shifts;
@@ -326,9 +327,11 @@ impl Store {
     }
 
     /// Recomputes every case's `next_due_at` when the policy differs from the one it was
-    /// computed with (and once after the migration that added it). Called by the server at
-    /// start-up, not by admin commands, which run with the default policy.
-    pub async fn refresh_next_due(&self) -> Result<(), StoreError> {
+    /// computed with (and once after the migration that added it, or on a database no server
+    /// has opened yet), writing only the cases whose deadline moves. Called by the server at
+    /// start-up, not by admin commands, which run with the default policy. Returns how many
+    /// cases' deadlines moved.
+    pub async fn refresh_next_due(&self) -> Result<usize, StoreError> {
         let fingerprint = serde_json::to_string(&self.policy).unwrap_or_default();
         let mut tx = self.begin_write().await?;
         let stored: Option<String> =
@@ -336,19 +339,9 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         if stored.as_deref() == Some(fingerprint.as_str()) {
-            return Ok(());
+            return Ok(0);
         }
-        let rows = sqlx::query("SELECT * FROM cases")
-            .fetch_all(&mut *tx)
-            .await?;
-        for r in &rows {
-            let rec = record_from_row(r)?;
-            sqlx::query("UPDATE cases SET next_due_at = $1 WHERE id = $2")
-                .bind(next_due_ms(&rec, &self.policy))
-                .bind(rec.id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let moved = next_due::rewrite_moved(&mut tx, &self.policy).await?;
         sqlx::query(
             "INSERT INTO store_meta (key, value) VALUES ('next_due_policy', $1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -357,7 +350,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(moved)
     }
 
     pub async fn close(&self) {
