@@ -967,7 +967,17 @@ impl Store {
                 feed: None,
             });
         }
-        let mut rec = load_for_update(conn, id).await?;
+        // The case with how many events it has, in one statement.
+        let row = sqlx::query(
+            "SELECT c.*, (SELECT COUNT(*) FROM events e WHERE e.case_id = c.id) AS event_count
+               FROM cases c WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
+        let mut rec = record_from_row(&row)?;
+        let events_before: i64 = row.try_get("event_count")?;
         if !actor.can_see(&rec) {
             return Err(StoreError::NotFound(format!("case {id}")));
         }
@@ -1087,14 +1097,11 @@ impl Store {
             feed::record_departure(conn, id, d, seq).await?;
             run.moved(Some(d), seq);
         }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
+        // The action added one event to the case (a merge's goes to the case merged into).
         let fresh = Fresh {
             rec,
             events: vec![event],
-            count,
+            count: events_before + 1,
         };
         self.finish_in(conn, actor, idem, now, fresh, run, render)
             .await
