@@ -1,7 +1,8 @@
 //! The change feed's read path, over real HTTP: tokens remembered yet revocable from another
 //! process, snapshots in pages that lose nothing to writes made while paging, long polls woken
-//! only by their own feed, one delta answer shared by every poller at a cursor, and gzip when
-//! asked.
+//! only by their own feed (on what the write itself told the feed, or on the database for
+//! another process's write), one delta answer shared by every poller at a cursor, and gzip when
+//! asked (but never for a write's answer).
 
 mod common;
 
@@ -11,6 +12,8 @@ use std::time::Duration;
 use common::actions::{dispatch, triage};
 use common::{TestApp, spawn_app, spawn_app_with};
 use jieyou::client::Client;
+use jieyou::domain::Actor;
+use jieyou::server::store::StoredAnswer;
 use jieyou::server::store::TOKEN_RECHECK;
 use jieyou::server::{Clock, ServerConfig, Store};
 use jieyou::wire::{Changes, Policy, Role, Tier};
@@ -191,6 +194,73 @@ async fn a_department_long_poll_wakes_only_for_its_own_department() {
     assert_eq!(app.server.feed.wakeups(), 1);
 }
 
+/// A department's long poll wakes when a case is dispatched to it by this server, on the
+/// departments the write named (the departments' heads are not read from the database); a
+/// dispatch written by another process, which names nothing to this server, wakes it through
+/// the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_department_long_poll_wakes_on_what_the_write_named_and_on_another_process_write() {
+    let app = spawn_app().await;
+    let a = app.departments[0].id;
+    let mut triaged = vec![];
+    for title in ["本进程派的个案", "另一进程派的个案"] {
+        let c = app.create(title).await;
+        triaged.push(app.act(&app.operator, &c, triage(Tier::Red)).await.unwrap());
+    }
+    let cursor = app.dept_a.changes(None, None).await.unwrap().cursor;
+    let reads = app.server.feed.head_reads();
+
+    let poller = app.dept_a.clone();
+    let poll = tokio::spawn(async move { poller.changes(Some(&cursor), Some(30)).await });
+    until_waiting(&app, Some(a), 1).await;
+    app.act(&app.operator, &triaged[0], dispatch(a))
+        .await
+        .unwrap();
+    let answer = poll.await.unwrap().unwrap();
+    assert_eq!(
+        answer.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [triaged[0].case.id]
+    );
+    // On PostgreSQL this server may hear its own commit's notification before its writer has
+    // reported the run; it then reads the heads, which is only slower.
+    if app.database.starts_with("sqlite:") {
+        assert_eq!(app.server.feed.head_reads(), reads);
+    }
+
+    let cli = other_process(&app).await;
+    let poller = app.dept_a.clone();
+    let cursor = answer.cursor;
+    let poll = tokio::spawn(async move { poller.changes(Some(&cursor), Some(30)).await });
+    until_waiting(&app, Some(a), 1).await;
+    let operator = Actor {
+        name: "op-li".into(),
+        role: Role::Operator,
+        department_id: None,
+    };
+    let other = &triaged[1].case;
+    cli.act(
+        other.id,
+        Some(other.version),
+        &dispatch(a),
+        &operator,
+        app.clock.now(),
+        None,
+        |_, _, _| StoredAnswer {
+            status: 200,
+            body: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    let answer = poll.await.unwrap().unwrap();
+    assert_eq!(
+        answer.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [other.id]
+    );
+    assert!(app.server.feed.head_reads() > reads);
+    cli.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pollers_at_one_cursor_share_one_delta_answer() {
     let app = spawn_app().await;
@@ -255,4 +325,35 @@ async fn feed_answers_are_gzipped_only_when_asked() {
         let answer: Changes = serde_json::from_slice(&plain.bytes().await.unwrap()).unwrap();
         assert_eq!(answer.cases.len(), 3, "{path}");
     }
+}
+
+/// A write's answer (larger than the size from which answers are compressed) is sent plain even
+/// to a client that asks for gzip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_answer_is_sent_plain_even_when_gzip_is_asked() {
+    let app = spawn_app().await;
+    let token = app
+        .server
+        .store
+        .add_user("intake-plain", Role::Intake, None)
+        .await
+        .unwrap();
+    let mut new = common::new_case("不压缩的回答");
+    new.description = "独居老人家中停水三天,请尽快派人查看。".repeat(20);
+    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let created = http
+        .post(format!("{}/api/v1/cases", app.server.url()))
+        .bearer_auth(&token)
+        .header("Accept-Encoding", "gzip")
+        .header("Idempotency-Key", "plain-answer-1")
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert!(created.headers().get("content-encoding").is_none());
+    let body = created.bytes().await.unwrap();
+    assert!(body.len() > usize::from(jieyou::server::routes::COMPRESS_ABOVE_BYTES));
+    let detail: jieyou::wire::CaseDetail = serde_json::from_slice(&body).unwrap();
+    assert_eq!(detail.case.description, new.description);
 }

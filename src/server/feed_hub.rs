@@ -4,7 +4,10 @@
 //! once and shared by every poller at the same cursor.
 //!
 //! The heads follow the store's commits (`Store::subscribe`), and the database's own counter
-//! once a second, so that writes made by another process are seen too.
+//! once a second, so that writes made by another process are seen too. A department's head is
+//! taken from the runs this process's writes report (`Store::take_feed_runs`), which name the
+//! departments they moved; only sequence numbers no run accounts for (another process's
+//! writes, writes outside the group writer) are looked up in the database.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -51,6 +54,8 @@ pub struct FeedHub {
     answers: Mutex<Answers>,
     /// Long polls woken by their feed moving.
     wakeups: AtomicU64,
+    /// Times the departments' heads were read from the database after start.
+    head_reads: AtomicU64,
     /// Delta answers made (each then shared).
     answers_made: AtomicU64,
 }
@@ -90,6 +95,7 @@ impl FeedHub {
             settled: AtomicI64::new(seen),
             answers: Mutex::default(),
             wakeups: AtomicU64::new(0),
+            head_reads: AtomicU64::new(0),
             answers_made: AtomicU64::new(0),
             store,
         });
@@ -121,12 +127,34 @@ impl FeedHub {
                     Err(e) => tracing::warn!(error = %e, "reading the feed's head failed"),
                 }
             }
+            // This process's runs, in sequence order, as far as they continue what is settled.
+            let mut known = seen;
+            for run in self.store.take_feed_runs() {
+                if run.head <= known {
+                    continue;
+                }
+                if run.first != known + 1 {
+                    // A gap: read below. The runs after it are committed, so the read sees them.
+                    break;
+                }
+                for (d, seq) in run.departments {
+                    raise(&self.department(d), seq);
+                }
+                known = run.head;
+            }
+            let head = head.max(known);
             if head <= seen {
                 continue;
             }
             // The whole desk first: it needs no query.
             raise(&self.all, head);
-            match self.store.department_heads(seen).await {
+            if known >= head {
+                seen = head;
+                self.settled.store(seen, Ordering::Release);
+                continue;
+            }
+            self.head_reads.fetch_add(1, Ordering::Relaxed);
+            match self.store.department_heads(known).await {
                 Ok(heads) => {
                     for (d, seq) in heads {
                         raise(&self.department(d), seq);
@@ -134,8 +162,13 @@ impl FeedHub {
                     seen = head;
                     self.settled.store(seen, Ordering::Release);
                 }
-                // Left at `seen`: the next commit or tick reads these departments again.
-                Err(e) => tracing::warn!(error = %e, "reading the departments' feed heads failed"),
+                // Left at what the runs settled: the next commit or tick reads the departments
+                // after it again.
+                Err(e) => {
+                    seen = known;
+                    self.settled.store(seen, Ordering::Release);
+                    tracing::warn!(error = %e, "reading the departments' feed heads failed");
+                }
             }
         }
     }
@@ -201,6 +234,12 @@ impl FeedHub {
     /// Long polls woken by their feed moving, since start.
     pub fn wakeups(&self) -> u64 {
         self.wakeups.load(Ordering::Relaxed)
+    }
+
+    /// Times the departments' heads were read from the database since start, rather than taken
+    /// from the runs this process's writes reported.
+    pub fn head_reads(&self) -> u64 {
+        self.head_reads.load(Ordering::Relaxed)
     }
 
     /// Delta answers made since start (each shared by the polls asking for it).

@@ -77,18 +77,29 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Gzip for answers worth it (snapshots and deltas compress about 40-fold), when the client
-/// asks for it.
+/// asks for it; never for a write's answer (see [`Uncompressed`]).
 fn compression()
 -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::Predicate;
     use tower_http::compression::predicate::{NotForContentType, SizeAbove};
+    let unmarked =
+        |_: StatusCode, _: axum::http::Version, _: &HeaderMap, ext: &axum::http::Extensions| {
+            ext.get::<Uncompressed>().is_none()
+        };
     tower_http::compression::CompressionLayer::new().compress_when(
         SizeAbove::new(COMPRESS_ABOVE_BYTES)
             .and(NotForContentType::GRPC)
             .and(NotForContentType::IMAGES)
-            .and(NotForContentType::SSE),
+            .and(NotForContentType::SSE)
+            .and(unmarked),
     )
 }
+
+/// Marks an answer that is sent as it is: a write's answer, one case and its new events (a few
+/// KB, read once by the writer). Compressing it costs the write path more CPU than the bytes
+/// save on the desk's network; the feed's deltas and snapshots carry the bulk and stay gzip.
+#[derive(Debug, Clone, Copy)]
+struct Uncompressed;
 
 /// Smaller answers are sent as they are: gzip would save little and cost a round of CPU.
 pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
@@ -533,6 +544,7 @@ fn answer_response(answer: StoredAnswer, replayed: bool) -> Response {
     if replayed {
         h.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    resp.extensions_mut().insert(Uncompressed);
     resp
 }
 

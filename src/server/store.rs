@@ -15,6 +15,7 @@ mod escalation;
 mod feed;
 mod groups;
 mod metrics;
+mod moves;
 mod next_due;
 mod notify;
 mod schema;
@@ -26,6 +27,8 @@ pub use dialect::Dialect;
 pub use escalation::{ESCALATION_BATCH, EscalationPass};
 pub use feed::{FeedPage, SnapshotPage, adopt_restored_copy};
 pub use metrics::OpenCases;
+pub use moves::FeedRun;
+pub(crate) use moves::FeedRuns;
 pub(crate) use notify::raise as raise_feed;
 pub use schema::{MigrationName, SchemaStatus};
 pub use shifts::ShiftRefusal;
@@ -182,6 +185,8 @@ pub struct Store {
     read: DbPool,
     write: DbPool,
     feed: watch::Sender<i64>,
+    /// What this process's group commits did to the feed, for the feed hub.
+    runs: Arc<FeedRuns>,
     /// Made with the database and renewed by a restore; every feed cursor carries it.
     database_id: String,
     ref_prefix: String,
@@ -289,9 +294,11 @@ impl Store {
         let (feed, _) = watch::channel(seq);
         let candidates = Arc::new(candidates::CandidateIndex::default());
         let lost = candidates.clone();
+        let runs = Arc::new(FeedRuns::default());
         let writer = GroupWriter::start(
             write.clone(),
             feed.clone(),
+            runs.clone(),
             Box::new(move || lost.drop_all()),
         );
         let (peers, _) = tokio::sync::broadcast::channel(PEER_PRESENCE_QUEUE);
@@ -308,6 +315,7 @@ impl Store {
             read,
             write,
             feed,
+            runs,
             database_id,
             ref_prefix: ref_prefix.to_string(),
             tz,
@@ -812,19 +820,25 @@ impl Store {
         if let Some(answer) = self.replay(conn, actor, idem, now).await? {
             return Ok(Step {
                 value: Wrote::Replayed(answer),
-                seq: None,
+                feed: None,
             });
         }
         let reference = self.next_reference(conn, now).await?;
         let rec = CaseRecord::received(reference, new, now);
         let seq = next_seq(conn).await?;
+        // The group is chosen first, so the case is written with it in one statement.
+        let group = candidates::choose_group(&self.candidates, conn, seq, &rec).await?;
+        let rec = CaseRecord { group, ..rec };
         let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec, &self.policy)
             .bind(seq)
+            .bind(group)
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let group = candidates::join_group(&self.candidates, conn, id, seq, &rec).await?;
-        let rec = CaseRecord { id, group, ..rec };
+        let rec = CaseRecord { id, ..rec };
+        candidates::added(&self.candidates, id, seq, &rec);
+        let mut run = FeedRun::new(seq, seq);
+        run.moved(rec.department_id, seq);
         let payload = serde_json::json!({ "channel": rec.channel });
         let event = self
             .record_event(
@@ -843,7 +857,7 @@ impl Store {
             events: vec![event],
             count: 1,
         };
-        self.finish_in(conn, actor, idem, now, fresh, seq, render)
+        self.finish_in(conn, actor, idem, now, fresh, run, render)
             .await
     }
 
@@ -943,10 +957,20 @@ impl Store {
         if let Some(answer) = self.replay(conn, actor, idem, now).await? {
             return Ok(Step {
                 value: Wrote::Replayed(answer),
-                seq: None,
+                feed: None,
             });
         }
-        let mut rec = load_for_update(conn, id).await?;
+        // The case with how many events it has, in one statement.
+        let row = sqlx::query(
+            "SELECT c.*, (SELECT COUNT(*) FROM events e WHERE e.case_id = c.id) AS event_count
+               FROM cases c WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
+        let mut rec = record_from_row(&row)?;
+        let events_before: i64 = row.try_get("event_count")?;
         if !actor.can_see(&rec) {
             return Err(StoreError::NotFound(format!("case {id}")));
         }
@@ -1033,8 +1057,11 @@ impl Store {
             answers::record_answer_use(conn, r, id, event.id, actor, now).await?;
         }
         let mut head = seq;
+        // The department of the case merged into, whose feed moves with it.
+        let mut target_department = None;
         if let CaseAction::Merge(b) = action {
             let mut target = load_for_update(conn, b.into).await?;
+            target_department = target.department_id;
             target.version += 1;
             target.updated_at = now;
             head = next_seq(conn).await?;
@@ -1055,20 +1082,21 @@ impl Store {
             )
             .await?;
         }
+        let mut run = FeedRun::new(seq, head);
+        run.moved(rec.department_id, seq);
+        run.moved(target_department, head);
         // A return, a reassignment or a reopen: the department that held the case hears of it.
         if let Some(d) = held_by.filter(|d| rec.department_id != Some(*d)) {
             feed::record_departure(conn, id, d, seq).await?;
+            run.moved(Some(d), seq);
         }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE case_id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
+        // The action added one event to the case (a merge's goes to the case merged into).
         let fresh = Fresh {
             rec,
             events: vec![event],
-            count,
+            count: events_before + 1,
         };
-        self.finish_in(conn, actor, idem, now, fresh, head, render)
+        self.finish_in(conn, actor, idem, now, fresh, run, render)
             .await
     }
 
@@ -1082,7 +1110,7 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
         fresh: Fresh,
-        seq: i64,
+        run: FeedRun,
         render: Render,
     ) -> Result<Step<Wrote>, StoreError> {
         let answer = match idem {
@@ -1110,7 +1138,7 @@ impl Store {
         };
         Ok(Step {
             value: Wrote::Fresh(Box::new(fresh), answer),
-            seq: Some(seq),
+            feed: Some(run),
         })
     }
 
@@ -1556,9 +1584,9 @@ const INSERT_CASE: &str = "INSERT INTO cases (
     updated_at, feedback_due_override, return_count, extension_count, urge_count, ext_until,
     ext_reason, ext_by, ext_at, satisfaction, merged_into, follow_up_required, awaiting_ruling,
     escalation_clock, escalation_due_at, escalation_level, escalated_at, clocks_from, next_due_at,
-    change_seq)
+    change_seq, group_id)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29,
-            $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)
+            $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45)
     RETURNING id";
 
 const UPDATE_CASE: &str = "UPDATE cases SET

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::store::{Db, DbConnection, DbPool, Dialect};
+use super::store::{Db, DbConnection, DbPool, Dialect, FeedRun, FeedRuns};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use sqlx::pool::PoolConnection;
@@ -267,10 +267,10 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 /// What one write of a group gives back once it ran: its value (handed to the caller only after
-/// the group's COMMIT) and the feed sequence it took, if it changed a case.
+/// the group's COMMIT) and the feed sequence numbers it took, if it changed a case.
 pub(super) struct Step<T> {
     pub value: T,
-    pub seq: Option<i64>,
+    pub feed: Option<FeedRun>,
 }
 
 /// How many writes share one transaction at most: bounds how long the write lock is held and
@@ -287,7 +287,10 @@ type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 enum Ran {
     /// Its statements are in the open transaction; `deliver` hands over the result once the
     /// group is committed, or the group's error.
-    Applied { seq: Option<i64>, deliver: Deliver },
+    Applied {
+        feed: Option<FeedRun>,
+        deliver: Deliver,
+    },
     /// It failed: nothing of it may stay in the transaction.
     Failed {
         error: StoreError,
@@ -320,7 +323,7 @@ where
             // A panicking write fails alone; the writer task and the other writes go on.
             match AssertUnwindSafe(work(conn)).catch_unwind().await {
                 Ok(Ok(step)) => Ran::Applied {
-                    seq: step.seq,
+                    feed: step.feed,
                     deliver: Box::new(move |committed: Result<(), StoreError>| {
                         let _ = reply.send(committed.map(|()| step.value));
                     }),
@@ -351,7 +354,8 @@ where
 /// with one fsync. A write is answered only after the COMMIT that made it durable; a write
 /// that fails is rolled back to its savepoint alone and the others commit. Feed sequence
 /// numbers are taken inside the transaction, on the one connection, so their order is commit
-/// order; long polls are woken once per group.
+/// order; long polls are woken once per group, and the feed hub is told which department feeds
+/// the group moved.
 #[derive(Clone)]
 pub(super) struct GroupWriter {
     jobs: mpsc::UnboundedSender<Box<dyn Job>>,
@@ -373,10 +377,16 @@ struct Counters {
 
 impl GroupWriter {
     /// `lost` is called when a group's writes are rolled back together (it did not commit).
-    pub(super) fn start(pool: DbPool, feed: watch::Sender<i64>, lost: Lost) -> GroupWriter {
+    pub(super) fn start(
+        pool: DbPool,
+        feed: watch::Sender<i64>,
+        runs: Arc<FeedRuns>,
+        lost: Lost,
+    ) -> GroupWriter {
         let (jobs, queue) = mpsc::unbounded_channel();
         let stats = Arc::new(Counters::default());
-        tokio::spawn(drain(pool, feed, queue, stats.clone(), lost));
+        let sink = Sink { feed, runs, lost };
+        tokio::spawn(drain(pool, sink, queue, stats.clone()));
         GroupWriter { jobs, stats }
     }
 
@@ -416,12 +426,18 @@ fn group_error(e: &StoreError) -> StoreError {
     }
 }
 
+/// Where the drain tells what its groups did: the feed's head, the runs it took, and `lost`.
+struct Sink {
+    feed: watch::Sender<i64>,
+    runs: Arc<FeedRuns>,
+    lost: Lost,
+}
+
 async fn drain(
     pool: DbPool,
-    feed: watch::Sender<i64>,
+    sink: Sink,
     mut queue: mpsc::UnboundedReceiver<Box<dyn Job>>,
     stats: Arc<Counters>,
-    lost: Lost,
 ) {
     // A write taken from the queue for a group that ended before it ran.
     let mut carried: Option<Box<dyn Job>> = None;
@@ -446,29 +462,36 @@ async fn drain(
             }
         };
         let mut applied: Vec<Deliver> = vec![];
-        let mut head = None;
+        let mut run: Option<FeedRun> = None;
         let mut next = Some(first);
         let mut broken = None;
+        // A savepoint `w` is open for the next write: begun together with the end of the
+        // previous write's, one round trip to the database for both.
+        let mut guarded = false;
         while let Some(job) = next.take() {
             // The group's first write needs no savepoint: if it fails, the whole transaction
             // is rolled back, and the next write begins a fresh one.
             let alone = applied.is_empty();
-            if !alone && let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *tx).await {
+            if !alone
+                && !guarded
+                && let Err(e) = sqlx::query("SAVEPOINT w").execute(&mut *tx).await
+            {
                 let e = StoreError::from(e);
                 job.fail(group_error(&e));
                 broken = Some(e);
                 break;
             }
+            guarded = false;
+            let mut went_through = false;
             match job.run(&mut tx).await {
-                Ran::Applied { seq, deliver } => {
-                    if !alone && let Err(e) = sqlx::query("RELEASE w").execute(&mut *tx).await {
-                        let e = StoreError::from(e);
-                        deliver(Err(group_error(&e)));
-                        broken = Some(e);
-                        break;
+                Ran::Applied { feed, deliver } => {
+                    match (&mut run, feed) {
+                        (Some(run), Some(feed)) => run.extend(feed),
+                        (run @ None, feed) => *run = feed,
+                        (Some(_), None) => {}
                     }
-                    head = seq.max(head);
                     applied.push(deliver);
+                    went_through = !alone;
                 }
                 Ran::Failed { error, deliver } if alone => {
                     deliver(error);
@@ -492,6 +515,25 @@ async fn drain(
             if applied.len() < GROUP_LIMIT {
                 next = queue.try_recv().ok();
             }
+            // The savepoint of a write that went through ends as the next one's begins; the
+            // last one's is ended by the COMMIT.
+            if went_through && let Some(waiting) = next.take() {
+                match sqlx::raw_sql("RELEASE w; SAVEPOINT w")
+                    .execute(&mut *tx)
+                    .await
+                {
+                    Ok(_) => {
+                        guarded = true;
+                        next = Some(waiting);
+                    }
+                    Err(e) => {
+                        let e = StoreError::from(e);
+                        waiting.fail(group_error(&e));
+                        broken = Some(e);
+                        break;
+                    }
+                }
+            }
         }
         let committed = match broken {
             Some(e) => Err(e),
@@ -508,15 +550,18 @@ async fn drain(
                 stats
                     .writes
                     .fetch_add(applied.len() as u64, Ordering::Relaxed);
-                if let Some(seq) = head {
-                    super::store::raise_feed(&feed, seq);
+                if let Some(run) = run {
+                    let head = run.head;
+                    // Kept before the head moves: whoever wakes at the head finds the run.
+                    sink.runs.push(run);
+                    super::store::raise_feed(&sink.feed, head);
                 }
                 for deliver in applied {
                     deliver(Ok(()));
                 }
             }
             Err(e) => {
-                lost();
+                (sink.lost)();
                 for deliver in applied {
                     deliver(Err(group_error(&e)));
                 }

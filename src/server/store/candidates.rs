@@ -7,9 +7,12 @@
 //! sequence it has applied and, inside the write transaction (after the write took its own
 //! sequence number, so every lower number is committed and visible), reads the cases changed
 //! since then. Normally those are the few this process just wrote; a case another server
-//! instance wrote to the same database is seen the same way. Whatever a write added to the
-//! index is undone with it: a write that fails after changing the index, or a group commit
-//! that does not commit, drops the index, and the next write loads it again from the table.
+//! instance wrote to the same database is seen the same way. Every change of a case takes a
+//! sequence number, so when the applied one is just below the write's own, nothing changed and
+//! nothing is read. The group is chosen before the new case is inserted, which is then written
+//! with it and added to the index as written. Whatever a write added to the index is undone
+//! with it: a write that fails after changing the index, or a group commit that does not
+//! commit, drops the index, and the next write loads it again from the table.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +22,7 @@ use sqlx::Row;
 use super::{DbConnection, DbRow, StoreError};
 use crate::domain::CaseRecord;
 use crate::similar::{self, Prepared, Request};
+use crate::wire::Status;
 
 /// At most the newest this many open untriaged cases of one phone, and of one town, are
 /// compared with a new case: a bound on the work of one intake however long the queue grows.
@@ -143,18 +147,11 @@ impl State {
     }
 
     /// The anchor of the most similar candidate to `new` (ties: the earliest), among the
-    /// newest [`PER_KEY`] of its phone and of its town, `id` itself left out.
-    fn best(&self, id: i64, phone: &str, town: &str, new: &Prepared) -> Option<i64> {
+    /// newest [`PER_KEY`] of its phone and of its town.
+    fn best(&self, phone: &str, town: &str, new: &Prepared) -> Option<i64> {
         let newest = |ids: Option<&BTreeSet<i64>>| -> Vec<i64> {
-            ids.map(|ids| {
-                ids.iter()
-                    .rev()
-                    .filter(|c| **c != id)
-                    .take(PER_KEY)
-                    .copied()
-                    .collect()
-            })
-            .unwrap_or_default()
+            ids.map(|ids| ids.iter().rev().take(PER_KEY).copied().collect())
+                .unwrap_or_default()
         };
         let mut ids = newest(self.by_phone.get(phone));
         ids.extend(newest(self.by_town.get(town)));
@@ -193,23 +190,28 @@ impl Drop for Tentative {
     }
 }
 
-/// The group the new case `id` (written at feed sequence `seq`) joins, recorded on it: the
-/// anchor of the most similar open untriaged case from the same phone or town that is the
-/// same request (ties: the earliest). Other cases are not changed.
-pub(super) async fn join_group(
+/// The group a new case (to be written at feed sequence `seq`, not inserted yet) joins: the
+/// anchor of the most similar open untriaged case from the same phone or town that is the same
+/// request (ties: the earliest). Other cases are not changed. The case is then inserted with
+/// this group and handed to [`added`].
+pub(super) async fn choose_group(
     index: &CandidateIndex,
     conn: &mut DbConnection,
-    id: i64,
     seq: i64,
     rec: &CaseRecord,
 ) -> Result<Option<i64>, StoreError> {
     if rec.tier.is_some() {
         return Ok(None);
     }
-    // Brought up to `seq`, the sequence this write took: every change below it is
-    // committed and visible here, and so is this write's own case.
-    let anchor = loop {
-        let (rows, whole) = index.changes(conn).await?;
+    // Brought up to `seq - 1`: every change below the sequence this write took is committed
+    // (or made earlier in this transaction) and visible here.
+    loop {
+        let applied = index.lock().as_ref().map(|s| s.applied);
+        let (rows, whole) = if applied == Some(seq - 1) {
+            (Vec::new(), false)
+        } else {
+            index.changes(conn).await?
+        };
         let mut guard = index.lock();
         if guard.is_none() && !whole {
             // Dropped meanwhile: load it whole.
@@ -218,7 +220,7 @@ pub(super) async fn join_group(
         let state = match &mut *guard {
             Some(state) if !whole => state,
             slot => slot.insert(State {
-                applied: seq,
+                applied: seq - 1,
                 cases: HashMap::new(),
                 by_phone: HashMap::new(),
                 by_town: HashMap::new(),
@@ -227,25 +229,47 @@ pub(super) async fn join_group(
         for row in &rows {
             state.apply(row)?;
         }
-        state.applied = state.applied.max(seq);
-        let new = match state.cases.get(&id) {
-            Some(c) => c.prepared.clone(),
-            None => Prepared::of(&request(rec)),
-        };
-        let anchor = state.best(id, &rec.requester_phone, &rec.town, &new);
-        if let Some(c) = state.cases.get_mut(&id) {
-            c.group = anchor;
-        }
-        break anchor;
-    };
-    if let Some(anchor) = anchor {
-        sqlx::query("UPDATE cases SET group_id = $1 WHERE id = $2")
-            .bind(anchor)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+        state.applied = state.applied.max(seq - 1);
+        let new = Prepared::of(&request(rec));
+        return Ok(state.best(&rec.requester_phone, &rec.town, &new));
     }
-    Ok(anchor)
+}
+
+/// The new case `rec`, inserted as `id` at feed sequence `seq` in the group [`choose_group`]
+/// chose, is a candidate itself from now on.
+pub(super) fn added(index: &CandidateIndex, id: i64, seq: i64, rec: &CaseRecord) {
+    let mut guard = index.lock();
+    let Some(state) = &mut *guard else { return };
+    // Only when the index is where `choose_group` left it; otherwise the next write reads the
+    // case from the table.
+    if state.applied != seq - 1 {
+        return;
+    }
+    state.applied = seq;
+    if rec.status != Status::New || rec.tier.is_some() {
+        return;
+    }
+    let prepared = Prepared::of(&request(rec));
+    state.remove(id);
+    state
+        .by_phone
+        .entry(rec.requester_phone.clone())
+        .or_default()
+        .insert(id);
+    state
+        .by_town
+        .entry(rec.town.clone())
+        .or_default()
+        .insert(id);
+    state.cases.insert(
+        id,
+        Candidate {
+            phone: rec.requester_phone.clone(),
+            town: rec.town.clone(),
+            group: rec.group,
+            prepared,
+        },
+    );
 }
 
 fn request(r: &CaseRecord) -> Request<'_> {

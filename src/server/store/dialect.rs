@@ -118,19 +118,20 @@ pub(crate) const PRESENCE_CHANNEL: &str = "jieyou_presence";
 /// delivered at COMMIT (and not at all after a rollback), so the other instances wake their
 /// long polls exactly when the change is visible to them.
 pub(crate) async fn take_seqs(conn: &mut DbConnection, n: i64) -> Result<i64, StoreError> {
-    let head: i64 =
-        sqlx::query_scalar("UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq")
-            .bind(n)
-            .fetch_one(&mut *conn)
-            .await?;
-    if Dialect::of(conn) == Dialect::Postgres {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(FEED_CHANNEL)
-            .bind(head.to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(head)
+    let taken = match Dialect::of(conn) {
+        Dialect::Sqlite => {
+            sqlx::query_scalar("UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+                .bind(n)
+        }
+        // Announced by the same statement: one round trip to the database, not two.
+        Dialect::Postgres => sqlx::query_scalar(
+            "WITH taken AS (UPDATE feed_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq)
+             SELECT taken.seq FROM taken, pg_notify($2, taken.seq::text)",
+        )
+        .bind(n)
+        .bind(FEED_CHANNEL),
+    };
+    Ok(taken.fetch_one(&mut *conn).await?)
 }
 
 /// The URL with one more query parameter.
