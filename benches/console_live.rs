@@ -5,23 +5,25 @@
 //! demo's wording, received over the last three hours, so the Overdue board has rows), then the
 //! bench-built `jieyou serve` opens it with the escalation ladder off (its pass is the server's
 //! cost, not the console's). The bench fetches one full snapshot itself, so the server has
-//! answered it once and its time is shown apart; then the bench-built console runs in a tmux
-//! server of its own, 160×45, and the bench reads its screen with `capture-pane`:
+//! answered it once and its time is shown apart; then the bench-built console runs in a
+//! pseudo-terminal of the bench's own, 160×45, whose output a terminal model parses on a reader
+//! thread (`pty/mod.rs`): a screen counts once its synchronized frame is complete, at the
+//! instant the pty read that completed it returned.
 //!
 //! - start: from launching the console to the first screen showing live, populated rows (the
 //!   snapshot's first page), and to the pane headers counting every case;
 //! - idle: the console's CPU (% of one core) and RSS from `/proc` over a window in each view
 //!   (Queue, Overdue, Departments, Stats, Search) of an operator, and on a supervisor's
 //!   Overdue board;
-//! - key to screen: a cursor key sent with `send-keys`, then `capture-pane` until the selected
-//!   row shows another case, while a writer adds notes through the API at 20 a second. The
-//!   figure includes tmux's own time to deliver the key and to capture the pane.
+//! - key to screen: a cursor key written to the pty, timed until a frame's selected row shows
+//!   another case, while a writer adds notes through the API at 20 a second;
+//! - the harness's floor, while the writer still writes: a key to its echo by `cat` (in raw
+//!   mode, so `cat` itself answers) through the same kind of pty, reader and parser.
 //!
 //! Sizes: `JIEYOU_BENCH_CASES`, `JIEYOU_BENCH_IDLE_SECONDS`, `JIEYOU_BENCH_KEY_SAMPLES`.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -30,6 +32,7 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use futures::StreamExt;
 use jieyou::client::{Client, new_idempotency_key};
+use jieyou::console::pace::FRAMES_PER_SECOND;
 use jieyou::demo::data::DemoData;
 use jieyou::domain::Actor;
 use jieyou::loadgen::procfs::Sampler;
@@ -37,12 +40,15 @@ use jieyou::server::Store;
 use jieyou::server::config::ServerConfig;
 use jieyou::server::store::{StoredAnswer, Written};
 use jieyou::wire::{CaseAction, DepartmentKind, Role, TextBody, Tier, TierBody};
+use portable_pty::CommandBuilder;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 mod common;
+mod pty;
 
 use common::{BIN, Server};
+use pty::Term;
 /// Changes a second made through the API while keys are measured.
 const WRITE_RATE: u64 = 20;
 /// The longest wait for one screen change before it counts as missed.
@@ -75,13 +81,6 @@ fn main() -> anyhow::Result<()> {
         idle: Duration::from_secs(env_or("JIEYOU_BENCH_IDLE_SECONDS", idle)),
         key_samples: env_or("JIEYOU_BENCH_KEY_SAMPLES", samples),
     };
-    let tmux = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !tmux {
-        bail!("the console_live bench drives the console in tmux: install tmux");
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -127,7 +126,7 @@ impl Row {
 async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "console_live bench ({}): {} open cases, {cores} cores shared by bench, server, tmux and console",
+        "console_live bench ({}): {} open cases, {cores} cores shared by bench, server and console",
         if quick { "quick" } else { "full" },
         sizes.cases
     );
@@ -168,7 +167,7 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
     ));
 
     let home = dir.path().join("home-operator");
-    let console = Console::launch("operator", &home, &server.url, &operator)?;
+    let mut console = Console::launch(&home, &server.url, &operator)?;
     let start = console.wait_populated()?;
     rows.push(Row::at_most(
         "operator console: start to a populated queue",
@@ -199,7 +198,7 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
         ("4", "Stats"),
         ("5", "Search"),
     ] {
-        console.keys(&[key]);
+        console.key(key.as_bytes())?;
         let (cpu, rss) = idle(pid, sizes.idle).await?;
         rss_peak = rss_peak.max(rss);
         rows.push(Row::at_most(
@@ -210,19 +209,26 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
         ));
     }
 
-    console.keys(&["1"]);
+    console.key(b"1")?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let write = Writer::start(&server.url, &writer, sizes.cases)?;
-    let keys = key_latencies(&console, sizes.key_samples).await;
+    let keys = key_latencies(&mut console, sizes.key_samples).await?;
+    let floor = sorted_ms(&echo_floor(sizes.key_samples).await?);
     let (written, seconds, failed) = write.stop();
     let rate = written as f64 / seconds.max(0.001);
     if let Some(s) = Sampler::start(pid) {
         rss_peak = rss_peak.max(s.finish().rss_peak_bytes as f64 / 1e6);
     }
-    let ms = sorted_ms(&keys);
-    let missed = keys.iter().filter(|d| **d >= KEY_WAIT).count();
+    let ms = sorted_ms(&keys.iter().map(|k| k.0).collect::<Vec<_>>());
+    let unpaced = sorted_ms(
+        &keys
+            .iter()
+            .map(|(d, p)| d.saturating_sub(*p))
+            .collect::<Vec<_>>(),
+    );
+    let missed = keys.iter().filter(|k| k.0 >= KEY_WAIT).count();
     rows.push(Row::info(
-        "writes during the key samples",
+        "writes during the key and floor samples",
         format!("{rate:.1}/s through the API ({failed} refused)"),
     ));
     rows.push(Row::info(
@@ -241,19 +247,26 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
         "ms",
         50.0,
     ));
-    drop(console);
-    let floor = sorted_ms(&tmux_floor(sizes.key_samples).await?);
+    rows.push(Row::info(
+        "key to screen less the frame pacing's wait, p50 / p99",
+        format!(
+            "{:.1} / {:.1} ms (at most {FRAMES_PER_SECOND} frames a second)",
+            quantile(&unpaced, 0.50),
+            quantile(&unpaced, 0.99)
+        ),
+    ));
     rows.push(Row::info(
         "harness floor: a key to its echo by cat, p50 / p99",
         format!(
-            "{:.1} / {:.1} ms (send-keys and capture-pane, in the key figures too)",
+            "{:.2} / {:.2} ms (pty write, read and parse, in the key figures too)",
             quantile(&floor, 0.50),
             quantile(&floor, 0.99)
         ),
     ));
+    drop(console);
 
     let home = dir.path().join("home-supervisor");
-    let console = Console::launch("supervisor", &home, &server.url, &supervisor)?;
+    let mut console = Console::launch(&home, &server.url, &supervisor)?;
     let start = console.wait_populated()?;
     rows.push(Row::at_most(
         "supervisor console: start to a populated board",
@@ -262,9 +275,9 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
         2.0,
     ));
     // Its Queue tab tells when every case is held; then back to the board.
-    console.keys(&["1"]);
+    console.key(b"1")?;
     console.wait_for(|s| headers.iter().all(|h| s.contains(h.as_str())))?;
-    console.keys(&["2"]);
+    console.key(b"2")?;
     let (cpu, rss) = idle(console.pid()?, sizes.idle).await?;
     rss_peak = rss_peak.max(rss);
     rows.push(Row::at_most(
@@ -408,21 +421,23 @@ async fn idle(pid: u32, window: Duration) -> anyhow::Result<(f64, f64)> {
     Ok((usage.cpu_percent, usage.rss_peak_bytes as f64 / 1e6))
 }
 
-/// A cursor key down or up in turn, each timed until the selected row shows another case.
-/// The harness's own floor: a key to its echo by `cat` in the same kind of pane, through the
-/// same `send-keys` and `capture-pane`.
-async fn tmux_floor(samples: usize) -> anyhow::Result<Vec<Duration>> {
-    let cat = Console::run("cat", "cat")?;
+/// The harness's own floor: a key to its echo by `cat` in a pty of the same size, read and
+/// parsed the same way. `cat` runs in raw mode, so the echo is a process reading the key and
+/// writing it back, not the kernel's line discipline.
+async fn echo_floor(samples: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut cmd = CommandBuilder::new("sh");
+    cmd.args(["-c", "stty raw -echo && printf ready && exec cat"]);
+    let mut cat = Term::spawn(cmd)?;
+    cat.wait_for(0, START_WAIT, |s| s.contains("ready"))
+        .context("cat in a pty")?;
     let shown = |s: &str| s.matches('x').count();
     let mut out = Vec::with_capacity(samples);
     for _ in 0..samples {
-        let before = shown(&cat.screen());
-        let sent = Instant::now();
-        cat.keys(&["x"]);
-        while shown(&cat.screen()) == before && sent.elapsed() < KEY_WAIT {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        out.push(sent.elapsed());
+        let last = cat.latest();
+        let before = shown(&last.text);
+        let sent = cat.send(b"x")?;
+        let echoed = cat.wait_for(last.seq, KEY_WAIT, |s| shown(s) > before);
+        out.push(echoed.map_or(KEY_WAIT, |f| f.at.saturating_duration_since(sent)));
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
     Ok(out)
@@ -434,29 +449,35 @@ fn sorted_ms(d: &[Duration]) -> Vec<f64> {
     ms
 }
 
-async fn key_latencies(console: &Console, samples: usize) -> Vec<Duration> {
+/// A cursor key down or up in turn, each timed until a frame's selected row shows another
+/// case: (key to screen, the part of it the console's frame pacing made the key wait). The
+/// console draws at most `FRAMES_PER_SECOND` frames a second, so a key that comes soon after
+/// a frame (and changes arrive 20 times a second) waits for the next one; that wait is read
+/// from the last frame seen before the key.
+async fn key_latencies(
+    console: &mut Console,
+    samples: usize,
+) -> anyhow::Result<Vec<(Duration, Duration)>> {
+    let frame_time = Duration::from_secs(1) / FRAMES_PER_SECOND;
     let mut rng = StdRng::seed_from_u64(7);
     let mut out = Vec::with_capacity(samples);
     for i in 0..samples {
-        let before = selected_row(&console.screen());
-        let sent = Instant::now();
-        console.keys(&[if i % 2 == 0 { "j" } else { "k" }]);
-        loop {
-            let now = selected_row(&console.screen());
-            if now.is_some() && now != before {
-                out.push(sent.elapsed());
-                break;
-            }
-            if sent.elapsed() >= KEY_WAIT {
-                out.push(KEY_WAIT);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        let last = console.term.latest();
+        let before = selected_row(&last.text);
+        let sent = console.key(if i % 2 == 0 { b"j" } else { b"k" })?;
+        let moved = console.term.wait_for(last.seq, KEY_WAIT, |s| {
+            let now = selected_row(s);
+            now.is_some() && now != before
+        });
+        let paced = (last.at + frame_time).saturating_duration_since(sent);
+        out.push((
+            moved.map_or(KEY_WAIT, |f| f.at.saturating_duration_since(sent)),
+            paced,
+        ));
         // Keys come at a person's pace, not back to back.
         tokio::time::sleep(Duration::from_millis(rng.random_range(40..120))).await;
     }
-    out
+    Ok(out)
 }
 
 /// Where the selected row (`▶`) is on the screen and the case reference it shows (cut to the
@@ -554,64 +575,38 @@ impl Writer {
     }
 }
 
-/// The console in a tmux server of its own (`-L`), killed when dropped.
+/// The bench-built console in a pty of its own, killed when dropped.
 struct Console {
-    socket: String,
-    launched: Instant,
+    term: Term,
 }
 
 impl Console {
-    fn launch(name: &str, home: &Path, url: &str, token: &str) -> anyhow::Result<Console> {
+    fn launch(home: &Path, url: &str, token: &str) -> anyhow::Result<Console> {
         std::fs::create_dir_all(home)?;
-        let cmd = format!(
-            "env -u JIEYOU_SERVER -u JIEYOU_TOKEN -u NO_COLOR HOME={home} XDG_CONFIG_HOME={home}/config XDG_DATA_HOME={home}/data LANG=en_US.UTF-8 LC_ALL=en_US.UTF-8 {BIN} --server '{url}' --token '{token}' --lang en; echo CONSOLE-EXITED $?; sleep 600",
-            home = home.display()
-        );
-        Console::run(name, &cmd)
-    }
-
-    /// `cmd` in a 160×45 pane.
-    fn run(name: &str, cmd: &str) -> anyhow::Result<Console> {
-        let socket = format!("jieyou-live-{name}-{}", std::process::id());
-        let launched = Instant::now();
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "160",
-                "-y",
-                "45",
-                "-s",
-                "main",
-                cmd,
-            ])
-            .status()?;
-        anyhow::ensure!(status.success(), "tmux new-session failed");
-        Ok(Console { socket, launched })
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "main"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", "-t", "main", k]);
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.args(["--server", url, "--token", token, "--lang", "en"]);
+        for name in ["JIEYOU_SERVER", "JIEYOU_TOKEN", "NO_COLOR"] {
+            cmd.env_remove(name);
         }
+        cmd.env("HOME", home);
+        cmd.env("XDG_CONFIG_HOME", home.join("config"));
+        cmd.env("XDG_DATA_HOME", home.join("data"));
+        cmd.env("LANG", "en_US.UTF-8");
+        cmd.env("LC_ALL", "en_US.UTF-8");
+        cmd.env("TERM", "xterm-256color");
+        cmd.cwd(home);
+        Ok(Console {
+            term: Term::spawn(cmd)?,
+        })
+    }
+
+    /// Types `bytes`: the instant just before.
+    fn key(&mut self, bytes: &[u8]) -> anyhow::Result<Instant> {
+        self.term.send(bytes)
+    }
+
+    fn pid(&self) -> anyhow::Result<u32> {
+        self.term.pid()
     }
 
     /// Time from the launch to a screen that is live and shows case rows.
@@ -619,37 +614,20 @@ impl Console {
         self.wait_for(|s| s.contains("● live") && s.contains("KH-"))
     }
 
-    /// Time from the launch to a screen that `done` accepts.
+    /// Time from the launch to a frame that `done` accepts.
     fn wait_for(&self, done: impl Fn(&str) -> bool) -> anyhow::Result<Duration> {
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return Ok(self.launched.elapsed());
-            }
-            if screen.contains("CONSOLE-EXITED") || self.launched.elapsed() > START_WAIT {
-                bail!("the console did not show its cases:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        match self.term.wait_for(0, START_WAIT, done) {
+            Some(frame) => Ok(frame.at.saturating_duration_since(self.term.launched)),
+            None => bail!(
+                "the console did not show its cases ({}):\n{}",
+                if self.term.closed() {
+                    "it exited"
+                } else {
+                    "still running"
+                },
+                self.term.latest().text
+            ),
         }
-    }
-
-    /// The console's process: the pane's shell runs it as its only child.
-    fn pid(&self) -> anyhow::Result<u32> {
-        let shell = self.tmux(&["list-panes", "-t", "main", "-F", "#{pane_pid}"]);
-        let out = Command::new("ps")
-            .args(["-o", "pid=,comm=", "--ppid", shell.trim()])
-            .output()?;
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find(|l| l.contains("jieyou"))
-            .and_then(|l| l.split_whitespace().next()?.parse().ok())
-            .context("the console's process")
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
     }
 }
 
