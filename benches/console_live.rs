@@ -32,7 +32,6 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use futures::StreamExt;
 use jieyou::client::{Client, new_idempotency_key};
-use jieyou::console::pace::FRAMES_PER_SECOND;
 use jieyou::demo::data::DemoData;
 use jieyou::domain::Actor;
 use jieyou::loadgen::procfs::Sampler;
@@ -219,14 +218,8 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
     if let Some(s) = Sampler::start(pid) {
         rss_peak = rss_peak.max(s.finish().rss_peak_bytes as f64 / 1e6);
     }
-    let ms = sorted_ms(&keys.iter().map(|k| k.0).collect::<Vec<_>>());
-    let unpaced = sorted_ms(
-        &keys
-            .iter()
-            .map(|(d, p)| d.saturating_sub(*p))
-            .collect::<Vec<_>>(),
-    );
-    let missed = keys.iter().filter(|k| k.0 >= KEY_WAIT).count();
+    let ms = sorted_ms(&keys);
+    let missed = keys.iter().filter(|k| **k >= KEY_WAIT).count();
     rows.push(Row::info(
         "writes during the key and floor samples",
         format!("{rate:.1}/s through the API ({failed} refused)"),
@@ -246,14 +239,6 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<Vec<Row>> {
         quantile(&ms, 0.99),
         "ms",
         50.0,
-    ));
-    rows.push(Row::info(
-        "key to screen less the frame pacing's wait, p50 / p99",
-        format!(
-            "{:.1} / {:.1} ms (at most {FRAMES_PER_SECOND} frames a second)",
-            quantile(&unpaced, 0.50),
-            quantile(&unpaced, 0.99)
-        ),
     ));
     rows.push(Row::info(
         "harness floor: a key to its echo by cat, p50 / p99",
@@ -450,15 +435,8 @@ fn sorted_ms(d: &[Duration]) -> Vec<f64> {
 }
 
 /// A cursor key down or up in turn, each timed until a frame's selected row shows another
-/// case: (key to screen, the part of it the console's frame pacing made the key wait). The
-/// console draws at most `FRAMES_PER_SECOND` frames a second, so a key that comes soon after
-/// a frame (and changes arrive 20 times a second) waits for the next one; that wait is read
-/// from the last frame seen before the key.
-async fn key_latencies(
-    console: &mut Console,
-    samples: usize,
-) -> anyhow::Result<Vec<(Duration, Duration)>> {
-    let frame_time = Duration::from_secs(1) / FRAMES_PER_SECOND;
+/// case.
+async fn key_latencies(console: &mut Console, samples: usize) -> anyhow::Result<Vec<Duration>> {
     let mut rng = StdRng::seed_from_u64(7);
     let mut out = Vec::with_capacity(samples);
     for i in 0..samples {
@@ -469,11 +447,7 @@ async fn key_latencies(
             let now = selected_row(s);
             now.is_some() && now != before
         });
-        let paced = (last.at + frame_time).saturating_duration_since(sent);
-        out.push((
-            moved.map_or(KEY_WAIT, |f| f.at.saturating_duration_since(sent)),
-            paced,
-        ));
+        out.push(moved.map_or(KEY_WAIT, |f| f.at.saturating_duration_since(sent)));
         // Keys come at a person's pace, not back to back.
         tokio::time::sleep(Duration::from_millis(rng.random_range(40..120))).await;
     }

@@ -1,7 +1,7 @@
 //! The loop's pacing, kept apart from the terminal and the clock so it can be tested: what
 //! waits to be applied (keys before anything else, and only so much of the rest per frame),
 //! and when a frame is drawn (only after something changed, and at most `FRAMES_PER_SECOND`
-//! times a second).
+//! times a second for what arrives from the server; a key is drawn at once).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -11,6 +11,11 @@ use crossterm::event::MouseEventKind;
 use super::action::Action;
 
 pub const FRAMES_PER_SECOND: u32 = 30;
+
+/// The least time between two frames when the later one answers the user's input: a key is
+/// shown at once, not at the next frame slot of a screen busy with changes, while a held key
+/// repeating fast still cannot draw without bound.
+pub const INPUT_FRAME_GAP: Duration = Duration::from_millis(4);
 
 /// Answers from the feed and request tasks applied between two looks at the keyboard: a
 /// burst of changes is spread over several frames instead of holding up a key.
@@ -73,10 +78,11 @@ impl Extend<Action> for Inbox {
 }
 
 /// When to draw: something changed since the last frame, and the last frame is at least a
-/// frame's time ago.
+/// frame's time ago (`INPUT_FRAME_GAP` if the user's input changed it).
 #[derive(Debug, Clone)]
 pub struct Pacer {
     dirty: bool,
+    input: bool,
     last: Option<Instant>,
     every: Duration,
 }
@@ -85,6 +91,7 @@ impl Default for Pacer {
     fn default() -> Self {
         Pacer {
             dirty: true,
+            input: false,
             last: None,
             every: Duration::from_secs(1) / FRAMES_PER_SECOND,
         }
@@ -94,7 +101,17 @@ impl Default for Pacer {
 impl Pacer {
     /// Notes an action applied.
     pub fn note(&mut self, action: &Action) {
-        self.dirty |= marks_dirty(action);
+        let dirty = marks_dirty(action);
+        self.dirty |= dirty;
+        self.input |= dirty && is_input(action);
+    }
+
+    fn gap(&self) -> Duration {
+        if self.input {
+            INPUT_FRAME_GAP
+        } else {
+            self.every
+        }
     }
 
     pub fn is_dirty(&self) -> bool {
@@ -106,16 +123,17 @@ impl Pacer {
         if !self.dirty {
             return None;
         }
-        Some(self.last.map_or_else(Instant::now, |t| t + self.every))
+        Some(self.last.map_or_else(Instant::now, |t| t + self.gap()))
     }
 
     /// Whether to draw at `now`.
     pub fn should_draw(&self, now: Instant) -> bool {
-        self.dirty && self.last.is_none_or(|t| now >= t + self.every)
+        self.dirty && self.last.is_none_or(|t| now >= t + self.gap())
     }
 
     pub fn drawn(&mut self, at: Instant) {
         self.dirty = false;
+        self.input = false;
         self.last = Some(at);
     }
 }
@@ -163,11 +181,29 @@ mod tests {
         let mut p = Pacer::default();
         assert!(p.should_draw(start));
         p.drawn(start);
-        p.note(&key('j'));
+        p.note(&Action::Tick(now()));
         assert!(!p.should_draw(start + Duration::from_millis(10)));
         let at = start + Duration::from_secs(1) / FRAMES_PER_SECOND;
         assert_eq!(p.due_at(), Some(at));
         assert!(p.should_draw(at));
+    }
+
+    #[test]
+    fn a_key_is_drawn_at_once_not_at_the_next_frame_slot() {
+        let start = Instant::now();
+        let mut p = Pacer::default();
+        p.drawn(start);
+        p.note(&Action::Tick(now()));
+        p.note(&key('j'));
+        assert_eq!(p.due_at(), Some(start + INPUT_FRAME_GAP));
+        assert!(p.should_draw(start + INPUT_FRAME_GAP));
+        p.drawn(start + INPUT_FRAME_GAP);
+        // What arrives next from the server waits for its slot again.
+        p.note(&Action::Tick(now()));
+        assert!(!p.should_draw(start + INPUT_FRAME_GAP * 2));
+        // Mouse motion is no input that draws.
+        p.note(&mouse(MouseEventKind::Moved));
+        assert!(!p.should_draw(start + INPUT_FRAME_GAP * 2));
     }
 
     #[test]
