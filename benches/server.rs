@@ -326,17 +326,19 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
             ("durable action (note)", act, act_p50),
         ] {
             let figure = format!("{what}, {}, /s (p50 {p50:.2} ms)", plural(clients));
+            // The target is the issue's: the storage ceiling. Behind HTTP is shown beside it, to
+            // tell the client's and the stack's share from the store's.
             rows.push(ratio_row(
                 &format!("{figure} against the bare insert"),
                 rate,
                 Some(ins),
-                None,
+                Some(("≥", 1.0 / 1.5, "× bare insert")),
             ));
             rows.push(ratio_row(
                 &format!("{figure} against it behind HTTP"),
                 rate,
                 Some(h_ins),
-                Some(("≥", 1.0 / 1.5, "× bare insert behind HTTP")),
+                None,
             ));
         }
     }
