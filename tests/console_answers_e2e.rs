@@ -6,7 +6,6 @@
 
 #![cfg(unix)]
 
-#[path = "common/e2e.rs"]
 mod e2e;
 
 use std::time::{Duration, Instant};

@@ -4,7 +4,6 @@
 
 #![cfg(unix)]
 
-#[path = "common/e2e.rs"]
 mod e2e;
 
 use std::process::Command;

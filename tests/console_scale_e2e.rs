@@ -5,7 +5,6 @@
 
 #![cfg(unix)]
 
-#[path = "common/e2e.rs"]
 mod e2e;
 
 use std::sync::Arc;

@@ -8,7 +8,6 @@
 
 #![cfg(unix)]
 
-#[path = "common/e2e.rs"]
 mod e2e;
 
 use std::process::Command;

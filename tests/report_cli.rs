@@ -1,7 +1,6 @@
 //! `jieyou report daily` as a user runs it: the real binary against a real server.
 
 mod common;
-#[path = "common/e2e.rs"]
 mod e2e;
 
 use std::process::Command;

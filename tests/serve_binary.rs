@@ -1,7 +1,6 @@
 //! The real `jieyou` binary: `user add`, `serve` on a SQLite file, durability across a
 //! restart, graceful shutdown on SIGTERM.
 
-#[path = "common/e2e.rs"]
 mod e2e;
 
 use std::process::{Child, Command};

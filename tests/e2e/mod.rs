@@ -1,6 +1,6 @@
 //! The real `jieyou` binary from the outside: `user add`, a `jieyou serve` process on a SQLite
 //! file, and the console in a tmux server of its own. Shared by the tests that run the binary;
-//! included with `#[path = "common/e2e.rs"] mod e2e;` so only they compile it.
+//! a module of its own (`mod e2e;`), apart from `common`, so only they compile it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
