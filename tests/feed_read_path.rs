@@ -262,6 +262,38 @@ async fn a_department_long_poll_wakes_on_what_the_write_named_and_on_another_pro
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_department_long_poll_wakes_on_an_escalation_rung_without_reading_the_heads() {
+    let app = spawn_app().await;
+    let a = app.departments[0].id;
+    let c = app.create("逾期未签收").await;
+    let c = app.act(&app.operator, &c, triage(Tier::Red)).await.unwrap();
+    app.act(&app.operator, &c, dispatch(a)).await.unwrap();
+    let cursor = app.dept_a.changes(None, None).await.unwrap().cursor;
+    let reads = app.server.feed.head_reads();
+
+    let poller = app.dept_a.clone();
+    let poll = tokio::spawn(async move { poller.changes(Some(&cursor), Some(30)).await });
+    until_waiting(&app, Some(a), 1).await;
+    // Past the 15-minute sign-for clock: the ladder's first rung climbs the department's case.
+    app.advance(20);
+    let climbed = app
+        .server
+        .store
+        .escalate_due(app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(climbed, 1);
+    let answer = poll.await.unwrap().unwrap();
+    assert_eq!(
+        answer.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [c.case.id]
+    );
+    if app.database.starts_with("sqlite:") {
+        assert_eq!(app.server.feed.head_reads(), reads);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pollers_at_one_cursor_share_one_delta_answer() {
     let app = spawn_app().await;
     let cursor = app.operator.changes(None, None).await.unwrap().cursor;

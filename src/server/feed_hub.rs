@@ -7,7 +7,7 @@
 //! once a second, so that writes made by another process are seen too. A department's head is
 //! taken from the runs this process's writes report (`Store::take_feed_runs`), which name the
 //! departments they moved; only sequence numbers no run accounts for (another process's
-//! writes, writes outside the group writer) are looked up in the database.
+//! writes, writes that report no run) are looked up in the database.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;

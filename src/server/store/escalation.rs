@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use super::dialect::{Sql, take_seqs};
-use super::{SYSTEM_ROLE, Store, StoreError, bind_update, ms, record_from_row};
+use super::{FeedRun, SYSTEM_ROLE, Store, StoreError, bind_update, ms, record_from_row};
 use crate::domain;
 use crate::wire::{EscalationStep, Tier};
 
@@ -104,7 +104,10 @@ impl Store {
             let head = take_seqs(&mut tx, n).await?;
             let mut names: HashMap<i64, Option<String>> = HashMap::new();
             let mut events = vec![];
+            // The department feeds the batch moves, told to the feed hub with the commit.
+            let mut run = FeedRun::new(head - n + 1, head);
             for (seq, (rec, fired)) in (head - n + 1..).zip(&climbed) {
+                run.moved(rec.department_id, seq);
                 bind_update(rec, &self.policy, seq)
                     .execute(&mut *tx)
                     .await?;
@@ -146,6 +149,7 @@ impl Store {
                 insert.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            self.runs.push(run);
             self.advance_feed(head);
             pass.rungs += events.len();
             pass.cases += climbed.len();

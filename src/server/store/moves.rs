@@ -2,7 +2,8 @@
 //! it back: the sequence numbers each group commit took and the department feeds it moved. A
 //! department's head is then known from the write itself; the hub reads the heads from the
 //! database only for the sequence numbers no run accounts for (another process's writes, a
-//! write outside the group writer, runs dropped because nobody took them).
+//! write that reports no run, runs dropped because nobody took them). The group writer and the
+//! escalation pass report theirs.
 
 use std::sync::Mutex;
 
