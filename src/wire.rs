@@ -12,6 +12,7 @@ mod groups;
 pub use groups::*;
 mod shifts;
 pub use shifts::*;
+mod strict;
 
 /// Every time on the wire: RFC 3339 with an offset (the desk's zone).
 pub type Timestamp = DateTime<FixedOffset>;
@@ -835,17 +836,18 @@ pub enum ParseActionError {
 /// Deserializes a JSON body; on failure names the offending field by its JSON path
 /// (`requester.phone`), or `body` when the body as a whole is at fault.
 pub fn from_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseActionError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    fn refusal(e: serde_path_to_error::Error<serde_json::Error>) -> ParseActionError {
         // Malformed JSON (syntax, truncation, bad UTF-8) is the body's fault, not a field's.
         let path = match e.inner().classify() {
             serde_json::error::Category::Data => e.path().to_string(),
             _ => ".".to_string(),
         };
         body_error(&path, e.inner().to_string())
-    })?;
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let strict::UniqueKeys(value) = serde_path_to_error::deserialize(&mut de).map_err(refusal)?;
     de.end().map_err(|e| body_error(".", e.to_string()))?;
-    Ok(value)
+    serde_path_to_error::deserialize(strict::Strict(&value)).map_err(refusal)
 }
 
 fn body_error(path: &str, message: String) -> ParseActionError {
@@ -853,15 +855,19 @@ fn body_error(path: &str, message: String) -> ParseActionError {
     let field = match (path, leaf) {
         (".", Some(leaf)) => leaf,
         (".", None) => "body".to_string(),
-        (path, Some(leaf)) if message.starts_with("missing field") => format!("{path}.{leaf}"),
+        (path, Some(leaf)) if !message.starts_with("unknown field") => format!("{path}.{leaf}"),
         (path, _) => path.to_string(),
     };
     ParseActionError::Body { field, message }
 }
 
-/// serde_json says ``missing field `tier` `` or ``unknown field `x`, expected …``.
+/// serde_json says ``missing field `tier` ``, ``unknown field `x`, expected …`` or
+/// ``duplicate field `name` ``.
 fn field_in_message(message: &str) -> Option<String> {
-    if !(message.starts_with("missing field") || message.starts_with("unknown field")) {
+    if !["missing field", "unknown field", "duplicate field"]
+        .iter()
+        .any(|p| message.starts_with(p))
+    {
         return None;
     }
     let start = message.find('`')? + 1;

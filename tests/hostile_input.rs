@@ -403,6 +403,96 @@ async fn department_names_refuse_control_bidi_and_invisible_text() {
     assert_eq!(names, ["卫健局", "交通运输局"]);
 }
 
+/// A raw write with a JSON body; returns the status and the problem.
+async fn send_raw(
+    who: &Client,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, Option<Problem>) {
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    let (status, ctype, body) = who
+        .raw(method, path, &all, body.as_bytes().to_vec())
+        .await
+        .expect("server answers");
+    let problem = ctype
+        .starts_with("application/problem+json")
+        .then(|| serde_json::from_slice(&body).expect("a problem body"));
+    (status, problem)
+}
+
+#[tokio::test]
+async fn a_body_of_the_wrong_shape_or_with_a_key_twice_is_refused_before_anything_else() {
+    let app = spawn_app().await;
+    let d = &app.departments[0];
+    // An array where the document says object: the body is refused (400, as for a body that
+    // is not JSON), even with a stale version, which would otherwise be weighed first (412).
+    let stale = format!("\"{}\"", d.version + 4);
+    for tag in [stale.as_str(), &format!("\"{}\"", d.version)] {
+        let (status, problem) = send_raw(
+            &app.admin,
+            Method::PATCH,
+            &format!("/api/v1/departments/{}", d.id),
+            &[("If-Match", tag)],
+            "[]",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem:?}");
+        assert_eq!(problem.unwrap().errors[0].field, "body");
+    }
+    // An array where an object is expected inside the body: named by its path.
+    let a = app
+        .operator
+        .create_case(&new_case("甲"), &new_idempotency_key())
+        .await
+        .unwrap();
+    let b = app
+        .operator
+        .create_case(&new_case("乙"), &new_idempotency_key())
+        .await
+        .unwrap();
+    let body = format!(
+        r#"{{"into": {}, "cases": [[{}, {}]]}}"#,
+        a.case.id, b.case.id, b.case.version
+    );
+    let key = new_idempotency_key();
+    let (status, problem) = send_raw(
+        &app.operator,
+        Method::POST,
+        "/api/v1/groups/merge",
+        &[("Idempotency-Key", key.as_str())],
+        &body,
+    )
+    .await;
+    names_field(status, problem, "cases[0]");
+    // A key named twice is refused by its name, and no case is written.
+    let mut twice = serde_json::to_string(&new_case("丙")).unwrap();
+    twice.insert_str(1, r#""title": "丁", "#);
+    let key = new_idempotency_key();
+    let (status, problem) = send_raw(
+        &app.intake,
+        Method::POST,
+        "/api/v1/cases",
+        &[("Idempotency-Key", key.as_str())],
+        &twice,
+    )
+    .await;
+    names_field(status, problem, "title");
+    let all = app.observer.list(&ListQuery::default()).await.unwrap();
+    assert_eq!(all.cases.len(), 2, "only the two cases made above");
+    // Nothing was changed by the refusals.
+    let now = app.observer.departments().await.unwrap();
+    let now = now.iter().find(|x| x.id == d.id).unwrap();
+    assert_eq!(
+        (now.name.as_str(), now.version),
+        (d.name.as_str(), d.version)
+    );
+    let b_now = app.observer.case(b.case.id).await.unwrap();
+    assert_eq!(b_now.case.version, b.case.version);
+}
+
 // ---- 4. the system's name -------------------------------------------------------------------
 
 #[test]
