@@ -170,7 +170,28 @@ fn checked_text(field: &str, text: &str, rule: TextRule) -> Result<(), Refusal> 
     })
 }
 
-/// Applies `action` by `actor` at `now` to `rec` under `policy`, or refuses it. Checks role,
+/// Refuses an action whose texts break the text rules. It needs no case, so a bad body is
+/// refused before its version or the case's state is weighed.
+pub fn check_fields(action: &CaseAction) -> Result<(), Refusal> {
+    use CaseAction::*;
+    match action {
+        Triage(b) | Retier(b) => optional_text("note", &b.note),
+        Claim(b) | Release(b) | SignFor(b) | Urge(b) | Close(b) | MarkFollowUp(b) => {
+            optional_text("note", &b.note)
+        }
+        Dispatch(b) => optional_text("note", &b.note),
+        Progress(b) | Resolve(b) | Note(b) => required_text("text", &b.text),
+        AnswerOnline(b) => required_text("text", &b.text),
+        Return(b) | Reopen(b) => required_text("reason", &b.reason),
+        RequestExtension(b) => required_text("reason", &b.reason),
+        DecideExtension(b) => optional_text("note", &b.note),
+        FollowUp(b) => optional_text("note", &b.note),
+        Merge(b) => optional_text("note", &b.note),
+    }
+}
+
+/// Applies `action` by `actor` at `now` to `rec` under `policy`, or refuses it. Checks fields,
+/// then role,
 /// then visibility, then state. On success the record is changed (version and `updated_at`
 /// included) and the outcome describes the event to record, its payload carrying what reports
 /// need as it was at that moment (tier, department, whether a clock was met on time). Merge's
@@ -183,6 +204,7 @@ pub fn apply(
     now: DateTime<Utc>,
 ) -> Result<Outcome, Refusal> {
     use CaseAction::*;
+    check_fields(action)?;
     let name = action.name();
     let kind = ActionKind::of(action);
     if !role_may(actor.role, kind) {
@@ -199,14 +221,12 @@ pub fn apply(
     let mut payload = action.body();
     match action {
         Triage(b) => {
-            optional_text("note", &b.note)?;
             rec.tier = Some(b.tier);
             rec.status = Status::Triaged;
             rec.triaged_at = Some(now);
             rec.follow_up_required |= b.tier == Tier::Red;
         }
         Retier(b) => {
-            optional_text("note", &b.note)?;
             if rec.tier == Some(b.tier) {
                 return Err(Refusal::Conflict(format!(
                     "case is already {}",
@@ -217,8 +237,7 @@ pub fn apply(
             rec.tier = Some(b.tier);
             rec.follow_up_required |= b.tier == Tier::Red;
         }
-        Claim(b) => {
-            optional_text("note", &b.note)?;
+        Claim(_) => {
             if rec.claimed_by.as_deref() == Some(actor.name.as_str()) {
                 return Err(Refusal::Conflict("case is already claimed by you".into()));
             }
@@ -227,8 +246,7 @@ pub fn apply(
             }
             rec.claimed_by = Some(actor.name.clone());
         }
-        Release(b) => {
-            optional_text("note", &b.note)?;
+        Release(_) => {
             rec.claimed_by = None;
         }
         Dispatch(b) => {
@@ -245,32 +263,27 @@ pub fn apply(
                 rec.pending_extension = None;
             }
             payload["first"] = serde_json::json!(rec.first_dispatched_at.is_none());
-            optional_text("note", &b.note)?;
             rec.department_id = Some(b.department_id);
             rec.status = Status::Dispatched;
             rec.dispatched_at = Some(now);
             rec.first_dispatched_at.get_or_insert(now);
             rec.signed_at = None;
         }
-        SignFor(b) => {
-            optional_text("note", &b.note)?;
+        SignFor(_) => {
             rec.status = Status::InProgress;
             rec.signed_at = Some(now);
         }
-        Progress(b) => required_text("text", &b.text)?,
-        Resolve(b) => {
-            required_text("text", &b.text)?;
+        Progress(_) => {}
+        Resolve(_) => {
             rec.status = Status::Resolved;
             rec.resolved_at = Some(now);
             rec.pending_extension = None;
         }
-        AnswerOnline(b) => {
-            required_text("text", &b.text)?;
+        AnswerOnline(_) => {
             rec.status = Status::Resolved;
             rec.resolved_at = Some(now);
         }
-        Return(b) => {
-            required_text("reason", &b.reason)?;
+        Return(_) => {
             payload["department_id"] = serde_json::json!(rec.department_id);
             rec.status = Status::Triaged;
             rec.return_count += 1;
@@ -281,7 +294,6 @@ pub fn apply(
             rec.pending_extension = None;
         }
         RequestExtension(b) => {
-            required_text("reason", &b.reason)?;
             let until = b.until.with_timezone(&Utc);
             let feedback_due = deadlines(rec, policy, now)
                 .iter()
@@ -317,7 +329,6 @@ pub fn apply(
             let Some(pending) = rec.pending_extension.take() else {
                 return Err(Refusal::Conflict("no extension request is pending".into()));
             };
-            optional_text("note", &b.note)?;
             payload["until"] = serde_json::json!(pending.until);
             payload["reason"] = serde_json::json!(pending.reason);
             if b.approve {
@@ -325,12 +336,10 @@ pub fn apply(
                 rec.extension_count += 1;
             }
         }
-        Urge(b) => {
-            optional_text("note", &b.note)?;
+        Urge(_) => {
             rec.urge_count += 1;
         }
         FollowUp(b) => {
-            optional_text("note", &b.note)?;
             rec.satisfaction = Some(b.result);
             rec.followed_up_at = Some(now);
             if b.result == Satisfaction::Dissatisfied {
@@ -355,13 +364,11 @@ pub fn apply(
                 rec.closed_at = Some(now);
             }
         }
-        Close(b) => {
-            optional_text("note", &b.note)?;
+        Close(_) => {
             rec.status = Status::Closed;
             rec.closed_at = Some(now);
         }
-        Reopen(b) => {
-            required_text("reason", &b.reason)?;
+        Reopen(_) => {
             rec.status = if rec.tier.is_some() {
                 Status::Triaged
             } else {
@@ -376,13 +383,11 @@ pub fn apply(
             rec.satisfaction = None;
             restart_clocks(rec, now);
         }
-        Note(b) => required_text("text", &b.text)?,
-        MarkFollowUp(b) => {
-            optional_text("note", &b.note)?;
+        Note(_) => {}
+        MarkFollowUp(_) => {
             rec.follow_up_required = true;
         }
         Merge(b) => {
-            optional_text("note", &b.note)?;
             if b.into == rec.id {
                 return Err(Refusal::Invalid {
                     field: "into".into(),

@@ -420,7 +420,7 @@ async fn department_names_refuse_control_bidi_and_invisible_text() {
 }
 
 #[tokio::test]
-async fn a_body_of_the_wrong_shape_or_with_a_key_twice_is_refused_before_anything_else() {
+async fn a_bad_body_is_refused_by_name_before_its_version_is_weighed() {
     let app = spawn_app().await;
     let d = &app.departments[0];
     // An array where the document says object: the body is refused (400, as for a body that
@@ -437,6 +437,23 @@ async fn a_body_of_the_wrong_shape_or_with_a_key_twice_is_refused_before_anythin
         .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{problem:?}");
         assert_eq!(problem.unwrap().errors[0].field, "body");
+    }
+    // A field that breaks its rule is named whatever the version: stale, weak or current.
+    let tags = [
+        stale.clone(),
+        format!("W/\"{}\"", d.version),
+        format!("\"{}\"", d.version),
+    ];
+    for tag in &tags {
+        let (status, problem) = send_raw(
+            &app.admin,
+            Method::PATCH,
+            &format!("/api/v1/departments/{}", d.id),
+            &[("If-Match", tag)],
+            r#"{"name": "\ufe0d\u2001\u008b"}"#,
+        )
+        .await;
+        names_field(status, problem, "name");
     }
     // An array where an object is expected inside the body: named by its path.
     let a = app
@@ -463,6 +480,22 @@ async fn a_body_of_the_wrong_shape_or_with_a_key_twice_is_refused_before_anythin
     )
     .await;
     names_field(status, problem, "cases[0]");
+    // So is a case action's text.
+    for tag in [
+        format!("\"{}\"", b.case.version + 3),
+        format!("W/\"{}\"", b.case.version),
+        format!("\"{}\"", b.case.version),
+    ] {
+        let (status, problem) = send_raw(
+            &app.operator,
+            Method::POST,
+            &format!("/api/v1/cases/{}/note", b.case.id),
+            &[("If-Match", tag.as_str())],
+            r#"{"text": "备注\u0000"}"#,
+        )
+        .await;
+        names_field(status, problem, "text");
+    }
     // A key named twice is refused by its name, and no case is written.
     let mut twice = serde_json::to_string(&new_case("丙")).unwrap();
     twice.insert_str(1, r#""title": "丁", "#);

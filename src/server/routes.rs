@@ -1330,6 +1330,8 @@ async fn act(
         &body
     };
     let action = CaseAction::parse(&action_name, body_or_empty).map_err(parse_error)?;
+    // The body is judged before the version: a weak tag is answered below, without the store.
+    crate::domain::check_fields(&action)?;
     let version = if_match(&headers)?;
     let key = idempotency_key(
         &headers,

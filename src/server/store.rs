@@ -601,14 +601,8 @@ impl Store {
         patch: &DepartmentPatch,
     ) -> Result<Department, StoreError> {
         // A bad field is refused whatever the version.
-        if let Some(name) = patch.name.as_deref().map(str::trim)
-            && (name.is_empty() || name.chars().count() > 100)
-        {
-            return Err(Refusal::Invalid {
-                field: "name".into(),
-                message: "must be 1 to 100 characters".into(),
-            }
-            .into());
+        if let Some(name) = patch.name.as_deref().map(str::trim) {
+            check_department_name(name)?;
         }
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT * FROM departments WHERE id = $1")
@@ -623,9 +617,7 @@ impl Store {
             return Err(StoreError::StaleDepartment(Box::new(d)));
         }
         if let Some(name) = &patch.name {
-            let name = name.trim();
-            check_department_name(name)?;
-            d.name = name.to_string();
+            d.name = name.trim().to_string();
         }
         if let Some(kind) = patch.kind {
             d.kind = kind;
@@ -916,6 +908,8 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         render: impl FnOnce(&CaseRecord, &[Event], i64) -> StoredAnswer + Send + 'static,
     ) -> Result<Written<CaseRecord>, StoreError> {
+        // A bad text is refused before the version is weighed, and takes no turn at writing.
+        domain::check_fields(action)?;
         let store = self.clone();
         let (action, actor, idem) = (action.clone(), actor.clone(), idem.cloned());
         let wrote = self
