@@ -261,10 +261,10 @@ async fn references_are_numbered_per_desk_day_without_gaps_or_repeats() {
 }
 
 /// The day's reference count shares the feed counter's row: a create that goes back to a day
-/// met before (a clock set back) numbers on after that day's cases, and every create still
-/// takes exactly one feed number.
+/// met before (a clock set back) numbers on after that day's cases, and every create and action
+/// still takes exactly one feed number.
 #[tokio::test]
-async fn references_go_on_when_days_alternate_and_each_create_takes_one_feed_number() {
+async fn references_go_on_when_days_alternate_and_each_write_takes_one_feed_number() {
     let db = Db::new();
     let store = db.open().await;
     let evening = start_time();
@@ -300,6 +300,15 @@ async fn references_go_on_when_days_alternate_and_each_create_takes_one_feed_num
     let ids: BTreeSet<i64> = page.cases.iter().map(|c| c.id).collect();
     assert_eq!(ids.len(), 7, "every create is in the feed once");
     assert_eq!(page.cursor, 7);
+
+    // An action takes the next number in the statements that write its case.
+    let first = &page.cases[0];
+    let noted = add_note(&store, first.id, first.version).await.unwrap();
+    assert_eq!(store.feed_head(), 8);
+    let page = store.changes_since(7, 100, None).await.unwrap();
+    let changed: Vec<(i64, i64)> = page.cases.iter().map(|c| (c.id, c.version)).collect();
+    assert_eq!(changed, [(noted.id, noted.version)], "the noted case at 8");
+    assert_eq!(page.cursor, 8);
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ mod shifts;
 mod tokens;
 mod write_path;
 
-use write_path::{RECEIVED, Taken, insert_received, update_and_record};
+use write_path::{RECEIVED, Taken, insert_received, take_and_record};
 
 pub use answers::{AnswerFilter, StaleAnswer};
 pub use dialect::Dialect;
@@ -905,22 +905,11 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         render: Render,
     ) -> Result<Step<Wrote>, StoreError> {
-        // Taken first: a refused action's write is rolled back, its number with it.
-        let seq = match self.take_seq(conn, actor, idem, now).await? {
-            Taken::Fresh(seq) => seq,
-            Taken::Answered => return self.replayed(conn, actor, idem, now).await,
-        };
-        // The case with how many events it has, in one statement.
-        let row = sqlx::query(
-            "SELECT c.*, (SELECT COUNT(*) FROM events e WHERE e.case_id = c.id) AS event_count
-               FROM cases c WHERE c.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
-        let mut rec = record_from_row(&row)?;
-        let events_before: i64 = row.try_get("event_count")?;
+        let (mut rec, events_before) =
+            match self.load_for_action(conn, id, actor, idem, now).await? {
+                Taken::Fresh(loaded) => loaded,
+                Taken::Answered => return self.replayed(conn, actor, idem, now).await,
+            };
         if !actor.can_see(&rec) {
             return Err(StoreError::NotFound(format!("case {id}")));
         }
@@ -986,11 +975,10 @@ impl Store {
         }
         name_department(conn, &mut outcome.payload).await?;
         let moved = (Some(outcome.from_status), Some(outcome.to_status));
-        let event_id = update_and_record(
+        let (seq, event_id) = take_and_record(
             conn,
             &rec,
             &self.policy,
-            seq,
             now,
             actor,
             action.name(),

@@ -1,28 +1,32 @@
-//! The first statement of a write on a case: it takes the write's feed sequence number and, for
-//! a new case, its reference number of the desk day, unless the write's `Idempotency-Key`
-//! already has an answer. One round trip to the database instead of three (the replay check,
-//! the reference counter, the feed counter), and one counter page written instead of two: the
-//! day's reference count lives in the feed counter's row, which every write of a case changes
-//! anyway.
+//! The statements of a write on a case, as few as it can be: each is a round trip to the
+//! database's thread (on SQLite, a wakeup of sqlx's worker thread and one of the writer task),
+//! and the writes of a group run one after another.
+//!
+//! A new case takes its feed sequence number and its reference of the desk day in one statement
+//! that also checks its `Idempotency-Key`; the day's reference count lives in the feed counter's
+//! row, which every write of a case changes anyway. An action reads its case, the case's event
+//! count and its key's answer in one statement. On SQLite the case and its event are then
+//! written in one round trip (an action's feed number is taken in it too); PostgreSQL takes
+//! one statement with placeholders at a time.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::dialect::FEED_CHANNEL;
+use super::dialect::{FEED_CHANNEL, take_seqs};
 use super::{
     Db, DbConnection, Dialect, INSERT_CASE, IdempotencyKey, Step, Store, StoreError, UPDATE_CASE,
-    Wrote, bind_record, bind_update, insert_event, ms,
+    Wrote, bind_record, bind_update, insert_event, ms, record_from_row,
 };
 use crate::domain::{Actor, CaseRecord};
 use crate::wire::{Policy, Status};
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
 
-/// What the first statement of a write took.
+/// What the first statement of a write found.
 pub(super) enum Taken<T> {
-    /// The write goes ahead with these numbers.
+    /// The write goes ahead with this.
     Fresh(T),
-    /// Nothing was taken: the key has an unexpired answer, to be replayed.
+    /// The key has an unexpired answer, to be replayed; nothing was changed.
     Answered,
 }
 
@@ -78,24 +82,46 @@ impl Store {
         Ok(Taken::Fresh((seq, format!("{prefix}{n:04}"))))
     }
 
-    /// The next feed sequence number of a write on an existing case, or [`Taken::Answered`].
-    pub(super) async fn take_seq(
+    /// The case `id` with how many events it has, or [`Taken::Answered`] (the key's answer is
+    /// replayed whether or not the case is visible now, as it was given).
+    pub(super) async fn load_for_action(
         &self,
         conn: &mut DbConnection,
+        id: i64,
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
-    ) -> Result<Taken<i64>, StoreError> {
-        let text = self.take_sql(conn, "", &[], 1, idem.is_some());
-        let q = sqlx::query(sqlx::AssertSqlSafe(text));
-        let row = self
-            .bind_take(q, conn, actor, idem, now)
+    ) -> Result<Taken<(CaseRecord, i64)>, StoreError> {
+        let answered = if idem.is_some() {
+            ", (SELECT COUNT(*) FROM idempotency
+                 WHERE user_name = $2 AND key = $3 AND created_at > $4) AS answered"
+        } else {
+            ""
+        };
+        let text = format!(
+            "SELECT c.*, (SELECT COUNT(*) FROM events e WHERE e.case_id = c.id) AS event_count
+                    {answered}
+               FROM cases c WHERE c.id = $1"
+        );
+        let q = sqlx::query(sqlx::AssertSqlSafe(text)).bind(id);
+        let q = match idem {
+            Some(k) => q
+                .bind(&actor.name)
+                .bind(&k.key)
+                .bind(ms(now - self.idempotency_ttl)),
+            None => q,
+        };
+        let row = q
             .fetch_optional(&mut *conn)
-            .await?;
-        Ok(match row {
-            Some(row) => Taken::Fresh(row.try_get(0)?),
-            None => Taken::Answered,
-        })
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
+        if idem.is_some() && row.try_get::<i64, _>("answered")? > 0 {
+            return Ok(Taken::Answered);
+        }
+        Ok(Taken::Fresh((
+            record_from_row(&row)?,
+            row.try_get("event_count")?,
+        )))
     }
 
     /// The statement that bumps the feed counter by one (and sets `set` too), returning `seq`
@@ -261,33 +287,38 @@ pub(super) async fn insert_received(
     }
 }
 
-/// Writes the changed case `rec` at feed sequence `seq` and the event of the action by `actor`
-/// that changed it at `at`; returns the event's id. One round trip on
-/// SQLite, two on PostgreSQL, as [`insert_received`].
+/// Takes the next feed sequence number and writes the changed case `rec` at it with the event
+/// of the action by `actor` that changed it at `at`; returns the sequence number and the
+/// event's id. One round trip on SQLite, three on PostgreSQL.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn update_and_record(
+pub(super) async fn take_and_record(
     conn: &mut DbConnection,
     rec: &CaseRecord,
     policy: &Policy,
-    seq: i64,
     at: DateTime<Utc>,
     actor: &Actor,
     action: &str,
     (from, to): (Option<Status>, Option<Status>),
     payload: &serde_json::Value,
-) -> Result<i64, StoreError> {
+) -> Result<(i64, i64), StoreError> {
     match Dialect::of(conn) {
         Dialect::Sqlite => {
-            // The case's placeholders end at `$45`, its id.
+            // The case's own placeholders: `$44` (its sequence number, here the counter's
+            // step, the case reading the number back from the counter) and `$45`, its id.
+            let update = UPDATE_CASE.replace(
+                "change_seq = $44",
+                "change_seq = (SELECT seq FROM feed_counter WHERE id = 1)",
+            );
             let text = format!(
-                "{UPDATE_CASE};
+                "UPDATE feed_counter SET seq = seq + $44 WHERE id = 1 RETURNING seq;
+                 {update};
                  INSERT INTO events (case_id, at, actor, actor_role, action, from_status,
                                      to_status, payload)
                  VALUES ($45, $46, $47, $48, $49, $50, $51, $52)
                  RETURNING id"
             );
             let rows = bind_record(sqlx::query(sqlx::AssertSqlSafe(text)), rec, policy)
-                .bind(seq)
+                .bind(1_i64)
                 .bind(rec.id)
                 .bind(ms(at))
                 .bind(&actor.name)
@@ -299,16 +330,18 @@ pub(super) async fn update_and_record(
                 .fetch_all(&mut *conn)
                 .await?;
             match rows.as_slice() {
-                [event] => Ok(event.try_get(0)?),
+                [seq, event] => Ok((seq.try_get(0)?, event.try_get(0)?)),
                 _ => Err(StoreError::Db(sqlx::Error::Protocol(format!(
-                    "updating a case and inserting its event returned {} rows",
+                    "taking a number, updating a case and inserting its event returned {} rows",
                     rows.len()
                 )))),
             }
         }
         Dialect::Postgres => {
+            let seq = take_seqs(conn, 1).await?;
             bind_update(rec, policy, seq).execute(&mut *conn).await?;
-            insert_event(conn, rec.id, at, actor, action, from, to, payload).await
+            let event = insert_event(conn, rec.id, at, actor, action, from, to, payload).await?;
+            Ok((seq, event))
         }
     }
 }
