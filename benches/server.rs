@@ -1,6 +1,9 @@
 //! Every server figure of the performance targets, each beside the ceiling it is measured
 //! against in the same run: `cargo bench --bench server` (add `-- --quick`, or set
-//! `JIEYOU_BENCH_QUICK=1`, for small sizes in a couple of minutes).
+//! `JIEYOU_BENCH_QUICK=1`, for small sizes in a couple of minutes). `JIEYOU_BENCH_ONLY=writes`
+//! measures only the storage ceilings and the durable writes; `JIEYOU_BENCH_BIN=PATH` serves
+//! with another build of `jieyou` than the bench's own, to compare two builds back to back
+//! against the same ceilings.
 //!
 //! The product is the real `jieyou serve` binary on loopback with a temporary SQLite file, its
 //! users created through the store. The ceilings: a static JSON answer from the same axum and
@@ -127,6 +130,7 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
         "server bench ({}), {cores} cores shared by client and server",
         if quick { "quick" } else { "full" }
     );
+    let writes_only = std::env::var("JIEYOU_BENCH_ONLY").is_ok_and(|v| v == "writes");
     let dir = tempfile::tempdir()?;
     let mut rows = Vec::new();
 
@@ -138,134 +142,136 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
     let url = server.url.clone();
     let op = |i: usize| Client::new(&url, &tokens[i % tokens.len()]).expect("url is http");
 
-    // HTTP ceiling and the empty delta.
-    let ceiling = Ceiling::start(quick_json())?;
-    let (c_rate, _) = http_rate(&ceiling.url("/static"), None, sizes.window).await?;
-    let cursor = op(0).changes(None, None).await?.cursor;
-    let empty = format!("{url}/api/v1/changes?since={cursor}");
-    let (e_rate, _) = http_rate(&empty, Some(&tokens[0]), sizes.window).await?;
-    rows.push(ratio_row(
-        "HTTP ceiling: static 600-byte JSON, req/s",
-        c_rate,
-        None,
-        None,
-    ));
-    rows.push(ratio_row(
-        "empty delta (since = head, no wait), req/s",
-        e_rate,
-        Some(c_rate),
-        Some(("≥", 0.50, "× ceiling")),
-    ));
-
-    // A 100-case delta, against the ceiling answering the same bytes.
-    let before = op(0).changes(None, None).await?.cursor;
-    create_cases(&url, &tokens, 100, 8).await?;
-    let delta_url = format!("{url}/api/v1/changes?since={before}");
-    let body = reqwest::Client::new()
-        .get(&delta_url)
-        .bearer_auth(&tokens[0])
-        .send()
-        .await?
-        .bytes()
-        .await?;
-    let same = Ceiling::start(body.to_vec())?;
-    let (same_rate, _) = http_rate(&same.url("/static"), None, sizes.window).await?;
-    let (d_rate, _) = http_rate(&delta_url, Some(&tokens[0]), sizes.window).await?;
-    rows.push(ratio_row(
-        &format!(
-            "HTTP ceiling: static {} bytes (a 100-case delta, gzip), req/s",
-            body.len()
-        ),
-        same_rate,
-        None,
-        None,
-    ));
-    rows.push(ratio_row(
-        "100-case delta, req/s (against the same bytes, both gzip)",
-        d_rate,
-        Some(same_rate),
-        Some(("≥", 0.10, "× ceiling")),
-    ));
-    rows.push(ratio_row(
-        "100-case delta, req/s (against the 600-byte answer)",
-        d_rate,
-        Some(c_rate),
-        None,
-    ));
-    eprintln!(
-        "HTTP figures done ({:.0} s)",
-        started.elapsed().as_secs_f64()
-    );
-    drop(same);
-    drop(ceiling);
-
-    // Consoles on long polls while operators write 20 changes a second, on a desk of a few
-    // hundred cases (before the write figures add thousands).
-    let mut plan = Plan::new(&url, tokens.clone());
-    plan.consoles = sizes.consoles;
-    plan.writers = 4;
-    plan.write_rate = 20.0;
-    plan.duration = sizes.long_poll_run;
-    plan.server_pid = Some(server.pid());
-    plan.connect_concurrency = 32;
-    let report = load(&plan, CancellationToken::new()).await?;
-    let n = sizes.consoles;
-    let secs = sizes.long_poll_run.as_secs();
-    rows.push(Row::info(
-        format!("{n} consoles + 20 writes/s for {secs} s: writes acknowledged"),
-        format!(
-            "{} of {:.0} asked ({:.1}/s; consoles connected in {:.0} s)",
-            report.writes,
-            20.0 * report.seconds,
-            report.writes as f64 / report.seconds.max(0.001),
-            report.connect_seconds
-        ),
-    ));
-    rows.push(value_row(
-        format!("{n} consoles: errors"),
-        report.error_count as f64,
-        format!(
-            "{} ({} polling)",
-            report.error_count, report.consoles_polling
-        ),
-        ("≤", 0.0, ""),
-    ));
-    rows.push(value_row(
-        format!("{n} consoles: changes a console never saw"),
-        report.propagation.missed as f64,
-        report.propagation.missed.to_string(),
-        ("≤", 0.0, ""),
-    ));
-    let p = &report.propagation;
-    rows.push(value_row(
-        format!("{n} consoles: ack → seen by every console, p99 ms"),
-        p.p99_ms,
-        format!("{:.1} (p50 {:.1}, max {:.1})", p.p99_ms, p.p50_ms, p.max_ms),
-        ("≤", 250.0, "ms"),
-    ));
-    if let Some(u) = &report.server_usage {
-        let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
-        rows.push(value_row(
-            format!("{n} consoles: server RSS peak, MB"),
-            mb(u.rss_peak_bytes),
-            format!(
-                "{:.0} (start {:.0}, end {:.0}; CPU {:.0} % of a core)",
-                mb(u.rss_peak_bytes),
-                mb(u.rss_start_bytes),
-                mb(u.rss_end_bytes),
-                u.cpu_percent
-            ),
-            ("≤", 250.0, "MB"),
+    if !writes_only {
+        // HTTP ceiling and the empty delta.
+        let ceiling = Ceiling::start(quick_json())?;
+        let (c_rate, _) = http_rate(&ceiling.url("/static"), None, sizes.window).await?;
+        let cursor = op(0).changes(None, None).await?.cursor;
+        let empty = format!("{url}/api/v1/changes?since={cursor}");
+        let (e_rate, _) = http_rate(&empty, Some(&tokens[0]), sizes.window).await?;
+        rows.push(ratio_row(
+            "HTTP ceiling: static 600-byte JSON, req/s",
+            c_rate,
+            None,
+            None,
         ));
-    }
-    if !report.errors.is_empty() {
-        eprintln!("long-poll run errors: {:?}", report.errors);
-    }
+        rows.push(ratio_row(
+            "empty delta (since = head, no wait), req/s",
+            e_rate,
+            Some(c_rate),
+            Some(("≥", 0.50, "× ceiling")),
+        ));
 
-    eprintln!(
-        "long-poll run done ({:.0} s)",
-        started.elapsed().as_secs_f64()
-    );
+        // A 100-case delta, against the ceiling answering the same bytes.
+        let before = op(0).changes(None, None).await?.cursor;
+        create_cases(&url, &tokens, 100, 8).await?;
+        let delta_url = format!("{url}/api/v1/changes?since={before}");
+        let body = reqwest::Client::new()
+            .get(&delta_url)
+            .bearer_auth(&tokens[0])
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let same = Ceiling::start(body.to_vec())?;
+        let (same_rate, _) = http_rate(&same.url("/static"), None, sizes.window).await?;
+        let (d_rate, _) = http_rate(&delta_url, Some(&tokens[0]), sizes.window).await?;
+        rows.push(ratio_row(
+            &format!(
+                "HTTP ceiling: static {} bytes (a 100-case delta, gzip), req/s",
+                body.len()
+            ),
+            same_rate,
+            None,
+            None,
+        ));
+        rows.push(ratio_row(
+            "100-case delta, req/s (against the same bytes, both gzip)",
+            d_rate,
+            Some(same_rate),
+            Some(("≥", 0.10, "× ceiling")),
+        ));
+        rows.push(ratio_row(
+            "100-case delta, req/s (against the 600-byte answer)",
+            d_rate,
+            Some(c_rate),
+            None,
+        ));
+        eprintln!(
+            "HTTP figures done ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+        drop(same);
+        drop(ceiling);
+
+        // Consoles on long polls while operators write 20 changes a second, on a desk of a few
+        // hundred cases (before the write figures add thousands).
+        let mut plan = Plan::new(&url, tokens.clone());
+        plan.consoles = sizes.consoles;
+        plan.writers = 4;
+        plan.write_rate = 20.0;
+        plan.duration = sizes.long_poll_run;
+        plan.server_pid = Some(server.pid());
+        plan.connect_concurrency = 32;
+        let report = load(&plan, CancellationToken::new()).await?;
+        let n = sizes.consoles;
+        let secs = sizes.long_poll_run.as_secs();
+        rows.push(Row::info(
+            format!("{n} consoles + 20 writes/s for {secs} s: writes acknowledged"),
+            format!(
+                "{} of {:.0} asked ({:.1}/s; consoles connected in {:.0} s)",
+                report.writes,
+                20.0 * report.seconds,
+                report.writes as f64 / report.seconds.max(0.001),
+                report.connect_seconds
+            ),
+        ));
+        rows.push(value_row(
+            format!("{n} consoles: errors"),
+            report.error_count as f64,
+            format!(
+                "{} ({} polling)",
+                report.error_count, report.consoles_polling
+            ),
+            ("≤", 0.0, ""),
+        ));
+        rows.push(value_row(
+            format!("{n} consoles: changes a console never saw"),
+            report.propagation.missed as f64,
+            report.propagation.missed.to_string(),
+            ("≤", 0.0, ""),
+        ));
+        let p = &report.propagation;
+        rows.push(value_row(
+            format!("{n} consoles: ack → seen by every console, p99 ms"),
+            p.p99_ms,
+            format!("{:.1} (p50 {:.1}, max {:.1})", p.p99_ms, p.p50_ms, p.max_ms),
+            ("≤", 250.0, "ms"),
+        ));
+        if let Some(u) = &report.server_usage {
+            let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+            rows.push(value_row(
+                format!("{n} consoles: server RSS peak, MB"),
+                mb(u.rss_peak_bytes),
+                format!(
+                    "{:.0} (start {:.0}, end {:.0}; CPU {:.0} % of a core)",
+                    mb(u.rss_peak_bytes),
+                    mb(u.rss_start_bytes),
+                    mb(u.rss_end_bytes),
+                    u.cpu_percent
+                ),
+                ("≤", 250.0, "MB"),
+            ));
+        }
+        if !report.errors.is_empty() {
+            eprintln!("long-poll run errors: {:?}", report.errors);
+        }
+
+        eprintln!(
+            "long-poll run done ({:.0} s)",
+            started.elapsed().as_secs_f64()
+        );
+    }
 
     // Storage ceilings and durable writes at 1, 4, 16 clients.
     let bare = BareSqlite::open(&dir.path().join("bare.db")).await?;
@@ -352,47 +358,49 @@ async fn bench(sizes: &Sizes, quick: bool) -> anyhow::Result<()> {
     // A snapshot of many open cases, seeded through the store (the server stopped meanwhile:
     // one writer at a time), then fetched page by page as the console fetches it.
     server.stop();
-    let seeding = Instant::now();
-    let seeded = seed_cases(&db, sizes.snapshot_cases).await?;
-    eprintln!(
-        "seeded {seeded} cases through the store in {:.0} s",
-        seeding.elapsed().as_secs_f64()
-    );
-    let starting = Instant::now();
-    let mut server = Server::start(dir.path(), &db, SERVER_LIMITS)?;
-    let listening = starting.elapsed().as_secs_f64();
-    let snap = snapshot_figures(&server.url, &tokens[0], server.pid()).await?;
-    let k = snap.cases;
-    rows.push(Row::info(
-        format!("server start on {k} open cases: to listening, s"),
-        format!("{listening:.2}"),
-    ));
-    rows.push(Row::info(
-        format!(
-            "snapshot of {k} open cases, all {} pages (gzip): time, s",
-            snap.pages
-        ),
-        format!("{:.2} (plain: {:.2})", snap.gzip_secs, snap.plain_secs),
-    ));
-    rows.push(Row::info(
-        format!("snapshot of {k} open cases: bytes plain / gzip"),
-        format!("{} / {}", snap.plain_bytes, snap.gzip_bytes),
-    ));
-    rows.push(Row::info(
-        format!("snapshot of {k} open cases: a page, first tenth / last tenth, ms"),
-        format!("{:.1} / {:.1}", snap.first_pages_ms, snap.last_pages_ms),
-    ));
-    rows.push(Row::info(
-        format!("snapshot of {k} open cases: server RSS peak, MB"),
-        format!(
-            "{:.0} (before {:.0}, {} s after {:.0})",
-            snap.rss_peak_mb,
-            snap.rss_before_mb,
-            SETTLE_AFTER_SNAPSHOT.as_secs(),
-            snap.rss_after_mb
-        ),
-    ));
-    server.stop();
+    if !writes_only {
+        let seeding = Instant::now();
+        let seeded = seed_cases(&db, sizes.snapshot_cases).await?;
+        eprintln!(
+            "seeded {seeded} cases through the store in {:.0} s",
+            seeding.elapsed().as_secs_f64()
+        );
+        let starting = Instant::now();
+        let mut server = Server::start(dir.path(), &db, SERVER_LIMITS)?;
+        let listening = starting.elapsed().as_secs_f64();
+        let snap = snapshot_figures(&server.url, &tokens[0], server.pid()).await?;
+        let k = snap.cases;
+        rows.push(Row::info(
+            format!("server start on {k} open cases: to listening, s"),
+            format!("{listening:.2}"),
+        ));
+        rows.push(Row::info(
+            format!(
+                "snapshot of {k} open cases, all {} pages (gzip): time, s",
+                snap.pages
+            ),
+            format!("{:.2} (plain: {:.2})", snap.gzip_secs, snap.plain_secs),
+        ));
+        rows.push(Row::info(
+            format!("snapshot of {k} open cases: bytes plain / gzip"),
+            format!("{} / {}", snap.plain_bytes, snap.gzip_bytes),
+        ));
+        rows.push(Row::info(
+            format!("snapshot of {k} open cases: a page, first tenth / last tenth, ms"),
+            format!("{:.1} / {:.1}", snap.first_pages_ms, snap.last_pages_ms),
+        ));
+        rows.push(Row::info(
+            format!("snapshot of {k} open cases: server RSS peak, MB"),
+            format!(
+                "{:.0} (before {:.0}, {} s after {:.0})",
+                snap.rss_peak_mb,
+                snap.rss_before_mb,
+                SETTLE_AFTER_SNAPSHOT.as_secs(),
+                snap.rss_after_mb
+            ),
+        ));
+        server.stop();
+    }
 
     print_table(&rows);
     println!(

@@ -1,8 +1,8 @@
 //! The store's write path on a real SQLite file: writes of cases share group commits and every
 //! acknowledged one survives a reopen while refused ones fail alone; the change feed stays
 //! dense and in commit order under concurrent writers; references are numbered per day without
-//! gaps or repeats; the escalation ladder writes its rungs in batches and a pass with nothing
-//! due writes nothing.
+//! gaps or repeats, also when days alternate; the escalation ladder writes its rungs in batches
+//! and a pass with nothing due writes nothing.
 
 mod common;
 
@@ -244,7 +244,7 @@ async fn references_are_numbered_per_desk_day_without_gaps_or_repeats() {
 
     // A database whose day began before its counter existed goes on after the day's cases.
     let side = db.side().await;
-    sqlx::query("DELETE FROM store_meta WHERE key LIKE 'reference:%'")
+    sqlx::query("UPDATE feed_counter SET reference_prefix = NULL, reference_count = NULL")
         .execute(&side)
         .await
         .unwrap();
@@ -258,6 +258,57 @@ async fn references_are_numbered_per_desk_day_without_gaps_or_repeats() {
         .map(|c| c.reference.clone())
         .collect();
     assert_eq!(refs.len(), 36, "every reference is unique");
+}
+
+/// The day's reference count shares the feed counter's row: a create that goes back to a day
+/// met before (a clock set back) numbers on after that day's cases, and every create and action
+/// still takes exactly one feed number.
+#[tokio::test]
+async fn references_go_on_when_days_alternate_and_each_write_takes_one_feed_number() {
+    let db = Db::new();
+    let store = db.open().await;
+    let evening = start_time();
+    let next_day = evening + Duration::hours(3);
+    let mut made = vec![];
+    for (i, at) in [
+        evening, evening, next_day, evening, next_day, next_day, evening,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        made.push(
+            create(&store, format!("来回{i}"), at)
+                .await
+                .unwrap()
+                .reference,
+        );
+    }
+    assert_eq!(
+        made,
+        [
+            "KH-20220508-0001",
+            "KH-20220508-0002",
+            "KH-20220509-0001",
+            "KH-20220508-0003",
+            "KH-20220509-0002",
+            "KH-20220509-0003",
+            "KH-20220508-0004",
+        ]
+    );
+    assert_eq!(store.feed_head(), 7, "one feed number per create");
+    let page = store.changes_since(0, 100, None).await.unwrap();
+    let ids: BTreeSet<i64> = page.cases.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), 7, "every create is in the feed once");
+    assert_eq!(page.cursor, 7);
+
+    // An action takes the next number in the statements that write its case.
+    let first = &page.cases[0];
+    let noted = add_note(&store, first.id, first.version).await.unwrap();
+    assert_eq!(store.feed_head(), 8);
+    let page = store.changes_since(7, 100, None).await.unwrap();
+    let changed: Vec<(i64, i64)> = page.cases.iter().map(|c| (c.id, c.version)).collect();
+    assert_eq!(changed, [(noted.id, noted.version)], "the noted case at 8");
+    assert_eq!(page.cursor, 8);
 }
 
 #[tokio::test]

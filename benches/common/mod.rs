@@ -25,7 +25,9 @@ impl Server {
             format!("listen = \"127.0.0.1:0\"\ndatabase = \"{db}\"\n{extra}"),
         )?;
         let log = std::fs::File::create(dir.join("serve.log"))?;
-        let mut child = Command::new(BIN)
+        // Another build may be named, to compare two builds under the same bench.
+        let bin = std::env::var_os("JIEYOU_BENCH_BIN").unwrap_or_else(|| BIN.into());
+        let mut child = Command::new(bin)
             .arg("serve")
             .arg("--config")
             .arg(&config)

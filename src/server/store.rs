@@ -21,6 +21,9 @@ mod notify;
 mod schema;
 mod shifts;
 mod tokens;
+mod write_path;
+
+use write_path::{RECEIVED, Taken, insert_received, take_and_record};
 
 pub use answers::{AnswerFilter, StaleAnswer};
 pub use dialect::Dialect;
@@ -809,41 +812,31 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         render: Render,
     ) -> Result<Step<Wrote>, StoreError> {
-        if let Some(answer) = self.replay(conn, actor, idem, now).await? {
-            return Ok(Step {
-                value: Wrote::Replayed(answer),
-                feed: None,
-            });
-        }
-        let reference = self.next_reference(conn, now).await?;
+        let (seq, reference) = match self.take_seq_and_reference(conn, actor, idem, now).await? {
+            Taken::Fresh(taken) => taken,
+            Taken::Answered => return self.replayed(conn, actor, idem, now).await,
+        };
         let rec = CaseRecord::received(reference, new, now);
-        let seq = next_seq(conn).await?;
         // The group is chosen first, so the case is written with it in one statement.
         let group = candidates::choose_group(&self.candidates, conn, seq, &rec).await?;
         let rec = CaseRecord { group, ..rec };
-        let id: i64 = bind_record(sqlx::query(INSERT_CASE), &rec, &self.policy)
-            .bind(seq)
-            .bind(group)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
+        let payload = serde_json::json!({ "channel": rec.channel });
+        let (id, event_id) =
+            insert_received(conn, &rec, &self.policy, seq, actor, &payload).await?;
         let rec = CaseRecord { id, ..rec };
         candidates::added(&self.candidates, id, seq, &rec);
         let mut run = FeedRun::new(seq, seq);
         run.moved(rec.department_id, seq);
-        let payload = serde_json::json!({ "channel": rec.channel });
-        let event = self
-            .record_event(
-                conn,
-                id,
-                now,
-                actor,
-                "received",
-                None,
-                Some(Status::New),
-                payload,
-            )
-            .await?;
+        let event = self.written_event(
+            event_id,
+            id,
+            now,
+            actor,
+            RECEIVED,
+            None,
+            Some(Status::New),
+            payload,
+        );
         let fresh = Fresh {
             rec,
             events: vec![event],
@@ -851,48 +844,6 @@ impl Store {
         };
         self.finish_in(conn, actor, idem, now, fresh, run, render)
             .await
-    }
-
-    /// The next reference of the day of `now` in the desk's zone: `PREFIX-YYYYMMDD-NNNN`,
-    /// counted by a per-day counter row instead of by counting the day's cases.
-    async fn next_reference(
-        &self,
-        conn: &mut DbConnection,
-        now: DateTime<Utc>,
-    ) -> Result<String, StoreError> {
-        let day = now.with_timezone(&self.tz).format("%Y%m%d").to_string();
-        let prefix = format!("{}-{day}-", self.ref_prefix);
-        let key = format!("reference:{prefix}");
-        let bumped: Option<i64> = sqlx::query_scalar(
-            "UPDATE store_meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = $1
-             RETURNING CAST(value AS BIGINT)",
-        )
-        .bind(&key)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let n = match bumped {
-            Some(n) => n,
-            None => {
-                // The day's first case since its counter exists: count what the day already has
-                // (cases numbered before the counter did), on the reference index. `.` sorts
-                // right after `-`, so the range holds exactly the day's references.
-                let upper = format!("{}-{day}.", self.ref_prefix);
-                let count: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM cases WHERE reference >= $1 AND reference < $2",
-                )
-                .bind(&prefix)
-                .bind(upper)
-                .fetch_one(&mut *conn)
-                .await?;
-                sqlx::query("INSERT INTO store_meta (key, value) VALUES ($1, $2)")
-                    .bind(&key)
-                    .bind((count + 1).to_string())
-                    .execute(&mut *conn)
-                    .await?;
-                count + 1
-            }
-        };
-        Ok(format!("{prefix}{n:04}"))
     }
 
     /// Applies `action` to case `id`. `expected_version` is the `If-Match` version. The write
@@ -948,23 +899,11 @@ impl Store {
         idem: Option<&IdempotencyKey>,
         render: Render,
     ) -> Result<Step<Wrote>, StoreError> {
-        if let Some(answer) = self.replay(conn, actor, idem, now).await? {
-            return Ok(Step {
-                value: Wrote::Replayed(answer),
-                feed: None,
-            });
-        }
-        // The case with how many events it has, in one statement.
-        let row = sqlx::query(
-            "SELECT c.*, (SELECT COUNT(*) FROM events e WHERE e.case_id = c.id) AS event_count
-               FROM cases c WHERE c.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("case {id}")))?;
-        let mut rec = record_from_row(&row)?;
-        let events_before: i64 = row.try_get("event_count")?;
+        let (mut rec, events_before) =
+            match self.load_for_action(conn, id, actor, idem, now).await? {
+                Taken::Fresh(loaded) => loaded,
+                Taken::Answered => return self.replayed(conn, actor, idem, now).await,
+            };
         if !actor.can_see(&rec) {
             return Err(StoreError::NotFound(format!("case {id}")));
         }
@@ -1029,22 +968,28 @@ impl Store {
             _ => {}
         }
         name_department(conn, &mut outcome.payload).await?;
-        let seq = next_seq(conn).await?;
-        bind_update(&rec, &self.policy, seq)
-            .execute(&mut *conn)
-            .await?;
-        let event = self
-            .record_event(
-                conn,
-                id,
-                now,
-                actor,
-                action.name(),
-                Some(outcome.from_status),
-                Some(outcome.to_status),
-                outcome.payload,
-            )
-            .await?;
+        let moved = (Some(outcome.from_status), Some(outcome.to_status));
+        let (seq, event_id) = take_and_record(
+            conn,
+            &rec,
+            &self.policy,
+            now,
+            actor,
+            action.name(),
+            moved,
+            &outcome.payload,
+        )
+        .await?;
+        let event = self.written_event(
+            event_id,
+            id,
+            now,
+            actor,
+            action.name(),
+            moved.0,
+            moved.1,
+            outcome.payload,
+        );
         if let CaseAction::AnswerOnline(b) = action
             && let Some(r) = b.answer
         {
@@ -1136,11 +1081,11 @@ impl Store {
         })
     }
 
-    /// Inserts an event by `actor` and returns it as a read would, without reading it back.
+    /// An event by `actor` as a read would return it once inserted as `id`.
     #[allow(clippy::too_many_arguments)]
-    async fn record_event(
+    fn written_event(
         &self,
-        conn: &mut DbConnection,
+        id: i64,
         case_id: i64,
         at: DateTime<Utc>,
         actor: &Actor,
@@ -1148,9 +1093,8 @@ impl Store {
         from: Option<Status>,
         to: Option<Status>,
         payload: serde_json::Value,
-    ) -> Result<Event, StoreError> {
-        let id = insert_event(conn, case_id, at, actor, action, from, to, &payload).await?;
-        Ok(Event {
+    ) -> Event {
+        Event {
             id,
             case_id,
             // As stored: to the millisecond.
@@ -1162,7 +1106,7 @@ impl Store {
             from_status: from,
             to_status: to,
             payload,
-        })
+        }
     }
 
     /// Forgets the idempotency keys expired at `now`, a thousand rows per short transaction
@@ -1373,6 +1317,11 @@ fn postgres_migrator() -> sqlx::migrate::Migrator {
             "shifts",
             include_str!("../../assets/migrations/postgres/0007_shifts.sql"),
         ),
+        (
+            16,
+            "write_path",
+            include_str!("../../assets/migrations/postgres/0016_write_path.sql"),
+        ),
     ])
 }
 
@@ -1412,6 +1361,11 @@ fn sqlite_migrator() -> sqlx::migrate::Migrator {
             7,
             "shifts",
             include_str!("../../assets/migrations/sqlite/0007_shifts.sql"),
+        ),
+        (
+            16,
+            "write_path",
+            include_str!("../../assets/migrations/sqlite/0016_write_path.sql"),
         ),
     ])
 }
