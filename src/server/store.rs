@@ -1318,9 +1318,9 @@ fn postgres_migrator() -> sqlx::migrate::Migrator {
             include_str!("../../assets/migrations/postgres/0007_shifts.sql"),
         ),
         (
-            16,
+            8,
             "write_path",
-            include_str!("../../assets/migrations/postgres/0016_write_path.sql"),
+            include_str!("../../assets/migrations/postgres/0008_write_path.sql"),
         ),
     ])
 }
@@ -1363,9 +1363,9 @@ fn sqlite_migrator() -> sqlx::migrate::Migrator {
             include_str!("../../assets/migrations/sqlite/0007_shifts.sql"),
         ),
         (
-            16,
+            8,
             "write_path",
-            include_str!("../../assets/migrations/sqlite/0016_write_path.sql"),
+            include_str!("../../assets/migrations/sqlite/0008_write_path.sql"),
         ),
     ])
 }
