@@ -9,11 +9,12 @@
 //! the next request waits until the connection can take it, and a GET that meets a connection
 //! closed while idle is sent once more on a new one.
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, Uri, header};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, Request, StatusCode, Uri, header};
+use flate2::bufread::GzDecoder;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -28,7 +29,7 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Status, gzip-encoded or not, body.
-type Answer = (StatusCode, bool, axum::body::Bytes);
+type Answer = (StatusCode, bool, Bytes);
 
 /// What a simulated console reads of an answer of the change feed: where to go on from, and
 /// which version of which case it carries. The rest of each case is skipped unread: thousands
@@ -54,10 +55,15 @@ pub struct Connection {
     /// `host:port` to connect to.
     address: String,
     /// The `Host` header.
-    host: String,
-    authorization: String,
+    host: HeaderValue,
+    authorization: HeaderValue,
     sender: Option<SendRequest<Body>>,
     opened: u64,
+    /// One gzip decoder and one buffer for every answer, as a client keeps its decoder's tables
+    /// between bodies: a new decoder per answer allocated and cleared its tables each time,
+    /// which cost the load generator more than reading the answer did.
+    gunzip: GzDecoder<Cursor<Bytes>>,
+    plain: Vec<u8>,
 }
 
 impl Connection {
@@ -75,12 +81,17 @@ impl Connection {
             }
         };
         let port = uri.port_u16().unwrap_or(80);
+        let unsendable = |what: &str| ClientError::Unreachable(format!("{what} cannot be sent"));
         Ok(Connection {
             address: format!("{host}:{port}"),
-            host: uri.authority().map_or(host, |a| a.to_string()),
-            authorization: format!("Bearer {token}"),
+            host: HeaderValue::try_from(uri.authority().map_or(host, |a| a.to_string()))
+                .map_err(|_| unsendable("the server's host"))?,
+            authorization: HeaderValue::try_from(format!("Bearer {token}"))
+                .map_err(|_| unsendable("the token"))?,
             sender: None,
             opened: 0,
+            gunzip: GzDecoder::new(Cursor::new(Bytes::new())),
+            plain: Vec::new(),
         })
     }
 
@@ -114,20 +125,21 @@ impl Connection {
     /// `GET path`, answered as JSON; gzip asked for and decoded, as the console's client does.
     pub async fn get<T: DeserializeOwned>(&mut self, path: &str) -> Result<T, ClientError> {
         let (status, gzip, body) = self.send(path).await?;
-        let body = if gzip {
-            let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(&body[..])
-                .read_to_end(&mut plain)
+        let body: &[u8] = if gzip {
+            self.plain.clear();
+            self.gunzip.reset(Cursor::new(body));
+            self.gunzip
+                .read_to_end(&mut self.plain)
                 .map_err(|e| ClientError::BadReply(format!("gzip: {e}")))?;
-            plain
+            &self.plain
         } else {
-            body.to_vec()
+            &body
         };
         if status.is_success() {
-            serde_json::from_slice(&body)
+            serde_json::from_slice(body)
                 .map_err(|e| ClientError::BadReply(format!("{status}: {e}")))
         } else {
-            Err(problem_from(status, &body))
+            Err(problem_from(status, body))
         }
     }
 
@@ -162,8 +174,8 @@ impl Connection {
 
     async fn exchange(&mut self, path: &str) -> Result<Answer, ClientError> {
         let request = Request::get(path)
-            .header(header::HOST, &self.host)
-            .header(header::AUTHORIZATION, &self.authorization)
+            .header(header::HOST, self.host.clone())
+            .header(header::AUTHORIZATION, self.authorization.clone())
             .header(header::ACCEPT, "application/json")
             .header(header::ACCEPT_ENCODING, "gzip")
             .body(Body::empty())

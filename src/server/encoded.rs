@@ -4,7 +4,8 @@
 use std::io::Write;
 
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -42,13 +43,18 @@ impl Encoded {
     /// The answer to a request with these headers: gzip when it accepts gzip (the compression
     /// layer leaves an answer that has a `Content-Encoding` alone), else plain.
     pub fn response(&self, request: &HeaderMap) -> Response {
+        self.response_for(accepts_gzip(request))
+    }
+
+    /// The answer to a request that accepts gzip, or not.
+    pub fn response_for(&self, gzip_accepted: bool) -> Response {
         let json = (
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
         match &self.gzip {
-            Some(gzip) if accepts_gzip(request) => (
+            Some(gzip) if gzip_accepted => (
                 [
                     json,
                     vary,
@@ -60,6 +66,18 @@ impl Encoded {
             Some(_) => ([json, vary], self.plain.clone()).into_response(),
             None => ([json], self.plain.clone()).into_response(),
         }
+    }
+}
+
+/// Whether the request accepts gzip, read in place: the `HeaderMap` extractor copies every
+/// header of the request, for every one of thousands of polls.
+pub struct AcceptsGzip(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for AcceptsGzip {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(AcceptsGzip(accepts_gzip(&parts.headers)))
     }
 }
 

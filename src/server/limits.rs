@@ -117,8 +117,9 @@ impl Limits {
 /// and headers, the whole-request timeout, and the answer to a panic.
 pub fn harden(app: Router, limits: &Limits) -> Router {
     let base = Duration::from_secs(limits.request_timeout_seconds);
-    app.layer(middleware::from_fn_with_state(base, whole_request_timeout))
-        .layer(middleware::from_fn(request_size))
+    // One middleware for both bounds: each `from_fn` layer clones the boxed service stack below
+    // it for every request.
+    app.layer(middleware::from_fn_with_state(base, bounded))
         .layer(catch_panic())
 }
 
@@ -136,20 +137,32 @@ fn panic_answer(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::Internal(format!("a request handler panicked: {what}")).into_response()
 }
 
+/// The request's size checked, then its time bounded.
+async fn bounded(State(base): State<Duration>, req: Request, next: Next) -> Response {
+    match oversized(&req) {
+        Some(refusal) => refusal,
+        None => whole_request_timeout(base, req, next).await,
+    }
+}
+
 /// 414 past [`MAX_URI_BYTES`], 431 past [`MAX_HEADER_BYTES`] or [`MAX_HEADER_FIELDS`].
-async fn request_size(req: Request, next: Next) -> Response {
+fn oversized(req: &Request) -> Option<Response> {
     let uri = req.uri();
     let uri_bytes = uri.path_and_query().map_or(0, |p| p.as_str().len())
         + uri.authority().map_or(0, |a| a.as_str().len());
     if uri_bytes > MAX_URI_BYTES {
-        return ApiError::Service {
-            status: StatusCode::URI_TOO_LONG,
-            kind: "uri-too-long",
-            title: "Request target too long",
-            detail: format!("the path and query are {uri_bytes} bytes; at most {MAX_URI_BYTES}"),
-            retry_after: None,
-        }
-        .into_response();
+        return Some(
+            ApiError::Service {
+                status: StatusCode::URI_TOO_LONG,
+                kind: "uri-too-long",
+                title: "Request target too long",
+                detail: format!(
+                    "the path and query are {uri_bytes} bytes; at most {MAX_URI_BYTES}"
+                ),
+                retry_after: None,
+            }
+            .into_response(),
+        );
     }
     let headers = req.headers();
     let header_bytes: usize = headers
@@ -157,37 +170,48 @@ async fn request_size(req: Request, next: Next) -> Response {
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum();
     if header_bytes > MAX_HEADER_BYTES || headers.len() > MAX_HEADER_FIELDS {
-        return ApiError::Service {
-            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            kind: "headers-too-large",
-            title: "Request headers too large",
-            detail: format!(
-                "{} header fields of {header_bytes} bytes; at most {MAX_HEADER_FIELDS} fields \
-                 of {MAX_HEADER_BYTES} bytes in all",
-                headers.len()
-            ),
-            retry_after: None,
-        }
-        .into_response();
+        return Some(
+            ApiError::Service {
+                status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                kind: "headers-too-large",
+                title: "Request headers too large",
+                detail: format!(
+                    "{} header fields of {header_bytes} bytes; at most {MAX_HEADER_FIELDS} \
+                     fields of {MAX_HEADER_BYTES} bytes in all",
+                    headers.len()
+                ),
+                retry_after: None,
+            }
+            .into_response(),
+        );
     }
-    next.run(req).await
+    None
 }
 
 /// The `wait` of a long poll, read leniently: the handler checks it, and refuses one too long.
 fn long_poll_wait(query: Option<&str>) -> Duration {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
-    let wait = pairs
-        .iter()
-        .find(|(k, _)| k == "wait")
-        .and_then(|(_, v)| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    Duration::from_secs(wait)
+    let query = query.unwrap_or("");
+    // Every request passes here: a query with nothing escaped (the consoles' polls) is read in
+    // place, without a string made per pair.
+    let wait = if query.contains(['%', '+']) {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        pairs
+            .iter()
+            .find(|(k, _)| k == "wait")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    } else {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == "wait")
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+    };
+    Duration::from_secs(wait.unwrap_or(0))
 }
 
 /// 503 for a request not answered within `base` (plus a long poll's `wait`). The request may
 /// have been applied just before: the answer says to retry with the same Idempotency-Key.
-async fn whole_request_timeout(State(base): State<Duration>, req: Request, next: Next) -> Response {
+async fn whole_request_timeout(base: Duration, req: Request, next: Next) -> Response {
     let bound = base.saturating_add(long_poll_wait(req.uri().query()));
     match tokio::time::timeout(bound, next.run(req)).await {
         Ok(resp) => resp,
@@ -261,6 +285,33 @@ impl Drop for LongPollSlot {
             if *n == 0 {
                 held.remove(&self.user);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_polls_wait_is_read_from_plain_and_escaped_queries_alike() {
+        for (query, secs) in [
+            (None, 0),
+            (Some(""), 0),
+            (Some("since=ab12.4&wait=25"), 25),
+            (Some("wait=7&since=ab12.4"), 7),
+            (Some("since=ab12%2E4&wait=25"), 25),
+            (Some("w%61it=9"), 9),
+            (Some("since=a+b&wait=3"), 3),
+            (Some("wait=x"), 0),
+            (Some("wait"), 0),
+            (Some("waiting=5"), 0),
+        ] {
+            assert_eq!(
+                long_poll_wait(query),
+                Duration::from_secs(secs),
+                "{query:?}"
+            );
         }
     }
 }

@@ -31,9 +31,22 @@ pub use store::Store;
 
 use crate::wire::{DepartmentKind, Role};
 
-/// Shared by every handler.
+/// Shared by every handler. axum clones the state for every request (the route, then each
+/// `State` extractor): one reference count to raise, not a copy of the store's strings and a
+/// dozen counts of its pools, channels and caches.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -185,7 +198,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
     let feed = feed_hub::FeedHub::start(store.clone(), shutdown.clone())
         .await
         .context("reading the change feed's heads")?;
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         store: store.clone(),
         clock,
         config: Arc::new(config),
@@ -195,7 +208,7 @@ pub async fn spawn(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Resul
         feed: feed.clone(),
         metrics: metrics.clone(),
         presence: presence.clone(),
-    };
+    }));
     let mut app = routes::router(state.clone());
     if serve_metrics {
         app = app.merge(metrics::router(state));

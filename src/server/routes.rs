@@ -19,7 +19,7 @@ mod groups;
 
 use super::AppState;
 use super::cursor::{self, CursorRefusal, Position};
-use super::encoded::Encoded;
+use super::encoded::{AcceptsGzip, Encoded};
 use super::error::ApiError;
 use super::store::{
     CaseFilter, FeedPage, IdempotencyKey, SnapshotPage, StoredAnswer, TokenOwner, Written,
@@ -793,7 +793,7 @@ async fn changes(
     State(state): State<AppState>,
     Auth(actor): Auth,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    AcceptsGzip(gzip): AcceptsGzip,
 ) -> Result<Response, ApiError> {
     let params = query_params(raw, &["since", "wait"])?;
     let wait: u64 = parse_param(&params, "wait", "a number of seconds")?.unwrap_or(0);
@@ -862,7 +862,7 @@ async fn changes(
                 })
                 .await?;
             if let Some(body) = answer {
-                return Ok(body.response(&headers));
+                return Ok(body.response_for(gzip));
             }
             read_again = true;
         }

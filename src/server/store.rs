@@ -214,8 +214,15 @@ fn new_token() -> String {
 }
 
 pub fn hash_token(token: &str) -> String {
+    use std::fmt::Write;
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    // Every request hashes its token: one string, not one per byte.
+    let mut hex = String::with_capacity(2 * digest.len());
+    for b in digest {
+        // Writing to a String does not fail.
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
