@@ -43,11 +43,6 @@ mod common;
 
 use common::Server;
 
-/// The load generator runs in this process: the allocator of the `jieyou` binary, which runs
-/// it as `jieyou loadgen` (see Cargo.toml).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Two thousand consoles need more connections than the default 1024.
 const SERVER_LIMITS: &str = "[limits]\nmax_connections = 4096\n";
 const CLIENTS: [usize; 3] = [1, 4, 16];

@@ -1,9 +1,5 @@
 use clap::{CommandFactory, Parser, Subcommand};
 
-/// See Cargo.toml: glibc's malloc is slow on the server's per-request buffers.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Jieyou (解忧): the dispatcher console of a 24/7 help-request desk, and the central request
 /// API behind it.
 #[derive(Debug, Parser)]
