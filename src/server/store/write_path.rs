@@ -287,6 +287,10 @@ pub(super) async fn insert_received(
     }
 }
 
+/// How [`UPDATE_CASE`] sets the case's sequence number, and how the one-trip write sets it.
+const CHANGE_SEQ_BOUND: &str = "change_seq = $44";
+const CHANGE_SEQ_TAKEN: &str = "change_seq = (SELECT seq FROM feed_counter WHERE id = 1)";
+
 /// Takes the next feed sequence number and writes the changed case `rec` at it with the event
 /// of the action by `actor` that changed it at `at`; returns the sequence number and the
 /// event's id. One round trip on SQLite, three on PostgreSQL.
@@ -305,10 +309,7 @@ pub(super) async fn take_and_record(
         Dialect::Sqlite => {
             // The case's own placeholders: `$44` (its sequence number, here the counter's
             // step, the case reading the number back from the counter) and `$45`, its id.
-            let update = UPDATE_CASE.replace(
-                "change_seq = $44",
-                "change_seq = (SELECT seq FROM feed_counter WHERE id = 1)",
-            );
+            let update = UPDATE_CASE.replace(CHANGE_SEQ_BOUND, CHANGE_SEQ_TAKEN);
             let text = format!(
                 "UPDATE feed_counter SET seq = seq + $44 WHERE id = 1 RETURNING seq;
                  {update};
@@ -343,5 +344,17 @@ pub(super) async fn take_and_record(
             let event = insert_event(conn, rec.id, at, actor, action, from, to, payload).await?;
             Ok((seq, event))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_trip_action_finds_where_the_case_update_sets_its_sequence_number() {
+        // Were the text not found, `replace` would keep `$44`, bound here to 1, and every
+        // action would write its case at sequence number 1.
+        assert_eq!(UPDATE_CASE.matches(CHANGE_SEQ_BOUND).count(), 1);
     }
 }
