@@ -14,8 +14,8 @@ use sqlx::Row;
 
 use super::dialect::{FEED_CHANNEL, take_seqs};
 use super::{
-    Db, DbConnection, Dialect, INSERT_CASE, IdempotencyKey, Step, Store, StoreError, UPDATE_CASE,
-    Wrote, bind_record, bind_update, insert_event, ms, record_from_row,
+    Db, DbConnection, DbRow, Dialect, INSERT_CASE, IdempotencyKey, Step, Store, StoreError,
+    UPDATE_CASE, Wrote, bind_record, bind_update, insert_event, ms, record_from_row,
 };
 use crate::domain::{Actor, CaseRecord};
 use crate::wire::{Policy, Status};
@@ -256,13 +256,7 @@ pub(super) async fn insert_received(
                 .bind(payload.to_string())
                 .fetch_all(&mut *conn)
                 .await?;
-            match rows.as_slice() {
-                [case, event] => Ok((case.try_get(0)?, event.try_get(0)?)),
-                _ => Err(StoreError::Db(sqlx::Error::Protocol(format!(
-                    "inserting a case and its event returned {} rows",
-                    rows.len()
-                )))),
-            }
+            two_returned(&rows, "inserting a case and its event")
         }
         Dialect::Postgres => {
             let id: i64 = bind_record(sqlx::query(INSERT_CASE), rec, policy)
@@ -284,6 +278,18 @@ pub(super) async fn insert_received(
             .await?;
             Ok((id, event))
         }
+    }
+}
+
+/// The first column of each of the two rows a one-trip write returns (its statements'
+/// `RETURNING`).
+fn two_returned(rows: &[DbRow], what: &str) -> Result<(i64, i64), StoreError> {
+    match rows {
+        [a, b] => Ok((a.try_get(0)?, b.try_get(0)?)),
+        _ => Err(StoreError::Db(sqlx::Error::Protocol(format!(
+            "{what} returned {} rows",
+            rows.len()
+        )))),
     }
 }
 
@@ -330,13 +336,10 @@ pub(super) async fn take_and_record(
                 .bind(payload.to_string())
                 .fetch_all(&mut *conn)
                 .await?;
-            match rows.as_slice() {
-                [seq, event] => Ok((seq.try_get(0)?, event.try_get(0)?)),
-                _ => Err(StoreError::Db(sqlx::Error::Protocol(format!(
-                    "taking a number, updating a case and inserting its event returned {} rows",
-                    rows.len()
-                )))),
-            }
+            two_returned(
+                &rows,
+                "taking a number, updating a case and inserting its event",
+            )
         }
         Dialect::Postgres => {
             let seq = take_seqs(conn, 1).await?;
