@@ -103,14 +103,12 @@ impl Store {
                     {answered}
                FROM cases c WHERE c.id = $1"
         );
-        let q = sqlx::query(sqlx::AssertSqlSafe(text)).bind(id);
-        let q = match idem {
-            Some(k) => q
-                .bind(&actor.name)
-                .bind(&k.key)
-                .bind(ms(now - self.idempotency_ttl)),
-            None => q,
-        };
+        let q = self.bind_key(
+            sqlx::query(sqlx::AssertSqlSafe(text)).bind(id),
+            actor,
+            idem,
+            now,
+        );
         let row = q
             .fetch_optional(&mut *conn)
             .await?
@@ -173,6 +171,24 @@ impl Store {
         }
     }
 
+    /// Binds what finds the key's unexpired answer, when there is a key: its user, the key and
+    /// the oldest time still kept.
+    fn bind_key<'q>(
+        &self,
+        q: Query<'q>,
+        actor: &'q Actor,
+        idem: Option<&'q IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Query<'q> {
+        match idem {
+            Some(k) => q
+                .bind(&actor.name)
+                .bind(&k.key)
+                .bind(ms(now - self.idempotency_ttl)),
+            None => q,
+        }
+    }
+
     /// Binds the placeholders [`Store::take_sql`] added after the caller's.
     fn bind_take<'q>(
         &self,
@@ -182,13 +198,7 @@ impl Store {
         idem: Option<&'q IdempotencyKey>,
         now: DateTime<Utc>,
     ) -> Query<'q> {
-        let q = match idem {
-            Some(k) => q
-                .bind(&actor.name)
-                .bind(&k.key)
-                .bind(ms(now - self.idempotency_ttl)),
-            None => q,
-        };
+        let q = self.bind_key(q, actor, idem, now);
         match Dialect::of(conn) {
             Dialect::Sqlite => q,
             Dialect::Postgres => q.bind(FEED_CHANNEL),
